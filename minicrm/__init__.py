@@ -1,0 +1,1 @@
+"""MiniCRM core backend: a stream-processing pipeline with a thin HTTP edge."""

@@ -1,0 +1,70 @@
+"""`minicrm web|worker|vendor|migrate|topics`: the processes of the Procfile and their set-up."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+import sys
+
+from minicrm.settings import SettingsError, load_settings
+
+ROLE_MODULES = {
+    "ingest": ("minicrm.streams.customers", "minicrm.streams.orders"),
+    "campaigns": ("minicrm.streams.campaigns",),
+    "deliveries": ("minicrm.streams.deliveries",),
+    "receipts": ("minicrm.streams.receipts",),
+    "summaries": ("minicrm.streams.summaries",),
+}
+
+
+def run_worker(settings) -> None:
+    from minicrm.streams.app import app
+
+    for role in settings.worker_roles:
+        for module in ROLE_MODULES[role]:
+            importlib.import_module(module)
+    sys.argv = ["minicrm worker", "worker", "--loglevel", "info"]
+    app.main()
+
+
+def run_web(settings) -> None:
+    from aiohttp import web
+
+    from minicrm.edge.app import create_app
+
+    web.run_app(create_app(settings), host=settings.web_host, port=settings.web_port, access_log=None)
+
+
+def run_vendor(settings) -> None:
+    from minicrm.vendor.simulator import run
+
+    run(settings)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="minicrm", description=__doc__)
+    parser.add_argument("command", choices=["web", "worker", "vendor", "migrate", "topics"])
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        sys.exit(f"configuration error: {exc}")
+    if args.command == "migrate":
+        from minicrm.db import migrate
+
+        applied = asyncio.run(migrate(settings.database_url))
+        print(f"migrations applied: {', '.join(applied) or 'none (up to date)'}")
+    elif args.command == "topics":
+        from minicrm.topics import create_topics
+
+        created = asyncio.run(create_topics(settings))
+        print(f"topics created: {', '.join(created) or 'none (all exist)'}")
+    else:
+        {"web": run_web, "worker": run_worker, "vendor": run_vendor}[args.command](settings)
+
+
+if __name__ == "__main__":
+    main()

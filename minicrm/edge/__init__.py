@@ -1,0 +1,1 @@
+"""The HTTP edge: validates every write, produces it to Kafka, serves reads from PostgreSQL."""

@@ -1,0 +1,58 @@
+"""`POST /api/customers` (one or many, upsert by email) and `POST /api/customers/get`."""
+
+from __future__ import annotations
+
+import uuid
+
+from aiohttp import web
+
+from minicrm import rules
+from minicrm.edge.errors import InvalidInput
+from minicrm.edge.listing import paged
+from minicrm.edge.requests import page, read_json, validate_many
+from minicrm.edge.responses import json_response
+from minicrm.edge.schemas import CustomerIn
+from minicrm.edge.state import POOL, PUBLISHER, SETTINGS
+from minicrm.sql import queries
+from minicrm.streams.records import CustomerRecord
+
+CUSTOMER_NAMESPACE = uuid.UUID("5f1d7e2a-8c2b-4f7e-9a51-6b0c3d2e1f00")
+
+
+def customer_id(email: str) -> str:
+    """Ids follow from the (unique, lower-cased) email, so a client knows them at once."""
+    return str(uuid.uuid5(CUSTOMER_NAMESPACE, email))
+
+
+def to_record(customer: CustomerIn) -> CustomerRecord:
+    return CustomerRecord(
+        id=customer_id(customer.email), name=customer.name, email=customer.email,
+        phone=customer.phone, city=customer.city, visit=customer.visit,
+    )
+
+
+async def create(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    customers = validate_many(CustomerIn, await read_json(request), settings.max_items)
+    records = [to_record(c) for c in customers]
+    count = await request.app[PUBLISHER].publish(
+        settings.topic("customers"), ((r.email, r) for r in records)
+    )
+    return json_response(
+        {"message": f"{count} customer(s) accepted for processing", "count": count, "ids": [r.id for r in records]},
+        status=202,
+    )
+
+
+async def search(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    body = await read_json(request)
+    try:
+        condition, params = rules.compile_tree(body)
+    except rules.RuleError as exc:
+        raise InvalidInput({"rule": exc.path, "message": exc.message}) from None
+    limit, offset = page(request, settings.page_size, settings.max_page_size)
+    return await paged(
+        request.app[POOL], select=queries.CUSTOMER_COLUMNS, source="customers c", where=condition,
+        params=params, order="c.created_at, c.id", limit=limit, offset=offset,
+    )

@@ -1,0 +1,75 @@
+"""Reading request bodies and query strings, with the limits that keep the edge safe."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import orjson
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from minicrm.edge.errors import InvalidInput, PayloadTooLarge
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+async def read_json(request: web.Request) -> Any:
+    raw = await request.read()  # aiohttp enforces client_max_size and answers 413 past it
+    if not raw.strip():
+        raise InvalidInput("request body is empty; expected JSON")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"malformed JSON: {exc}") from None
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(body)"
+
+
+def validate_one(model: type[Model], data: Any) -> Model:
+    if not isinstance(data, dict):
+        raise InvalidInput("expected a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput([{"field": _field(e["loc"]), "message": e["msg"]} for e in exc.errors()]) from None
+
+
+def validate_many(model: type[Model], data: Any, max_items: int) -> list[Model]:
+    """One object or an array of them; every item is checked before any is accepted."""
+    items = data if isinstance(data, list) else [data]
+    if not items:
+        raise InvalidInput("expected an object or a non-empty array of objects")
+    if len(items) > max_items:
+        raise PayloadTooLarge(f"array has {len(items)} items; at most {max_items} are accepted per request")
+    valid: list[Model] = []
+    problems: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            problems.append({"item": index, "field": "(item)", "message": "expected a JSON object"})
+            continue
+        try:
+            valid.append(model.model_validate(item))
+        except ValidationError as exc:
+            problems.extend(
+                {"item": index, "field": _field(e["loc"]), "message": e["msg"]} for e in exc.errors()
+            )
+    if problems:
+        raise InvalidInput(problems)
+    return valid
+
+
+def page(request: web.Request, default_size: int, max_size: int) -> tuple[int, int]:
+    """(limit, offset) from `?limit=&offset=` (also `page` and `pageSize`, 1-based)."""
+    query = request.query
+    try:
+        limit = int(query.get("limit") or query.get("pageSize") or default_size)
+        offset = int(query["offset"]) if "offset" in query else (int(query.get("page", 1)) - 1) * limit
+    except ValueError:
+        raise InvalidInput("limit, offset, page and pageSize must be whole numbers") from None
+    if not 1 <= limit <= max_size:
+        raise InvalidInput(f"page size must be between 1 and {max_size}")
+    if offset < 0:
+        raise InvalidInput("offset must not be negative")
+    return limit, offset

@@ -1,0 +1,121 @@
+"""Request bodies as pydantic models; unknown fields (owner, counters, spend) are ignored."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from minicrm import rules, templating
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+CENT = Decimal("0.01")
+Money = Annotated[Decimal, Field(ge=0, le=Decimal("1e11"), allow_inf_nan=False)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+class CustomerIn(Body):
+    name: str = Field(min_length=2, max_length=200)
+    email: str = Field(max_length=254)
+    phone: str | None = None
+    city: str | None = Field(default=None, max_length=100)
+    visit: int | None = Field(default=None, ge=0, le=1_000_000)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        if not EMAIL.match(value):
+            raise ValueError("not a valid email address")
+        return value.lower()
+
+    @field_validator("phone", mode="before")
+    @classmethod
+    def _phone(cls, value: Any) -> str | None:
+        if value in (None, ""):
+            return None
+        digits = str(value).strip()
+        if not re.fullmatch(r"[0-9]{10}", digits):
+            raise ValueError("phone must be exactly 10 digits")
+        return digits
+
+    @field_validator("city")
+    @classmethod
+    def _city(cls, value: str | None) -> str | None:
+        return value or None
+
+
+class OrderItemIn(Body):
+    name: str = Field(min_length=1, max_length=200)
+    quantity: int = Field(gt=0, le=1_000_000)
+    unitPrice: Money
+    total: Money
+
+    @model_validator(mode="after")
+    def _total(self) -> OrderItemIn:
+        if abs(self.quantity * self.unitPrice - self.total) > CENT:
+            raise ValueError(f"total {self.total} is not quantity x unitPrice ({self.quantity * self.unitPrice})")
+        return self
+
+
+class OrderIn(Body):
+    id: str = Field(min_length=1, max_length=100)
+    customerId: UUID
+    amount: Money
+    status: Literal["PENDING", "COMPLETED", "CANCELLED", "REFUNDED"]
+    items: list[OrderItemIn] = Field(default_factory=list, max_length=1000)
+    order_date: datetime | None = None
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("order_date")
+    @classmethod
+    def _date(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
+
+    @model_validator(mode="after")
+    def _amount(self) -> OrderIn:
+        if self.items:
+            total = sum((item.total for item in self.items), Decimal(0))
+            tolerance = max(CENT, CENT / 2 * len(self.items))
+            if abs(total - self.amount) > tolerance:
+                raise ValueError(f"amount {self.amount} does not match the items' total {total}")
+        return self
+
+
+class CampaignIn(Body):
+    userId: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200)
+    ruleGroup: dict[str, Any]
+    message: str = Field(min_length=1, max_length=2000)
+
+    @field_validator("ruleGroup")
+    @classmethod
+    def _rules(cls, value: dict[str, Any]) -> dict[str, Any]:
+        rules.parse(value)  # RuleError is a ValueError: pydantic reports it on this field
+        return value
+
+    @field_validator("message")
+    @classmethod
+    def _message(cls, value: str) -> str:
+        templating.parse(value)
+        return value
+
+
+class ReceiptIn(Body):
+    commId: UUID
+    campaignId: UUID
+    customerId: UUID | None = None
+    status: Literal["SENT", "FAILED"]
+    reason: str | None = Field(default=None, max_length=500)

@@ -1,0 +1,13 @@
+"""Typed application state shared by the views."""
+
+from __future__ import annotations
+
+import asyncpg
+from aiohttp import web
+
+from minicrm.edge.producer import Publisher
+from minicrm.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+POOL = web.AppKey("pool", asyncpg.Pool)
+PUBLISHER = web.AppKey("publisher", Publisher)

@@ -1,0 +1,146 @@
+"""The segment rule tree: validation and compilation to a parameterised SQL condition.
+
+Attributes and operators come from fixed allow-lists; every value becomes a bind
+parameter, so no text from a request ever becomes SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+MAX_DEPTH = 6
+MAX_RULES = 100
+MAX_NUMBER = Decimal("1e12")
+MAX_DAYS = 36_500
+
+NUMBER_ATTRIBUTES = {"total_spend": "c.total_spend", "visit": "c.visit"}
+STRING_ATTRIBUTES = {"city": "c.city"}
+DATE_ATTRIBUTES = {"last_order_date": "c.last_order_date"}
+ATTRIBUTES = {*NUMBER_ATTRIBUTES, *STRING_ATTRIBUTES, *DATE_ATTRIBUTES}
+NUMBER_OPERATORS = {">": ">", "<": "<", "=": "=", ">=": ">=", "<=": "<=", "!=": "<>"}
+STRING_OPERATORS = {"=": "=", "!=": "<>"}
+COMBINATORS = {"AND", "OR"}
+
+
+class RuleError(ValueError):
+    """A rule tree that cannot be compiled; `path` names the offending node."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Rule:
+    attribute: str
+    operator: str
+    value: Decimal | str
+
+
+@dataclass(frozen=True)
+class Group:
+    combinator: str
+    rules: tuple[Rule | Group, ...] = field(default_factory=tuple)
+
+
+def _label(node: dict[str, Any], path: str) -> str:
+    node_id = node.get("id")
+    return f"{path} (id {node_id!r})" if isinstance(node_id, str) and node_id else path
+
+
+def _parse_rule(node: dict[str, Any], path: str) -> Rule | None:
+    attribute, operator, value = node.get("attribute"), node.get("operator"), node.get("value")
+    where = _label(node, path)
+    if attribute in (None, "") and operator in (None, ""):
+        return None  # the frontend's blank row
+    if not isinstance(attribute, str) or attribute not in ATTRIBUTES:
+        raise RuleError(where, f"unknown attribute {attribute!r}; expected one of {sorted(ATTRIBUTES)}")
+    allowed = STRING_OPERATORS if attribute in STRING_ATTRIBUTES else NUMBER_OPERATORS
+    if not isinstance(operator, str) or operator not in allowed:
+        raise RuleError(where, f"operator {operator!r} is not allowed for {attribute}; expected one of {sorted(allowed)}")
+    if attribute in STRING_ATTRIBUTES:
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool) or len(str(value)) > 200:
+            raise RuleError(where, f"value for {attribute} must be a string of at most 200 characters")
+        return Rule(attribute, operator, str(value).strip())
+    return Rule(attribute, operator, _number(value, attribute, where))
+
+
+def _number(value: Any, attribute: str, where: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise RuleError(where, f"value for {attribute} must be a number, got {value!r}")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise RuleError(where, f"value for {attribute} must be a number, got {value!r}") from None
+    if not number.is_finite() or abs(number) > MAX_NUMBER:
+        raise RuleError(where, f"value for {attribute} must be a finite number below {MAX_NUMBER:,}")
+    if attribute in DATE_ATTRIBUTES and (number != number.to_integral_value() or not 0 <= number <= MAX_DAYS):
+        raise RuleError(where, f"value for {attribute} must be a whole number of days from 0 to {MAX_DAYS}")
+    return number
+
+
+def parse(tree: Any) -> Group:
+    """Validates a ruleGroup dict and returns its typed form; raises RuleError."""
+    count = 0
+
+    def walk(node: Any, path: str, depth: int) -> Group | Rule | None:
+        nonlocal count
+        if not isinstance(node, dict):
+            raise RuleError(path, "must be an object")
+        if depth > MAX_DEPTH:
+            raise RuleError(_label(node, path), f"rule tree is deeper than {MAX_DEPTH} levels")
+        if "rules" not in node and "combinator" not in node:
+            count += 1
+            if count > MAX_RULES:
+                raise RuleError(_label(node, path), f"rule tree has more than {MAX_RULES} rules")
+            return _parse_rule(node, path)
+        combinator = node.get("combinator", "AND")
+        if not isinstance(combinator, str) or combinator.upper() not in COMBINATORS:
+            raise RuleError(_label(node, path), f"unknown combinator {combinator!r}; expected AND or OR")
+        rules = node.get("rules", [])
+        if not isinstance(rules, list):
+            raise RuleError(_label(node, path), "rules must be an array")
+        children = [walk(child, f"{path}.rules[{i}]", depth + 1) for i, child in enumerate(rules)]
+        return Group(combinator.upper(), tuple(c for c in children if c is not None))
+
+    if tree in (None, {}):
+        return Group("AND")
+    root = walk(tree, "ruleGroup", 1)
+    return root if isinstance(root, Group) else Group("AND", (root,) if root else ())
+
+
+def compile_sql(group: Group, first_param: int = 1) -> tuple[str, list[Any]]:
+    """Returns (condition, params) over the customers table aliased `c`."""
+    params: list[Any] = []
+
+    def bind(value: Any) -> str:
+        params.append(value)
+        return f"${first_param + len(params) - 1}"
+
+    def rule_sql(rule: Rule) -> str:
+        if rule.attribute in NUMBER_ATTRIBUTES:
+            op = NUMBER_OPERATORS[rule.operator]
+            return f"{NUMBER_ATTRIBUTES[rule.attribute]} {op} {bind(rule.value)}::numeric"
+        if rule.attribute in STRING_ATTRIBUTES:
+            op = STRING_OPERATORS[rule.operator]
+            return f"lower({STRING_ATTRIBUTES[rule.attribute]}) {op} lower({bind(rule.value)}::text)"
+        op = NUMBER_OPERATORS[rule.operator]
+        return (
+            f"{DATE_ATTRIBUTES[rule.attribute]} {op} "
+            f"(date_trunc('day', now()) - make_interval(days => {bind(int(rule.value))}::int))"
+        )
+
+    def group_sql(node: Group) -> str:
+        if not node.rules:
+            return "TRUE"
+        parts = [group_sql(r) if isinstance(r, Group) else rule_sql(r) for r in node.rules]
+        return "(" + f" {node.combinator} ".join(parts) + ")"
+
+    return group_sql(group), params
+
+
+def compile_tree(tree: Any, first_param: int = 1) -> tuple[str, list[Any]]:
+    return compile_sql(parse(tree), first_param)

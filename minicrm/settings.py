@@ -1,0 +1,168 @@
+"""The one settings object: every field read from the environment once, at start-up."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the process stops with this message."""
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"MINICRM_{name}", default)
+
+
+def _int(name: str, default: int) -> int:
+    raw = _env(name, str(default))
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"MINICRM_{name} must be an integer, got {raw!r}") from None
+
+
+def _float(name: str, default: float) -> float:
+    raw = _env(name, str(default))
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"MINICRM_{name} must be a number, got {raw!r}") from None
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = _env(name, "1" if default else "0").strip().lower()
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off", ""):
+        return False
+    raise SettingsError(f"MINICRM_{name} must be true or false, got {raw!r}")
+
+
+def _list(name: str, default: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in _env(name, default).split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "postgresql://minicrm@127.0.0.1:5433/minicrm"
+    """PostgreSQL DSN (MINICRM_DATABASE_URL). The local stack serves port 5433."""
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    """Kafka bootstrap servers, host:port (MINICRM_KAFKA_BOOTSTRAP)."""
+
+    topic_prefix: str = "minicrm"
+    """Prefix of every topic name and of the Faust app id (MINICRM_TOPIC_PREFIX)."""
+
+    partitions: int = 4
+    """Partitions of each pipeline topic (MINICRM_PARTITIONS); the unit of scale-out."""
+
+    web_host: str = "127.0.0.1"
+    """Address the HTTP edge binds (MINICRM_WEB_HOST)."""
+
+    web_port: int = 3000
+    """Port of the HTTP edge (MINICRM_WEB_PORT); the original system used 3000."""
+
+    max_body_bytes: int = 8 * 1024 * 1024
+    """Largest request body the edge reads (MINICRM_MAX_BODY_BYTES); larger gives 413."""
+
+    max_items: int = 10_000
+    """Most items in one array body (MINICRM_MAX_ITEMS); more gives 413."""
+
+    page_size: int = 100
+    """Default page size of list endpoints (MINICRM_PAGE_SIZE)."""
+
+    max_page_size: int = 1000
+    """Largest page size a client may ask for (MINICRM_MAX_PAGE_SIZE)."""
+
+    worker_roles: tuple[str, ...] = ("ingest", "campaigns", "deliveries", "receipts", "summaries")
+    """Agents this worker runs, comma-separated (MINICRM_WORKER_ROLES)."""
+
+    batch_size: int = 1000
+    """Records per batch on the hot path: SQL, Kafka and vendor calls (MINICRM_BATCH_SIZE)."""
+
+    batch_within: float = 0.2
+    """Seconds an agent waits to fill a batch before writing what it has (MINICRM_BATCH_WITHIN)."""
+
+    vendor_url: str = "http://127.0.0.1:3500/vendor"
+    """Where deliveries are sent (MINICRM_VENDOR_URL); the original vendor's address."""
+
+    vendor_timeout: float = 5.0
+    """Seconds before a vendor call is abandoned and retried (MINICRM_VENDOR_TIMEOUT)."""
+
+    vendor_rate: float = 200.0
+    """Most vendor calls per second per worker (MINICRM_VENDOR_RATE)."""
+
+    vendor_pause_after: int = 5
+    """Consecutive failed vendor calls after which the campaign is PAUSED (MINICRM_VENDOR_PAUSE_AFTER)."""
+
+    vendor_backoff_max: float = 5.0
+    """Cap of the exponential retry backoff, seconds (MINICRM_VENDOR_BACKOFF_MAX)."""
+
+    receipts_url: str = "http://127.0.0.1:3000/api/receipts"
+    """Where the vendor simulator posts receipts (MINICRM_RECEIPTS_URL)."""
+
+    vendor_port: int = 3500
+    """Port of the vendor simulator (MINICRM_VENDOR_PORT)."""
+
+    webhook_secrets: tuple[str, ...] = ("whsec_local_development_secret",)
+    """Receipt signing secrets, comma-separated; the first signs, any verifies (MINICRM_WEBHOOK_SECRETS)."""
+
+    open_mode: bool = False
+    """Unauthenticated local mode for the original clients (MINICRM_OPEN_MODE); never in production."""
+
+    currency: str = "₹"
+    """Currency symbol used in AI texts (MINICRM_CURRENCY)."""
+
+    gemini_api_key: str = ""
+    """Gemini API key (MINICRM_GEMINI_API_KEY); empty selects the local AI provider."""
+
+    gemini_model: str = "gemini-2.5-flash-lite"
+    """Gemini model name (MINICRM_GEMINI_MODEL)."""
+
+    ai_timeout: float = 8.0
+    """Seconds before an AI call falls back to the local provider (MINICRM_AI_TIMEOUT)."""
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}.{name}"
+
+
+def load_settings() -> Settings:
+    """Reads the environment once; raises SettingsError naming the bad variable."""
+    defaults = Settings()
+    values = dict(
+        database_url=_env("DATABASE_URL", defaults.database_url),
+        kafka_bootstrap=_env("KAFKA_BOOTSTRAP", defaults.kafka_bootstrap),
+        topic_prefix=_env("TOPIC_PREFIX", defaults.topic_prefix),
+        partitions=_int("PARTITIONS", defaults.partitions),
+        web_host=_env("WEB_HOST", defaults.web_host),
+        web_port=_int("WEB_PORT", defaults.web_port),
+        max_body_bytes=_int("MAX_BODY_BYTES", defaults.max_body_bytes),
+        max_items=_int("MAX_ITEMS", defaults.max_items),
+        page_size=_int("PAGE_SIZE", defaults.page_size),
+        max_page_size=_int("MAX_PAGE_SIZE", defaults.max_page_size),
+        worker_roles=_list("WORKER_ROLES", ",".join(defaults.worker_roles)),
+        batch_size=_int("BATCH_SIZE", defaults.batch_size),
+        batch_within=_float("BATCH_WITHIN", defaults.batch_within),
+        vendor_url=_env("VENDOR_URL", defaults.vendor_url),
+        vendor_timeout=_float("VENDOR_TIMEOUT", defaults.vendor_timeout),
+        vendor_rate=_float("VENDOR_RATE", defaults.vendor_rate),
+        vendor_pause_after=_int("VENDOR_PAUSE_AFTER", defaults.vendor_pause_after),
+        vendor_backoff_max=_float("VENDOR_BACKOFF_MAX", defaults.vendor_backoff_max),
+        receipts_url=_env("RECEIPTS_URL", defaults.receipts_url),
+        vendor_port=_int("VENDOR_PORT", defaults.vendor_port),
+        webhook_secrets=_list("WEBHOOK_SECRETS", ",".join(defaults.webhook_secrets)),
+        open_mode=_bool("OPEN_MODE", defaults.open_mode),
+        currency=_env("CURRENCY", defaults.currency),
+        gemini_api_key=_env("GEMINI_API_KEY", defaults.gemini_api_key),
+        gemini_model=_env("GEMINI_MODEL", defaults.gemini_model),
+        ai_timeout=_float("AI_TIMEOUT", defaults.ai_timeout),
+    )
+    unknown = set(values) - {f.name for f in fields(Settings)}
+    assert not unknown, unknown
+    roles = set(values["worker_roles"]) - set(defaults.worker_roles)
+    if roles:
+        raise SettingsError(f"MINICRM_WORKER_ROLES has unknown roles: {sorted(roles)}")
+    if values["partitions"] < 1 or values["batch_size"] < 1:
+        raise SettingsError("MINICRM_PARTITIONS and MINICRM_BATCH_SIZE must be at least 1")
+    return Settings(**values)

@@ -1,0 +1,1 @@
+"""Numbered migrations and the named queries, plain SQL with $n bind parameters."""

@@ -1,0 +1,35 @@
+"""The Faust app and the topics every stage shares."""
+
+from __future__ import annotations
+
+import faust
+
+from minicrm.settings import load_settings
+from minicrm.streams import records
+
+settings = load_settings()
+
+app = faust.App(
+    settings.topic_prefix,
+    broker=f"kafka://{settings.kafka_bootstrap}",
+    store="memory://",
+    topic_partitions=settings.partitions,
+    topic_replication_factor=1,
+    consumer_auto_offset_reset="earliest",
+    broker_commit_interval=1.0,
+    producer_acks=-1,
+    web_enabled=False,
+    autodiscover=False,
+)
+
+
+def topic(name: str, value_type: type[records.Record]) -> faust.TopicT:
+    return app.topic(settings.topic(name), key_type=str, value_type=value_type, partitions=settings.partitions)
+
+
+customers_topic = topic("customers", records.CustomerRecord)
+orders_topic = topic("orders", records.OrderRecord)
+campaigns_topic = topic("campaigns", records.CampaignRequest)
+deliveries_topic = topic("deliveries", records.DeliveryBatch)
+receipts_topic = topic("receipts", records.ReceiptBatch)
+summaries_topic = topic("summaries", records.CampaignDone)
