@@ -105,8 +105,24 @@ class Settings:
     vendor_port: int = 3500
     """Port of the vendor simulator (MINICRM_VENDOR_PORT)."""
 
-    webhook_secrets: tuple[str, ...] = ("whsec_local_development_secret",)
-    """Receipt signing secrets, comma-separated; the first signs, any verifies (MINICRM_WEBHOOK_SECRETS)."""
+    webhook_secrets: tuple[str, ...] = ("whsec_bWluaWNybS1sb2NhbC1kZXZlbG9wbWVudC1zZWNyZXQ=",)
+    """Receipt signing secrets `whsec_<base64>`, comma-separated; the first signs, any verifies
+    (MINICRM_WEBHOOK_SECRETS). The default is for the local stack only: set your own."""
+
+    simulator_failure_rate: float = 0.1
+    """Share of messages the vendor simulator reports FAILED (MINICRM_SIMULATOR_FAILURE_RATE)."""
+
+    simulator_latency: float = 0.05
+    """Seconds the simulator waits before reporting a batch (MINICRM_SIMULATOR_LATENCY)."""
+
+    simulator_duplicate_rate: float = 0.0
+    """Share of receipts the simulator sends twice (MINICRM_SIMULATOR_DUPLICATE_RATE)."""
+
+    simulator_shuffle: bool = False
+    """Whether the simulator sends receipts out of order (MINICRM_SIMULATOR_SHUFFLE)."""
+
+    simulator_receipt_batch: int = 1000
+    """Receipts per signed POST from the simulator (MINICRM_SIMULATOR_RECEIPT_BATCH)."""
 
     open_mode: bool = False
     """Unauthenticated local mode for the original clients (MINICRM_OPEN_MODE); never in production."""
@@ -152,6 +168,11 @@ def load_settings() -> Settings:
         receipts_url=_env("RECEIPTS_URL", defaults.receipts_url),
         vendor_port=_int("VENDOR_PORT", defaults.vendor_port),
         webhook_secrets=_list("WEBHOOK_SECRETS", ",".join(defaults.webhook_secrets)),
+        simulator_failure_rate=_float("SIMULATOR_FAILURE_RATE", defaults.simulator_failure_rate),
+        simulator_latency=_float("SIMULATOR_LATENCY", defaults.simulator_latency),
+        simulator_duplicate_rate=_float("SIMULATOR_DUPLICATE_RATE", defaults.simulator_duplicate_rate),
+        simulator_shuffle=_bool("SIMULATOR_SHUFFLE", defaults.simulator_shuffle),
+        simulator_receipt_batch=_int("SIMULATOR_RECEIPT_BATCH", defaults.simulator_receipt_batch),
         open_mode=_bool("OPEN_MODE", defaults.open_mode),
         currency=_env("CURRENCY", defaults.currency),
         gemini_api_key=_env("GEMINI_API_KEY", defaults.gemini_api_key),

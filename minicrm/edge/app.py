@@ -10,7 +10,8 @@ from minicrm.db import create_pool
 from minicrm.edge.errors import error_middleware
 from minicrm.edge.producer import Publisher
 from minicrm.edge.routes import setup_routes
-from minicrm.edge.state import POOL, PUBLISHER, SETTINGS
+from minicrm.ai.service import AI
+from minicrm.edge.state import AI_SERVICE, POOL, PUBLISHER, SETTINGS
 from minicrm.settings import Settings
 
 
@@ -28,6 +29,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[error_middleware])
     app[SETTINGS] = settings
+    app[AI_SERVICE] = AI(settings)
     app.cleanup_ctx.append(_resources)
     setup_routes(app)
     return app

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from uuid import UUID
 
 from aiohttp import web
 
-from minicrm.edge.errors import InvalidInput
 from minicrm.edge.listing import paged
-from minicrm.edge.requests import page, read_json, validate_many
+from minicrm.edge.requests import filters, page, read_json, validate_many
 from minicrm.edge.responses import json_response
 from minicrm.edge.schemas import OrderIn
 from minicrm.edge.state import POOL, PUBLISHER, SETTINGS
@@ -44,19 +42,8 @@ async def create(request: web.Request) -> web.Response:
 async def list_orders(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     limit, offset = page(request, settings.page_size, settings.max_page_size)
-    conditions, params = [], []
-    if customer := request.query.get("customerId"):
-        try:
-            params.append(UUID(customer))
-        except ValueError:
-            raise InvalidInput("customerId must be a UUID") from None
-        conditions.append(f"o.customer_id = ${len(params)}")
-    if status := request.query.get("status"):
-        if status not in STATUSES:
-            raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
-        params.append(status)
-        conditions.append(f"o.status = ${len(params)}")
+    where, params = filters(request, uuids={"customerId": "o.customer_id"}, choices={"status": ("o.status", STATUSES)})
     return await paged(
-        request.app[POOL], select=queries.ORDER_COLUMNS, source="orders o", where=" AND ".join(conditions) or "TRUE",
+        request.app[POOL], select=queries.ORDER_COLUMNS, source="orders o", where=where,
         params=params, order="o.order_date DESC, o.id", limit=limit, offset=offset,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any, TypeVar
+from uuid import UUID
 
 import orjson
 from aiohttp import web
@@ -14,7 +15,10 @@ Model = TypeVar("Model", bound=BaseModel)
 
 
 async def read_json(request: web.Request) -> Any:
-    raw = await request.read()  # aiohttp enforces client_max_size and answers 413 past it
+    return parse_json(await request.read())  # aiohttp enforces client_max_size: 413 past it
+
+
+def parse_json(raw: bytes) -> Any:
     if not raw.strip():
         raise InvalidInput("request body is empty; expected JSON")
     try:
@@ -73,3 +77,26 @@ def page(request: web.Request, default_size: int, max_size: int) -> tuple[int, i
     if offset < 0:
         raise InvalidInput("offset must not be negative")
     return limit, offset
+
+
+def filters(
+    request: web.Request, *, uuids: dict[str, str], choices: dict[str, tuple[str, tuple[str, ...]]]
+) -> tuple[str, list[Any]]:
+    """A WHERE condition from query parameters: `uuids` maps a parameter to its column,
+    `choices` maps one to its column and allowed values. Values are bind parameters."""
+    conditions: list[str] = []
+    params: list[Any] = []
+    for name, column in uuids.items():
+        if value := request.query.get(name):
+            try:
+                params.append(UUID(value))
+            except ValueError:
+                raise InvalidInput(f"{name} must be a UUID") from None
+            conditions.append(f"{column} = ${len(params)}")
+    for name, (column, allowed) in choices.items():
+        if value := request.query.get(name):
+            if value not in allowed:
+                raise InvalidInput(f"{name} must be one of {', '.join(allowed)}")
+            params.append(value)
+            conditions.append(f"{column} = ${len(params)}")
+    return " AND ".join(conditions) or "TRUE", params

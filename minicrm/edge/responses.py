@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import orjson
 from aiohttp import web
@@ -12,6 +13,8 @@ from aiohttp import web
 def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)
+    if isinstance(value, UUID):  # asyncpg's own UUID subclass, which orjson does not know
+        return str(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 

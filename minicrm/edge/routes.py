@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from minicrm.edge import customers, health, orders
+from minicrm.edge import campaigns, customers, health, logs, orders, receipts
 
 
 def setup_routes(app: web.Application) -> None:
@@ -14,3 +14,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/api/customers/get", customers.search)
     app.router.add_post("/api/orders", orders.create)
     app.router.add_get("/api/orders", orders.list_orders)
+    app.router.add_post("/api/campaigns", campaigns.create)
+    app.router.add_post("/api/campaigns/get", campaigns.get)
+    app.router.add_get("/api/logs", logs.list_logs)
+    app.router.add_post("/api/receipts", receipts.create)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncpg
 from aiohttp import web
 
+from minicrm.ai.service import AI
 from minicrm.edge.producer import Publisher
 from minicrm.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
 POOL = web.AppKey("pool", asyncpg.Pool)
 PUBLISHER = web.AppKey("publisher", Publisher)
+AI_SERVICE = web.AppKey("ai", AI)

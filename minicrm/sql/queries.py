@@ -64,3 +64,122 @@ coalesce((SELECT json_agg(json_build_object('name', i.name, 'quantity', i.quanti
                                             'unitPrice', i.unit_price, 'total', i.total) ORDER BY i.position)
           FROM order_items i WHERE i.order_id = o.id), '[]') AS items
 """
+
+CREATE_CAMPAIGN = """
+INSERT INTO campaigns (id, user_id, name, intent, segment, message)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (id) DO NOTHING
+"""
+
+CAMPAIGN_STATE = "SELECT status, published_through FROM campaigns WHERE id = $1 FOR UPDATE"
+
+# {condition} and {message} are built by the rule compiler and the templating module from
+# allow-listed columns; the values they refer to are bind parameters from $3 on.
+INSERT_AUDIENCE = """
+INSERT INTO communication_log (id, campaign_id, customer_id, customer_name, email, phone, personalized_msg)
+SELECT md5($1::uuid::text || ':' || c.id::text)::uuid, $1::uuid, c.id, c.name, c.email, c.phone, {message}
+FROM customers c
+WHERE {condition}
+ON CONFLICT (id) DO NOTHING
+"""
+
+START_CAMPAIGN = """
+UPDATE campaigns
+SET audience_size = $2, pending_count = $2, started_at = now(),
+    status = CASE WHEN $2 = 0 THEN 'COMPLETED' ELSE 'RUNNING' END,
+    completed_at = CASE WHEN $2 = 0 THEN now() END
+WHERE id = $1 AND status = 'QUEUED'
+"""
+
+PENDING_DELIVERIES = """
+SELECT id, customer_id, customer_name, email, phone, personalized_msg
+FROM communication_log
+WHERE campaign_id = $1 AND id > $2 AND status = 'PENDING'
+ORDER BY id
+LIMIT $3
+"""
+
+SET_PUBLISHED_THROUGH = "UPDATE campaigns SET published_through = $2 WHERE id = $1"
+
+SET_CAMPAIGN_STATUS = "UPDATE campaigns SET status = $3 WHERE id = $1 AND status = $2"
+
+# Log rows move from PENDING only, so a duplicate or late receipt moves nothing; the
+# campaign's counters move by exactly the rows that moved, and the campaign becomes
+# COMPLETED in the same statement that moves its last pending row.
+APPLY_RECEIPTS = """
+WITH r AS (
+    SELECT * FROM unnest($2::uuid[], $3::text[], $4::text[]) AS r(id, status, reason)
+), moved AS (
+    UPDATE communication_log l
+    SET status = r.status, reason = r.reason, delivered_at = now()
+    FROM r
+    WHERE l.id = r.id AND l.campaign_id = $1 AND l.status = 'PENDING'
+    RETURNING l.status
+), counts AS (
+    SELECT count(*) FILTER (WHERE status = 'SENT')::int AS sent,
+           count(*) FILTER (WHERE status = 'FAILED')::int AS failed
+    FROM moved
+)
+UPDATE campaigns c
+SET sent_count = c.sent_count + counts.sent,
+    failed_count = c.failed_count + counts.failed,
+    pending_count = c.pending_count - counts.sent - counts.failed,
+    status = CASE WHEN c.pending_count = counts.sent + counts.failed AND c.status IN ('RUNNING', 'PAUSED')
+                  THEN 'COMPLETED' ELSE c.status END,
+    completed_at = CASE WHEN c.pending_count = counts.sent + counts.failed AND c.completed_at IS NULL
+                        THEN now() ELSE c.completed_at END
+FROM counts
+WHERE c.id = $1
+RETURNING counts.sent, counts.failed, c.status, c.summary IS NULL AS needs_summary
+"""
+
+UPSERT_TIMELINE = """
+INSERT INTO campaign_timeline (campaign_id, window_start, part, sent, failed)
+VALUES ($1, to_timestamp($2), $3, $4, $5)
+ON CONFLICT (campaign_id, window_start, part) DO UPDATE SET sent = excluded.sent, failed = excluded.failed
+"""
+
+CAMPAIGN_FOR_SUMMARY = """
+SELECT id, name, intent, segment, message, audience_size, sent_count, failed_count,
+       status, started_at, completed_at, summary IS NULL AS needs_summary
+FROM campaigns WHERE id = $1
+"""
+
+OUTCOMES_BY_SPEND_BAND = """
+SELECT width_bucket(c.total_spend, $2::numeric[]) AS bucket,
+       count(*) FILTER (WHERE l.status = 'SENT')::int AS sent,
+       count(*) FILTER (WHERE l.status = 'FAILED')::int AS failed
+FROM communication_log l JOIN customers c ON c.id = l.customer_id
+WHERE l.campaign_id = $1
+GROUP BY 1
+"""
+
+OUTCOMES_BY_CITY = """
+SELECT coalesce(c.city, '') AS city,
+       count(*) FILTER (WHERE l.status = 'SENT')::int AS sent,
+       count(*) FILTER (WHERE l.status = 'FAILED')::int AS failed
+FROM communication_log l JOIN customers c ON c.id = l.customer_id
+WHERE l.campaign_id = $1
+GROUP BY 1
+"""
+
+WRITE_SUMMARY = """
+UPDATE campaigns SET summary = $2, summary_stats = $3 WHERE id = $1 AND summary IS NULL
+"""
+
+CAMPAIGN_COLUMNS = """
+c.id, c.name, c.user_id AS "userId", c.intent, c.segment, c.message, c.audience_size, c.status,
+c.pending_count, c.sent_count, c.failed_count, c.created_at AS "createdAt", c.started_at AS "startedAt",
+c.completed_at AS "completedAt", c.summary, c.summary_stats AS "summaryStats"
+"""
+
+CAMPAIGN_TIMELINE = """
+SELECT window_start, sum(sent)::int AS sent, sum(failed)::int AS failed
+FROM campaign_timeline WHERE campaign_id = $1
+GROUP BY window_start ORDER BY window_start
+"""
+
+LOG_COLUMNS = """
+l.id, l.campaign_id AS "campaignId", l.customer_id AS "customerId", l.customer_name, l.email, l.phone,
+l.personalized_msg, l.status, l.reason, l.delivered_at, l.created_at AS "createdAt"
+"""

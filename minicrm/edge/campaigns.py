@@ -1,0 +1,106 @@
+"""`POST /api/campaigns` (the ticket) and `POST /api/campaigns/get` (list, one, or preview)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from minicrm import rules
+from minicrm.edge.errors import InvalidInput, NotFound
+from minicrm.edge.listing import paged
+from minicrm.edge.requests import page, read_json, validate_one
+from minicrm.edge.responses import json_response
+from minicrm.edge.schemas import CampaignIn
+from minicrm.edge.state import AI_SERVICE, POOL, PUBLISHER, SETTINGS
+from minicrm.sql import queries
+from minicrm.streams.records import CampaignRequest
+
+PREVIEW_SAMPLE = 10
+
+
+async def create(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    campaign = validate_one(CampaignIn, await read_json(request))
+    campaign_id = str(uuid.uuid4())
+    intent = await request.app[AI_SERVICE].intent(campaign.ruleGroup)
+    record = CampaignRequest(
+        id=campaign_id, user_id=campaign.userId, name=campaign.name, segment=campaign.ruleGroup,
+        message=campaign.message, intent=intent,
+    )
+    await request.app[PUBLISHER].publish(settings.topic("campaigns"), [(campaign_id, record)])
+    return json_response(
+        {"message": "campaign accepted; it runs in the pipeline", "campaignId": campaign_id,
+         "audience_size": None, "intent": intent, "status": "QUEUED"},
+        status=201,
+    )
+
+
+def _rates(row: dict[str, Any]) -> dict[str, Any]:
+    done = row["sent_count"] + row["failed_count"]
+    row["delivery_rate"] = round(row["sent_count"] / done, 4) if done else None
+    row["progress"] = round(done / row["audience_size"], 4) if row["audience_size"] else None
+    return row
+
+
+async def one(request: web.Request, campaign_id: Any) -> web.Response:
+    try:
+        cid = uuid.UUID(str(campaign_id))
+    except ValueError:
+        raise InvalidInput("campaignId must be a UUID") from None
+    async with request.app[POOL].acquire() as conn:
+        row = await conn.fetchrow(f"SELECT {queries.CAMPAIGN_COLUMNS} FROM campaigns c WHERE c.id = $1", cid)
+        if row is None:
+            raise NotFound(f"no campaign {cid}")
+        timeline = await conn.fetch(queries.CAMPAIGN_TIMELINE, cid)
+    campaign = _rates(dict(row))
+    campaign["timeline"] = [dict(t) for t in timeline]
+    campaign["current_rate_per_second"] = current_rate(campaign["timeline"])
+    return json_response(campaign)
+
+
+def current_rate(timeline: list[dict[str, Any]], span: float = 5.0) -> float | None:
+    """Outcomes per second over the last `span` seconds of one-second windows."""
+    if not timeline:
+        return None
+    last = timeline[-1]["window_start"]
+    recent = [t for t in timeline if (last - t["window_start"]).total_seconds() < span]
+    seconds = (last - recent[0]["window_start"]).total_seconds() + 1
+    return round(sum(t["sent"] + t["failed"] for t in recent) / seconds, 1)
+
+
+async def preview(request: web.Request, tree: Any) -> web.Response:
+    try:
+        condition, params = rules.compile_tree(tree)
+    except rules.RuleError as exc:
+        raise InvalidInput({"rule": exc.path, "message": exc.message}) from None
+    n = len(params)
+    async with request.app[POOL].acquire() as conn:
+        size = await conn.fetchval(f"SELECT count(*) FROM customers c WHERE {condition}", *params)
+        sample = await conn.fetch(
+            f"SELECT {queries.CUSTOMER_COLUMNS} FROM customers c WHERE {condition}"
+            f" ORDER BY c.created_at, c.id LIMIT ${n + 1}", *params, PREVIEW_SAMPLE,
+        )
+    intent = await request.app[AI_SERVICE].intent(tree)
+    return json_response({"audience_size": size, "sample": [dict(r) for r in sample], "intent": intent})
+
+
+async def get(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise InvalidInput("expected a JSON object: {userId}, {campaignId}, {ruleGroup} or {}")
+    if "campaignId" in body:
+        return await one(request, body["campaignId"])
+    if "ruleGroup" in body:
+        return await preview(request, body["ruleGroup"])
+    user_id = body.get("userId")
+    if user_id is not None and not isinstance(user_id, str):
+        raise InvalidInput("userId must be a string")
+    where, params = ("c.user_id = $1", [user_id]) if user_id else ("TRUE", [])
+    settings = request.app[SETTINGS]
+    limit, offset = page(request, settings.page_size, settings.max_page_size)
+    return await paged(
+        request.app[POOL], select=queries.CAMPAIGN_COLUMNS, source="campaigns c", where=where, params=params,
+        order="c.created_at DESC, c.id", limit=limit, offset=offset, shape=_rates,
+    )

@@ -1,0 +1,26 @@
+"""`GET /api/logs`: communication log rows, filtered by campaign, status and customer, paged."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from minicrm.edge.listing import paged
+from minicrm.edge.requests import filters, page
+from minicrm.edge.state import POOL, SETTINGS
+from minicrm.sql import queries
+
+STATUSES = ("PENDING", "SENT", "FAILED")
+
+
+async def list_logs(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    limit, offset = page(request, settings.page_size, settings.max_page_size)
+    where, params = filters(
+        request,
+        uuids={"campaignId": "l.campaign_id", "customerId": "l.customer_id"},
+        choices={"status": ("l.status", STATUSES)},
+    )
+    return await paged(
+        request.app[POOL], select=queries.LOG_COLUMNS, source="communication_log l", where=where,
+        params=params, order="l.created_at, l.id", limit=limit, offset=offset,
+    )

@@ -1,0 +1,29 @@
+"""A token bucket: at most `rate` acquisitions a second, with bursts up to `burst`."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+
+class TokenBucket:
+    def __init__(self, rate: float, burst: float | None = None, clock=time.monotonic) -> None:
+        self.rate = rate
+        self.capacity = burst if burst is not None else max(1.0, rate)
+        self.tokens = self.capacity
+        self.clock = clock
+        self.updated = clock()
+
+    def wait_time(self) -> float:
+        """Takes a token if one is there (0.0), or says how long until one is."""
+        now = self.clock()
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+    async def acquire(self) -> None:
+        while (delay := self.wait_time()) > 0:
+            await asyncio.sleep(delay)

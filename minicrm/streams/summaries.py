@@ -1,0 +1,50 @@
+"""Completion: the summary of a finished campaign, written once."""
+
+from __future__ import annotations
+
+import logging
+from uuid import UUID
+
+import asyncpg
+
+from minicrm import summary_stats
+from minicrm.ai.service import AI
+from minicrm.sql import queries
+from minicrm.streams.app import app, settings, summaries_topic
+from minicrm.streams.batching import retry_forever
+from minicrm.streams.resources import pool
+
+log = logging.getLogger(__name__)
+ai = AI(settings)
+
+
+async def statistics(conn: asyncpg.Connection, campaign: asyncpg.Record) -> dict:
+    edges = list(summary_stats.SPEND_BANDS)
+    bands = await conn.fetch(queries.OUTCOMES_BY_SPEND_BAND, campaign["id"], edges)
+    cities = await conn.fetch(queries.OUTCOMES_BY_CITY, campaign["id"])
+    return summary_stats.build(
+        dict(campaign),
+        summary_stats.segments(
+            (summary_stats.band_label(r["bucket"], settings.currency), r["sent"], r["failed"]) for r in bands
+        ),
+        summary_stats.segments((r["city"], r["sent"], r["failed"]) for r in cities),
+    )
+
+
+async def summarise(campaign_id: UUID) -> None:
+    db = await pool()
+    async with db.acquire() as conn:
+        campaign = await conn.fetchrow(queries.CAMPAIGN_FOR_SUMMARY, campaign_id)
+        if campaign is None or campaign["status"] != "COMPLETED" or not campaign["needs_summary"]:
+            return
+        stats = await statistics(conn, campaign)
+    text = await ai.summary(campaign["name"], stats)
+    written = await db.execute(queries.WRITE_SUMMARY, campaign_id, text, stats)
+    if written.endswith(" 1"):
+        log.info("campaign %s summarised: %s", campaign_id, text)
+
+
+@app.agent(summaries_topic)
+async def write_summaries(stream):
+    async for done in stream:
+        await retry_forever(lambda: summarise(UUID(done.campaign_id)), "summary")

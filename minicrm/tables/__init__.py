@@ -1,0 +1,1 @@
+"""Faust table declarations only; agents import tables, never the reverse."""

@@ -1,0 +1,1 @@
+"""The bundled vendor simulator (the `vendor` process)."""

@@ -1,0 +1,157 @@
+"""The vendor simulator: takes delivery batches, answers 202 at once, reports signed receipts later.
+
+`POST /vendor` takes the array of deliveries. Failure rate, latency, duplicates, shuffling
+and outages come from the settings and can be changed while it runs with
+`POST /vendor/control {failure_rate, latency, duplicate_rate, shuffle, outage_seconds}`;
+`GET /vendor/stats` counts what it took and reported. Receipts are retried until the
+edge takes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import orjson
+from aiohttp import web
+
+from minicrm import webhooks
+from minicrm.settings import Settings
+
+log = logging.getLogger(__name__)
+CONCURRENT_POSTS = 4
+
+
+@dataclass
+class Behaviour:
+    failure_rate: float
+    latency: float
+    duplicate_rate: float
+    shuffle: bool
+    outage_until: float = 0.0
+
+
+def outcomes(deliveries: list[dict[str, Any]], behaviour: Behaviour, rng: random.Random) -> list[dict[str, Any]]:
+    """The receipts for a list of deliveries, with the configured failures, duplicates and order."""
+    receipts = []
+    for d in deliveries:
+        failed = rng.random() < behaviour.failure_rate
+        receipt = {
+            "commId": d["commId"], "campaignId": d["campaignId"], "customerId": d.get("customerId"),
+            "status": "FAILED" if failed else "SENT",
+        }
+        if failed:
+            receipt["reason"] = "simulated delivery failure"
+        receipts.append(receipt)
+        if rng.random() < behaviour.duplicate_rate:
+            receipts.append(dict(receipt))
+    if behaviour.shuffle:
+        rng.shuffle(receipts)
+    return receipts
+
+
+class Simulator:
+    def __init__(self, settings: Settings, seed: int | None = None) -> None:
+        self.settings = settings
+        self.behaviour = Behaviour(
+            settings.simulator_failure_rate, settings.simulator_latency,
+            settings.simulator_duplicate_rate, settings.simulator_shuffle,
+        )
+        self.rng = random.Random(seed)
+        self.pending: list[dict[str, Any]] = []
+        self.wakeup = asyncio.Event()
+        self.posts = asyncio.Semaphore(CONCURRENT_POSTS)
+        self.stats = {"accepted": 0, "reported": 0, "rejected_calls": 0, "receipt_posts_failed": 0}
+
+    async def accept(self, request: web.Request) -> web.Response:
+        if time.monotonic() < self.behaviour.outage_until:
+            self.stats["rejected_calls"] += 1
+            return web.json_response({"error": "vendor outage (simulated)"}, status=503)
+        try:
+            deliveries = orjson.loads(await request.read())
+        except orjson.JSONDecodeError:
+            return web.json_response({"error": "malformed JSON"}, status=400)
+        if not isinstance(deliveries, list) or not all(
+            isinstance(d, dict) and d.get("commId") and d.get("campaignId") for d in deliveries
+        ):
+            return web.json_response({"error": "expected an array of {commId, campaignId, ...}"}, status=400)
+        self.pending.extend(deliveries)
+        self.stats["accepted"] += len(deliveries)
+        self.wakeup.set()
+        return web.json_response({"message": "accepted for delivery", "count": len(deliveries)}, status=202)
+
+    async def control(self, request: web.Request) -> web.Response:
+        body = orjson.loads(await request.read() or b"{}")
+        for name in ("failure_rate", "latency", "duplicate_rate"):
+            if name in body:
+                setattr(self.behaviour, name, float(body[name]))
+        if "shuffle" in body:
+            self.behaviour.shuffle = bool(body["shuffle"])
+        if "outage_seconds" in body:
+            self.behaviour.outage_until = time.monotonic() + float(body["outage_seconds"])
+        return web.json_response({"behaviour": self.behaviour.__dict__ | {"outage_until": None}})
+
+    async def get_stats(self, request: web.Request) -> web.Response:
+        return web.json_response(self.stats)
+
+    async def report(self, app: web.Application) -> None:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+            tasks: set[asyncio.Task] = set()
+            while True:
+                await self.wakeup.wait()
+                self.wakeup.clear()
+                await asyncio.sleep(self.behaviour.latency)
+                items, self.pending = self.pending, []
+                receipts = outcomes(items, self.behaviour, self.rng)
+                size = self.settings.simulator_receipt_batch
+                for start in range(0, len(receipts), size):
+                    await self.posts.acquire()
+                    task = asyncio.create_task(self.post(session, receipts[start : start + size]))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+
+    async def post(self, session: aiohttp.ClientSession, receipts: list[dict[str, Any]]) -> None:
+        body = orjson.dumps(receipts)
+        attempt = 0
+        try:
+            while True:
+                headers = {"Content-Type": "application/json",
+                           **webhooks.sign(self.settings.webhook_secrets[0], body)}
+                try:
+                    async with session.post(self.settings.receipts_url, data=body, headers=headers) as response:
+                        if response.status < 300:
+                            self.stats["reported"] += len(receipts)
+                            return
+                        log.warning("receipts answered %s: %s", response.status, (await response.text())[:200])
+                except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+                    log.warning("receipts post failed: %r", exc)
+                self.stats["receipt_posts_failed"] += 1
+                attempt += 1
+                await asyncio.sleep(min(5.0, 0.1 * 2**attempt) * random.random())
+        finally:
+            self.posts.release()
+
+
+def create_app(settings: Settings, seed: int | None = None) -> web.Application:
+    simulator = Simulator(settings, seed)
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app.router.add_post("/vendor", simulator.accept)
+    app.router.add_post("/vendor/control", simulator.control)
+    app.router.add_get("/vendor/stats", simulator.get_stats)
+
+    async def reporter(app: web.Application):
+        task = asyncio.create_task(simulator.report(app))
+        yield
+        task.cancel()
+
+    app.cleanup_ctx.append(reporter)
+    return app
+
+
+def run(settings: Settings) -> None:
+    web.run_app(create_app(settings), host="127.0.0.1", port=settings.vendor_port, access_log=None)
