@@ -7,6 +7,7 @@ import asyncio
 import importlib
 import logging
 import sys
+from pathlib import Path
 
 from minicrm.settings import SettingsError, load_settings
 
@@ -22,6 +23,7 @@ ROLE_MODULES = {
 def run_worker(settings) -> None:
     from minicrm.streams.app import app
 
+    Path(settings.worker_datadir, settings.topic_prefix).mkdir(parents=True, exist_ok=True)
     for role in settings.worker_roles:
         for module in ROLE_MODULES[role]:
             importlib.import_module(module)

@@ -57,6 +57,9 @@ class Settings:
     partitions: int = 4
     """Partitions of each pipeline topic (MINICRM_PARTITIONS); the unit of scale-out."""
 
+    worker_datadir: str = ".stack/faust"
+    """Folder where Faust workers keep their local state (MINICRM_WORKER_DATADIR)."""
+
     web_host: str = "127.0.0.1"
     """Address the HTTP edge binds (MINICRM_WEB_HOST)."""
 
@@ -83,6 +86,10 @@ class Settings:
 
     batch_within: float = 0.2
     """Seconds an agent waits to fill a batch before writing what it has (MINICRM_BATCH_WITHIN)."""
+
+    customer_wait: float = 30.0
+    """Seconds an order waits for its customer (still in flight on its own topic) before it is
+    dead-lettered as unknown (MINICRM_CUSTOMER_WAIT)."""
 
     vendor_url: str = "http://127.0.0.1:3500/vendor"
     """Where deliveries are sent (MINICRM_VENDOR_URL); the original vendor's address."""
@@ -151,6 +158,7 @@ def load_settings() -> Settings:
         kafka_bootstrap=_env("KAFKA_BOOTSTRAP", defaults.kafka_bootstrap),
         topic_prefix=_env("TOPIC_PREFIX", defaults.topic_prefix),
         partitions=_int("PARTITIONS", defaults.partitions),
+        worker_datadir=_env("WORKER_DATADIR", defaults.worker_datadir),
         web_host=_env("WEB_HOST", defaults.web_host),
         web_port=_int("WEB_PORT", defaults.web_port),
         max_body_bytes=_int("MAX_BODY_BYTES", defaults.max_body_bytes),
@@ -160,6 +168,7 @@ def load_settings() -> Settings:
         worker_roles=_list("WORKER_ROLES", ",".join(defaults.worker_roles)),
         batch_size=_int("BATCH_SIZE", defaults.batch_size),
         batch_within=_float("BATCH_WITHIN", defaults.batch_within),
+        customer_wait=_float("CUSTOMER_WAIT", defaults.customer_wait),
         vendor_url=_env("VENDOR_URL", defaults.vendor_url),
         vendor_timeout=_float("VENDOR_TIMEOUT", defaults.vendor_timeout),
         vendor_rate=_float("VENDOR_RATE", defaults.vendor_rate),

@@ -13,6 +13,7 @@ app = faust.App(
     settings.topic_prefix,
     broker=f"kafka://{settings.kafka_bootstrap}",
     store="memory://",
+    datadir=f"{settings.worker_datadir}/{settings.topic_prefix}",
     topic_partitions=settings.partitions,
     topic_replication_factor=1,
     consumer_auto_offset_reset="earliest",

@@ -8,13 +8,28 @@ import asyncpg
 
 from minicrm.sql import queries
 from minicrm.streams.app import app, customers_topic, settings
-from minicrm.streams.batching import latest_by, store
+from minicrm.streams.batching import store
 from minicrm.streams.records import CustomerRecord
 from minicrm.streams.resources import pool
 
 
+def merge_by_email(batch: Sequence[CustomerRecord]) -> list[CustomerRecord]:
+    """One record per email, as if the batch's records were applied one after another:
+    a later record's name wins, and its optional fields win where it gives them."""
+    merged: dict[str, CustomerRecord] = {}
+    for r in batch:
+        old = merged.get(r.email)
+        if old is not None:
+            r = CustomerRecord(
+                id=r.id, name=r.name, email=r.email, phone=r.phone or old.phone, city=r.city or old.city,
+                visit=r.visit if r.visit is not None else old.visit,
+            )
+        merged[r.email] = r
+    return list(merged.values())
+
+
 async def write_customers(conn: asyncpg.Connection, batch: Sequence[CustomerRecord]) -> None:
-    rows = latest_by(batch, "email")
+    rows = merge_by_email(batch)
     columns = list(zip(*((r.id, r.name, r.email, r.phone, r.city, r.visit) for r in rows)))
     await conn.execute(queries.UPSERT_CUSTOMERS, *columns)
     await conn.execute(queries.SET_GIVEN_VISITS, columns[2], columns[5])

@@ -19,9 +19,6 @@ from minicrm.streams.batching import Rejected, latest_by, retry_forever, store
 from minicrm.streams.records import OrderRecord
 from minicrm.streams.resources import pool
 
-CUSTOMER_WAIT = 30.0  # seconds an order waits for its customer, still in flight on its own topic
-
-
 def state(record: OrderRecord) -> OrderState:
     return OrderState(
         record.customer_id, record.status, Decimal(record.amount), datetime.fromisoformat(record.order_date)
@@ -66,7 +63,7 @@ async def write_orders(conn: asyncpg.Connection, batch: Sequence[OrderRecord]) -
 async def wait_for_customers(db: asyncpg.Pool, batch: Sequence[OrderRecord]) -> None:
     """Customers and orders travel on separate topics; give a new customer time to land."""
     wanted = {UUID(r.customer_id) for r in batch}
-    deadline = time.monotonic() + CUSTOMER_WAIT
+    deadline = time.monotonic() + settings.customer_wait
     while time.monotonic() < deadline:
         found = await retry_forever(lambda: db.fetch(queries.EXISTING_CUSTOMERS, list(wanted)), "customer check")
         wanted -= {r["id"] for r in found}

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import socket
+import subprocess
+
+import aiohttp
+import pytest
+
+from pipeline import ROOT, Pipeline
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture(scope="session")
+def stack() -> None:
+    """The real Kafka broker and PostgreSQL, started by the project's own script if needed."""
+    if not (_listening(9092) and _listening(5433)):
+        subprocess.run([str(ROOT / "bin" / "stack"), "infra"], check=True)
+
+
+@pytest.fixture(scope="session")
+async def pipeline(stack, tmp_path_factory) -> Pipeline:
+    p = Pipeline(tmp_path_factory.mktemp("pipeline"))
+    await p.create()
+    await p.start_all()
+    yield p
+    p.stop()
+    await p.drop()
+
+
+@pytest.fixture
+async def http(pipeline) -> aiohttp.ClientSession:
+    async with aiohttp.ClientSession(base_url=pipeline.url) as session:
+        yield session

@@ -1,0 +1,177 @@
+"""Integration-test support: a private database and topic prefix on the stack that bin/stack
+started, and the real web, worker and vendor processes run against them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from minicrm.db import migrate
+from minicrm.settings import load_settings
+from minicrm.topics import TOPICS, create_topics
+
+ROOT = Path(__file__).resolve().parents[1]
+ADMIN_DSN = "postgresql://postgres@127.0.0.1:5433/postgres"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Process:
+    def __init__(self, role: str, env: dict[str, str], log_path: Path) -> None:
+        self.role = role
+        self.log_path = log_path
+        self.log = open(log_path, "ab")
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "minicrm.cli", role], cwd=ROOT, env=env,
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, sig)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait()
+        self.log.close()
+
+
+class Pipeline:
+    """One private deployment: database, topics, and its processes."""
+
+    def __init__(self, workdir: Path, **overrides: str) -> None:
+        tag = uuid.uuid4().hex[:10]
+        self.workdir = workdir
+        self.database = f"minicrm_test_{tag}"
+        self.web_port, self.vendor_port = free_port(), free_port()
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("MINICRM_")},
+            "MINICRM_DATABASE_URL": f"postgresql://minicrm@127.0.0.1:5433/{self.database}",
+            "MINICRM_TOPIC_PREFIX": f"test-{tag}",
+            "MINICRM_WEB_PORT": str(self.web_port),
+            "MINICRM_VENDOR_PORT": str(self.vendor_port),
+            "MINICRM_VENDOR_URL": f"http://127.0.0.1:{self.vendor_port}/vendor",
+            "MINICRM_RECEIPTS_URL": f"http://127.0.0.1:{self.web_port}/api/receipts",
+            "MINICRM_WORKER_DATADIR": str(workdir / "faust"),
+            "MINICRM_CUSTOMER_WAIT": "5",
+            **overrides,
+        }
+        self.processes: list[Process] = []
+        self.url = f"http://127.0.0.1:{self.web_port}"
+        self.vendor_url = f"http://127.0.0.1:{self.vendor_port}"
+        self.settings = None
+
+    async def create(self) -> None:
+        admin = await asyncpg.connect(ADMIN_DSN)
+        try:
+            await admin.execute(f'CREATE DATABASE "{self.database}" OWNER minicrm')
+        finally:
+            await admin.close()
+        old = dict(os.environ)
+        os.environ.update({k: v for k, v in self.env.items() if k.startswith("MINICRM_")})
+        try:
+            self.settings = load_settings()
+        finally:
+            os.environ.clear()
+            os.environ.update(old)
+        await migrate(self.settings.database_url)
+        await create_topics(self.settings)
+
+    def start(self, role: str, **overrides: str) -> Process:
+        n = sum(p.role == role for p in self.processes)
+        proc = Process(role, {**self.env, **overrides}, self.workdir / f"{role}-{n}.log")
+        self.processes.append(proc)
+        return proc
+
+    async def start_all(self) -> None:
+        web, vendor, worker = self.start("web"), self.start("vendor"), self.start("worker")
+        await self.wait_http(f"{self.url}/readyz", web)
+        await self.wait_http(f"{self.vendor_url}/vendor/stats", vendor)
+        await self.wait_worker(worker)
+
+    async def wait_http(self, url: str, proc: Process, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        async with aiohttp.ClientSession() as session:
+            while time.monotonic() < deadline:
+                assert proc.popen.poll() is None, f"{proc.role} exited:\n{proc.text()[-3000:]}"
+                try:
+                    async with session.get(url) as r:
+                        if r.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise TimeoutError(f"{url} not ready:\n{proc.text()[-3000:]}")
+
+    async def wait_worker(self, proc: Process, timeout: float = 90, readies: int = 1) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert proc.popen.poll() is None, f"worker exited:\n{proc.text()[-3000:]}"
+            if proc.text().count("[^Worker]: Ready") >= readies:
+                return
+            await asyncio.sleep(0.2)
+        raise TimeoutError(f"worker not ready:\n{proc.text()[-3000:]}")
+
+    def stop(self) -> None:
+        for proc in self.processes:
+            proc.kill()
+        self.processes.clear()
+
+    async def drop(self) -> None:
+        admin = await asyncpg.connect(ADMIN_DSN)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+    def topic(self, name: str) -> str:
+        return self.settings.topic(name)
+
+    async def end_offsets(self) -> dict[str, int]:
+        """The sum of end offsets of each pipeline topic."""
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap)
+        await consumer.start()
+        try:
+            result = {}
+            for name in TOPICS:
+                parts = [TopicPartition(self.topic(name), p) for p in range(self.settings.partitions)]
+                offsets = await consumer.end_offsets(parts)
+                result[name] = sum(offsets.values())
+            return result
+        finally:
+            await consumer.stop()
+
+    async def db(self) -> asyncpg.Connection:
+        return await asyncpg.connect(self.settings.database_url)
+
+
+async def eventually(check, timeout: float = 60, interval: float = 0.25) -> Any:
+    """Polls `check()` (async) until it returns something truthy; returns it."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s; last value {last!r}")
