@@ -42,6 +42,8 @@ def fold(changes: Iterable[tuple[OrderState | None, OrderState]]) -> dict[str, C
     """Per-customer deltas for a batch of (old state or None, new state) pairs."""
     deltas: dict[str, CustomerDelta] = {}
     for old, new in changes:
+        if old == new:
+            continue
         delta = deltas.setdefault(new.customer_id, CustomerDelta())
         new_spend, new_visits = effect(new.status, new.amount)
         old_spend, old_visits = effect(old.status, old.amount) if old else (ZERO, 0)
