@@ -27,7 +27,7 @@ def run_worker(settings) -> None:
     for role in settings.worker_roles:
         for module in ROLE_MODULES[role]:
             importlib.import_module(module)
-    sys.argv = ["minicrm worker", "worker", "--loglevel", "info"]
+    sys.argv = ["minicrm worker", "worker", "--loglevel", "info", "--without-web"]
     app.main()
 
 

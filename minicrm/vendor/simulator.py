@@ -1,8 +1,10 @@
 """The vendor simulator: takes delivery batches, answers 202 at once, reports signed receipts later.
 
-`POST /vendor` takes the array of deliveries. Failure rate, latency, duplicates, shuffling
+`POST /vendor` takes the array of deliveries. Receipts go back in signed batches, at most
+four in flight, each after `latency` seconds. Failure rate, latency, duplicates, shuffling
 and outages come from the settings and can be changed while it runs with
-`POST /vendor/control {failure_rate, latency, duplicate_rate, shuffle, outage_seconds}`;
+`POST /vendor/control {failure_rate, latency, duplicate_rate, shuffle, receipt_batch,
+outage_seconds}`;
 `GET /vendor/stats` counts what it took and reported. Receipts are retried until the
 edge takes them.
 """
@@ -33,6 +35,7 @@ class Behaviour:
     latency: float
     duplicate_rate: float
     shuffle: bool
+    receipt_batch: int
     outage_until: float = 0.0
 
 
@@ -60,7 +63,7 @@ class Simulator:
         self.settings = settings
         self.behaviour = Behaviour(
             settings.simulator_failure_rate, settings.simulator_latency,
-            settings.simulator_duplicate_rate, settings.simulator_shuffle,
+            settings.simulator_duplicate_rate, settings.simulator_shuffle, settings.simulator_receipt_batch,
         )
         self.rng = random.Random(seed)
         self.pending: list[dict[str, Any]] = []
@@ -90,6 +93,8 @@ class Simulator:
         for name in ("failure_rate", "latency", "duplicate_rate"):
             if name in body:
                 setattr(self.behaviour, name, float(body[name]))
+        if "receipt_batch" in body:
+            self.behaviour.receipt_batch = max(1, int(body["receipt_batch"]))
         if "shuffle" in body:
             self.behaviour.shuffle = bool(body["shuffle"])
         if "outage_seconds" in body:
@@ -105,10 +110,9 @@ class Simulator:
             while True:
                 await self.wakeup.wait()
                 self.wakeup.clear()
-                await asyncio.sleep(self.behaviour.latency)
                 items, self.pending = self.pending, []
                 receipts = outcomes(items, self.behaviour, self.rng)
-                size = self.settings.simulator_receipt_batch
+                size = self.behaviour.receipt_batch
                 for start in range(0, len(receipts), size):
                     await self.posts.acquire()
                     task = asyncio.create_task(self.post(session, receipts[start : start + size]))
@@ -119,6 +123,7 @@ class Simulator:
         body = orjson.dumps(receipts)
         attempt = 0
         try:
+            await asyncio.sleep(self.behaviour.latency)
             while True:
                 headers = {"Content-Type": "application/json",
                            **webhooks.sign(self.settings.webhook_secrets[0], body)}
