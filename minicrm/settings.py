@@ -84,9 +84,6 @@ class Settings:
     batch_size: int = 1000
     """Records per batch on the hot path: SQL, Kafka and vendor calls (MINICRM_BATCH_SIZE)."""
 
-    batch_within: float = 0.2
-    """Seconds an agent waits to fill a batch before writing what it has (MINICRM_BATCH_WITHIN)."""
-
     customer_wait: float = 30.0
     """Seconds an order waits for its customer (still in flight on its own topic) before it is
     dead-lettered as unknown (MINICRM_CUSTOMER_WAIT)."""
@@ -167,7 +164,6 @@ def load_settings() -> Settings:
         max_page_size=_int("MAX_PAGE_SIZE", defaults.max_page_size),
         worker_roles=_list("WORKER_ROLES", ",".join(defaults.worker_roles)),
         batch_size=_int("BATCH_SIZE", defaults.batch_size),
-        batch_within=_float("BATCH_WITHIN", defaults.batch_within),
         customer_wait=_float("CUSTOMER_WAIT", defaults.customer_wait),
         vendor_url=_env("VENDOR_URL", defaults.vendor_url),
         vendor_timeout=_float("VENDOR_TIMEOUT", defaults.vendor_timeout),

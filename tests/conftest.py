@@ -6,7 +6,7 @@ import subprocess
 import aiohttp
 import pytest
 
-from pipeline import ROOT, Pipeline
+from minicrm.localstack import ROOT, Pipeline
 
 
 def _listening(port: int) -> bool:

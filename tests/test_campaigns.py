@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from minicrm import webhooks
-from pipeline import eventually
+from minicrm.localstack import eventually
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ from minicrm.edge.responses import json_response
 from minicrm.edge.schemas import CustomerIn
 from minicrm.edge.state import POOL, PUBLISHER, SETTINGS
 from minicrm.sql import queries
-from minicrm.streams.records import CustomerRecord
+from minicrm.streams.records import CustomerBatch, CustomerRecord
 
 CUSTOMER_NAMESPACE = uuid.UUID("5f1d7e2a-8c2b-4f7e-9a51-6b0c3d2e1f00")
 
@@ -35,8 +35,9 @@ async def create(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     customers = validate_many(CustomerIn, await read_json(request), settings.max_items)
     records = [to_record(c) for c in customers]
-    count = await request.app[PUBLISHER].publish(
-        settings.topic("customers"), ((r.email, r) for r in records)
+    count = await request.app[PUBLISHER].publish_partitioned(
+        settings.topic("customers"), settings.partitions, ((r.email, r) for r in records),
+        lambda group: CustomerBatch(customers=group),
     )
     return json_response(
         {"message": f"{count} customer(s) accepted for processing", "count": count, "ids": [r.id for r in records]},

@@ -12,7 +12,7 @@ from minicrm.edge.responses import json_response
 from minicrm.edge.schemas import OrderIn
 from minicrm.edge.state import POOL, PUBLISHER, SETTINGS
 from minicrm.sql import queries
-from minicrm.streams.records import OrderRecord
+from minicrm.streams.records import OrderBatch, OrderRecord
 
 STATUSES = ("PENDING", "COMPLETED", "CANCELLED", "REFUNDED")
 
@@ -33,8 +33,9 @@ async def create(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     orders = validate_many(OrderIn, await read_json(request), settings.max_items)
     now = datetime.now(timezone.utc)
-    count = await request.app[PUBLISHER].publish(
-        settings.topic("orders"), ((o.id, to_record(o, now)) for o in orders)
+    count = await request.app[PUBLISHER].publish_partitioned(
+        settings.topic("orders"), settings.partitions, ((o.id, to_record(o, now)) for o in orders),
+        lambda group: OrderBatch(orders=group),
     )
     return json_response({"message": f"{count} order(s) accepted for processing", "count": count}, status=202)
 

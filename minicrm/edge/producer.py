@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Iterable
+import zlib
+from collections import defaultdict
+from typing import Callable, Iterable
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -40,6 +42,26 @@ class Publisher:
         except KafkaError as exc:
             raise Unavailable(f"could not publish to Kafka: {exc}") from exc
         return len(futures)
+
+    async def publish_partitioned(
+        self, topic: str, partitions: int, items: Iterable[tuple[str, Record]], wrap: Callable[[list], Record]
+    ) -> int:
+        """Groups items by the partition their key hashes to and sends one batch record per
+        partition, so items with the same key keep their order."""
+        groups: dict[int, list[Record]] = defaultdict(list)
+        count = 0
+        for key, item in items:
+            groups[zlib.crc32(key.encode()) % partitions].append(item)
+            count += 1
+        try:
+            futures = [
+                await self._producer.send(topic, value=wrap(group).dumps(), partition=partition)
+                for partition, group in groups.items()
+            ]
+            await asyncio.gather(*futures)
+        except KafkaError as exc:
+            raise Unavailable(f"could not publish to Kafka: {exc}") from exc
+        return count
 
     async def ready(self) -> bool:
         try:

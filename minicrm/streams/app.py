@@ -28,8 +28,8 @@ def topic(name: str, value_type: type[records.Record]) -> faust.TopicT:
     return app.topic(settings.topic(name), key_type=str, value_type=value_type, partitions=settings.partitions)
 
 
-customers_topic = topic("customers", records.CustomerRecord)
-orders_topic = topic("orders", records.OrderRecord)
+customers_topic = topic("customers", records.CustomerBatch)
+orders_topic = topic("orders", records.OrderBatch)
 campaigns_topic = topic("campaigns", records.CampaignRequest)
 deliveries_topic = topic("deliveries", records.DeliveryBatch)
 receipts_topic = topic("receipts", records.ReceiptBatch)

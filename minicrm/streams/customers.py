@@ -7,7 +7,7 @@ from typing import Sequence
 import asyncpg
 
 from minicrm.sql import queries
-from minicrm.streams.app import app, customers_topic, settings
+from minicrm.streams.app import app, customers_topic
 from minicrm.streams.batching import store
 from minicrm.streams.records import CustomerRecord
 from minicrm.streams.resources import pool
@@ -37,5 +37,5 @@ async def write_customers(conn: asyncpg.Connection, batch: Sequence[CustomerReco
 
 @app.agent(customers_topic)
 async def ingest_customers(stream):
-    async for batch in stream.take(settings.batch_size, within=settings.batch_within):
-        await store(await pool(), customers_topic.get_topic_name(), batch, write_customers)
+    async for batch in stream:
+        await store(await pool(), customers_topic.get_topic_name(), batch.customers, write_customers)

@@ -74,7 +74,7 @@ async def wait_for_customers(db: asyncpg.Pool, batch: Sequence[OrderRecord]) -> 
 
 @app.agent(orders_topic)
 async def ingest_orders(stream):
-    async for batch in stream.take(settings.batch_size, within=settings.batch_within):
+    async for batch in stream:
         db = await pool()
-        await wait_for_customers(db, batch)
-        await store(db, orders_topic.get_topic_name(), batch, write_orders)
+        await wait_for_customers(db, batch.orders)
+        await store(db, orders_topic.get_topic_name(), batch.orders, write_orders)

@@ -1,9 +1,11 @@
 """The records on the topics. Plain JSON (no Faust metadata), so any producer can write them.
 
-Hot-path topics (deliveries, receipts) carry a batch per record: the vendor's and the
-receipt endpoint's wire format is an array, and one Kafka record per array keeps the
-per-record overhead of Faust off the hot path. Correctness never depends on batch
-boundaries: every write is idempotent per message id.
+Every topic carries a batch per record: the HTTP API and the vendor take and give
+arrays, and one Kafka record per array (per partition) keeps Faust's per-record cost
+off the hot path and lets each agent write a record in one transaction. Agents iterate
+record by record, so an event is acknowledged only after its batch is stored (Faust's
+`take()` stalled partitions here under load). Correctness never depends on batch
+boundaries: every write is idempotent per customer email, order id or message id.
 """
 
 from __future__ import annotations
@@ -26,6 +28,12 @@ class CustomerRecord(Record):
     visit: int | None = None
 
 
+class CustomerBatch(Record):
+    """Customers whose emails hash to one partition, in the order they were posted."""
+
+    customers: list[CustomerRecord]
+
+
 class OrderRecord(Record):
     id: str
     customer_id: str
@@ -33,6 +41,12 @@ class OrderRecord(Record):
     amount: str
     status: str
     items: list[dict[str, Any]]
+
+
+class OrderBatch(Record):
+    """Orders whose ids hash to one partition, in the order they were posted."""
+
+    orders: list[OrderRecord]
 
 
 class CampaignRequest(Record):

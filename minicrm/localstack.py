@@ -1,5 +1,6 @@
-"""Integration-test support: a private database and topic prefix on the stack that bin/stack
-started, and the real web, worker and vendor processes run against them."""
+"""A private deployment on the stack that bin/stack started: its own database and topic
+prefix, and the real web, worker and vendor processes run against them. The integration
+tests and the benchmark use it, so they never touch the data of the main stack."""
 
 from __future__ import annotations
 

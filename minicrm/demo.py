@@ -1,0 +1,148 @@
+"""The main job: load a sample data set through the HTTP API, run a campaign, show it finish.
+
+Run by `bin/demo` once the stack is up. The data set is the same on every run (a fixed
+seed), and ingest is idempotent, so running it again only adds a new campaign.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import aiohttp
+
+from minicrm.settings import load_settings
+
+CITIES = ["Mumbai", "Delhi", "Bengaluru", "Pune", "Chennai", "Kolkata", "Hyderabad", "Jaipur"]
+FIRST = ["Aarav", "Diya", "Kabir", "Meera", "Rohan", "Saanvi", "Vihaan", "Anaya", "Arjun", "Isha"]
+LAST = ["Sharma", "Patel", "Iyer", "Khan", "Das", "Reddy", "Gupta", "Nair", "Singh", "Mehta"]
+SEGMENT = {
+    "id": "group-root", "combinator": "OR",
+    "rules": [
+        {"id": "r1", "attribute": "total_spend", "operator": ">", "value": "20000"},
+        {"id": "g2", "combinator": "AND", "rules": [
+            {"id": "r2", "attribute": "visit", "operator": ">=", "value": "3"},
+            {"id": "r3", "attribute": "last_order_date", "operator": "<", "value": "60"},
+        ]},
+    ],
+}
+MESSAGE = "Hi {{name}}, we miss you in {{city}}! Here is 10% off your next order."
+
+
+def sample(customers: int, orders_per_customer: int, seed: int = 7) -> tuple[list[dict], list[dict]]:
+    rng = random.Random(seed)
+    now = datetime.now(timezone.utc).replace(hour=12, minute=0, second=0, microsecond=0)
+    people, orders = [], []
+    for i in range(customers):
+        people.append({
+            "name": f"{rng.choice(FIRST)} {rng.choice(LAST)}", "email": f"demo.customer.{i}@example.com",
+            "phone": f"9{i:09d}", "city": rng.choice(CITIES),
+        })
+    for i in range(customers * orders_per_customer):
+        qty, price = rng.randint(1, 3), rng.choice([199, 499, 999, 2499, 4999, 9999])
+        orders.append({
+            "id": f"demo-order-{i}", "customerId": None, "_customer": rng.randrange(customers),
+            "amount": qty * price, "status": rng.choices(["COMPLETED", "PENDING", "CANCELLED", "REFUNDED"],
+                                                         [80, 8, 7, 5])[0],
+            "order_date": (now - timedelta(days=rng.randint(0, 365))).isoformat(),
+            "items": [{"name": "Product", "quantity": qty, "unitPrice": price, "total": qty * price}],
+        })
+    return people, orders
+
+
+def bar(done: int, total: int, width: int = 30) -> str:
+    filled = int(width * done / total) if total else width
+    return "[" + "#" * filled + "." * (width - filled) + f"] {100 * done / total if total else 100:5.1f}%"
+
+
+class Client:
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+
+    async def call(self, method: str, path: str, body: Any = None, expect: tuple[int, ...] = (200,)) -> tuple[Any, Any]:
+        async with self.session.request(method, path, json=body) as r:
+            payload = await r.json()
+            if r.status not in expect:
+                sys.exit(f"{method} {path} answered {r.status}: {payload}")
+            return (payload if r.status < 300 else None), r.headers
+
+
+async def load(client: Client, name: str, path: str, items: list[dict], chunk: int = 1000) -> tuple[float, list]:
+    """Posts `items` in arrays; returns the seconds taken and the ids the edge gave back."""
+    start = time.perf_counter()
+    ids: list = []
+    for i in range(0, len(items), chunk):
+        answer, _ = await client.call("POST", path, items[i:i + chunk], expect=(202,))
+        ids += answer.get("ids", [])
+        done = min(i + chunk, len(items))
+        print(f"\r  {name:<9} {bar(done, len(items))} {done:,}/{len(items):,}", end="", flush=True)
+    elapsed = time.perf_counter() - start
+    print(f"  {len(items) / elapsed:,.0f}/s")
+    return elapsed, ids
+
+
+async def main(customers: int, orders_per_customer: int) -> None:
+    settings = load_settings()
+    base = f"http://127.0.0.1:{settings.web_port}"
+    people, orders = sample(customers, orders_per_customer)
+    timings: dict[str, float] = {}
+    async with aiohttp.ClientSession(base_url=base) as session:
+        client = Client(session)
+        print(f"Loading {len(people):,} customers and {len(orders):,} orders through {base}/api")
+        timings["customers over HTTP"], ids = await load(client, "customers", "/api/customers", people)
+        for o in orders:
+            o["customerId"] = ids[o.pop("_customer")]
+        timings["orders over HTTP"], _ = await load(client, "orders", "/api/orders", orders)
+
+        start = time.perf_counter()
+        while True:  # the ingest agents catch up
+            _, headers = await client.call("GET", "/api/orders?limit=1")
+            stored = int(headers["X-Total-Count"])
+            print(f"\r  stored    {bar(min(stored, len(orders)), len(orders))} orders in PostgreSQL", end="", flush=True)
+            if stored >= len(orders):
+                break
+            await asyncio.sleep(0.3)
+        await asyncio.sleep(1.0)
+        print()
+        timings["ingest to PostgreSQL"] = time.perf_counter() - start
+
+        preview, _ = await client.call("POST", "/api/campaigns/get", {"ruleGroup": SEGMENT})
+        print(f"\nSegment: {preview['intent']}\nAudience: {preview['audience_size']:,} customers")
+        start = time.perf_counter()
+        ticket, _ = await client.call(
+            "POST", "/api/campaigns",
+            {"userId": "demo", "name": "Win-back demo", "ruleGroup": SEGMENT, "message": MESSAGE}, expect=(201,),
+        )
+        print(f"Campaign {ticket['campaignId']} accepted in {1000 * (time.perf_counter() - start):.0f} ms")
+        while True:
+            c, _ = await client.call("POST", "/api/campaigns/get", {"campaignId": ticket["campaignId"]}, expect=(200, 404))
+            c = c or {"status": "QUEUED", "audience_size": None}  # 404 until the pipeline creates it
+            if c["audience_size"] is not None:
+                done = c["sent_count"] + c["failed_count"]
+                rate = c.get("current_rate_per_second") or 0
+                print(f"\r  {c['status']:<9} {bar(done, c['audience_size'])} sent {c['sent_count']:,} "
+                      f"failed {c['failed_count']:,} ({rate:,.0f} msg/s)   ", end="", flush=True)
+            if c["status"] == "COMPLETED" and c.get("summary"):
+                break
+            await asyncio.sleep(0.2)
+        timings["campaign, request to summary"] = time.perf_counter() - start
+        print("\n\nSummary:\n  " + c["summary"])
+        print("\nDelivery rate by spend band:")
+        for s in c["summaryStats"]["by_spend_band"]:
+            print(f"  {s['label']:<28} {s['total']:>7,} messages  {100 * s['delivery_rate']:5.1f}% delivered")
+        print("\nTimings:")
+        for name, seconds in timings.items():
+            print(f"  {name:<30} {seconds:7.2f} s")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--customers", type=int, default=5000)
+    parser.add_argument("--orders-per-customer", type=int, default=3)
+    args = parser.parse_args()
+    asyncio.run(main(args.customers, args.orders_per_customer))
