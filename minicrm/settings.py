@@ -140,6 +140,9 @@ class Settings:
     gemini_model: str = "gemini-2.5-flash-lite"
     """Gemini model name (MINICRM_GEMINI_MODEL)."""
 
+    gemini_base_url: str = ""
+    """Gemini API address (MINICRM_GEMINI_BASE_URL); empty means Google's. For proxies and tests."""
+
     ai_timeout: float = 8.0
     """Seconds before an AI call falls back to the local provider (MINICRM_AI_TIMEOUT)."""
 
@@ -182,6 +185,7 @@ def load_settings() -> Settings:
         currency=_env("CURRENCY", defaults.currency),
         gemini_api_key=_env("GEMINI_API_KEY", defaults.gemini_api_key),
         gemini_model=_env("GEMINI_MODEL", defaults.gemini_model),
+        gemini_base_url=_env("GEMINI_BASE_URL", defaults.gemini_base_url),
         ai_timeout=_float("AI_TIMEOUT", defaults.ai_timeout),
     )
     unknown = set(values) - {f.name for f in fields(Settings)}

@@ -73,3 +73,18 @@ def summary(name: str, stats: dict[str, Any]) -> str:
         worst = min(cities, key=lambda s: (s["delivery_rate"], -s["total"]))
         text += f" {worst['label']} had the lowest rate among cities, {pct(worst['delivery_rate'])}."
     return text
+
+
+_SUGGESTION_OPENERS = (
+    "Hi {{name}}, {objective} — just for you in {{city}}.",
+    "{{name}}, don't miss out: {objective}. Reply or visit us soon!",
+    "Hello {{name}}! {Name} is here: {objective}. We'll send the details to {{email}}.",
+)
+
+
+def suggestions(name: str, objective: str) -> list[str]:
+    """Three messages for the campaign, using only the allowed placeholders."""
+    clean = " ".join(objective.replace("{", "").replace("}", "").split()).rstrip(".!") or "something new"
+    title = " ".join(name.replace("{", "").replace("}", "").split()) or "Our campaign"
+    objective_text = clean[0].lower() + clean[1:]
+    return [t.replace("{objective}", objective_text).replace("{Name}", title) for t in _SUGGESTION_OPENERS]
