@@ -38,6 +38,9 @@ CASES = [
     ("/api/campaigns", orjson.dumps({k: v for k, v in CAMPAIGN.items() if k != "userId"}), 400, "userId"),
     ("/api/campaigns/get", orjson.dumps({"campaignId": "not-a-uuid"}), 400, "UUID"),
     ("/api/receipts", orjson.dumps([{"commId": "x", "campaignId": "y", "status": "SENT"}]), 401, "missing"),
+    ("/api/ai/campaign", orjson.dumps({"campaignName": "Sale"}), 400, "campaignObjective"),
+    ("/api/ai/dynamic", orjson.dumps({}), 400, '"field":"query"'),
+    ("/api/ai/dynamic", orjson.dumps({"query": "make it pop"}), 422, "could not turn"),
 ]
 
 
@@ -65,3 +68,11 @@ async def test_unknown_route_is_json_404(http):
     async with http.get("/api/nothing") as r:
         assert r.status == 404
         assert (await r.json())["error"] == "not found"
+
+
+async def test_ai_endpoints_answer(http):
+    async with http.post("/api/ai/campaign", json={"campaignName": "Diwali", "campaignObjective": "20% off"}) as r:
+        assert r.status == 200 and len((await r.json())["suggestions"]) == 3
+    async with http.post("/api/ai/dynamic", json={"query": "customers in Pune who spent over 5k"}) as r:
+        group = (await r.json())["ruleGroup"]
+    assert group["id"] == "group-root" and {x["attribute"] for x in group["rules"]} == {"city", "total_spend"}
