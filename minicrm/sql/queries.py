@@ -71,32 +71,51 @@ VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (id) DO NOTHING
 """
 
-CAMPAIGN_STATE = "SELECT status, published_through FROM campaigns WHERE id = $1 FOR UPDATE"
+CAMPAIGN_STATE = "SELECT status, published_through FROM campaigns WHERE id = $1"
 
-# {condition} and {message} are built by the rule compiler and the templating module from
-# allow-listed columns; the values they refer to are bind parameters from $3 on.
-INSERT_AUDIENCE = """
-INSERT INTO communication_log (id, campaign_id, customer_id, customer_name, email, phone, personalized_msg)
-SELECT md5($1::uuid::text || ':' || c.id::text)::uuid, $1::uuid, c.id, c.name, c.email, c.phone, {message}
-FROM customers c
-WHERE {condition}
-ON CONFLICT (id) DO NOTHING
+BEGIN_SEGMENTATION = "UPDATE campaigns SET status = 'SEGMENTING', started_at = now() WHERE id = $1 AND status = 'QUEUED'"
+
+# One chunk of the audience, in customer id order after $2: its log rows are written and
+# counted in the campaign in one statement. {condition} and {message} are built by the rule
+# compiler and the templating module from allow-listed columns; their values are bind
+# parameters from $4 on. A replayed chunk inserts nothing and counts nothing.
+INSERT_AUDIENCE_CHUNK = """
+WITH chunk AS (
+    SELECT c.id, c.name, c.email, c.phone, {message} AS message
+    FROM customers c
+    WHERE {condition} AND c.id > $2
+    ORDER BY c.id
+    LIMIT $3
+), inserted AS (
+    INSERT INTO communication_log (id, campaign_id, customer_id, customer_name, email, phone, personalized_msg)
+    SELECT md5($1::uuid::text || ':' || id::text)::uuid, $1::uuid, id, name, email, phone, message FROM chunk
+    ON CONFLICT (id) DO NOTHING
+    RETURNING 1
+), counted AS (
+    UPDATE campaigns
+    SET pending_count = pending_count + (SELECT count(*) FROM inserted),
+        audience_size = coalesce(audience_size, 0) + (SELECT count(*) FROM inserted)
+    WHERE id = $1::uuid
+)
+SELECT (SELECT id FROM chunk ORDER BY id DESC LIMIT 1) AS last_customer
 """
 
-START_CAMPAIGN = """
+# The audience is complete: the campaign runs, or is complete already if every receipt came
+# in while it was being segmented (or the audience is empty).
+FINISH_SEGMENTATION = """
 UPDATE campaigns
-SET audience_size = $2, pending_count = $2, started_at = now(),
-    status = CASE WHEN $2 = 0 THEN 'COMPLETED' ELSE 'RUNNING' END,
-    completed_at = CASE WHEN $2 = 0 THEN now() END
-WHERE id = $1 AND status = 'QUEUED'
+SET audience_size = coalesce(audience_size, 0),
+    status = CASE WHEN pending_count = 0 THEN 'COMPLETED' ELSE 'RUNNING' END,
+    completed_at = CASE WHEN pending_count = 0 THEN now() END
+WHERE id = $1 AND status = 'SEGMENTING'
 """
 
 PENDING_DELIVERIES = """
 SELECT id, customer_id, customer_name, email, phone, personalized_msg
 FROM communication_log
-WHERE campaign_id = $1 AND id > $2 AND status = 'PENDING'
-ORDER BY id
-LIMIT $3
+WHERE campaign_id = $1 AND customer_id > $2 AND customer_id <= $3 AND status = 'PENDING'
+ORDER BY customer_id
+LIMIT $4
 """
 
 SET_PUBLISHED_THROUGH = "UPDATE campaigns SET published_through = $2 WHERE id = $1"

@@ -18,6 +18,9 @@ app = faust.App(
     topic_replication_factor=1,
     consumer_auto_offset_reset="earliest",
     broker_commit_interval=1.0,
+    # A worker that dies without leaving the group holds its partitions until this runs out.
+    broker_session_timeout=10.0,
+    broker_heartbeat_interval=1.0,
     producer_acks=-1,
     web_enabled=False,
     autodiscover=False,

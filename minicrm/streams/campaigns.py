@@ -1,4 +1,12 @@
-"""Segmentation: a campaign request becomes log rows (in SQL, never in memory) and delivery batches."""
+"""Segmentation: a campaign request becomes log rows and delivery batches, a chunk at a time.
+
+Each chunk of the audience (in customer id order) is written by PostgreSQL itself
+(INSERT ... SELECT, so the audience never passes through this process) and its
+deliveries are published at once, so the vendor starts on the first chunk while later
+ones are still being written. The campaign stays SEGMENTING, and so cannot complete,
+until the last chunk is in. A replayed request writes nothing twice (log ids follow from
+campaign and customer) and resumes publication where `published_through` says.
+"""
 
 from __future__ import annotations
 
@@ -16,43 +24,25 @@ from minicrm.streams.resources import pool
 
 log = logging.getLogger(__name__)
 NIL = UUID(int=0)
+MAX = UUID(int=2**128 - 1)
+CHUNK = 20_000
 
 
 def audience_query(request: CampaignRequest) -> tuple[str, list]:
-    """INSERT ... SELECT of the audience: $1 campaign id, then the rule and message parameters."""
-    condition, rule_params = rules.compile_tree(request.segment, first_param=2)
-    message, message_params = templating.sql_expression(request.message, first_param=2 + len(rule_params))
-    return queries.INSERT_AUDIENCE.format(condition=condition, message=message), rule_params + message_params
+    """The chunk statement ($1 campaign, $2 after customer, $3 limit) and its rule and message values."""
+    condition, rule_params = rules.compile_tree(request.segment, first_param=4)
+    message, message_params = templating.sql_expression(request.message, first_param=4 + len(rule_params))
+    return queries.INSERT_AUDIENCE_CHUNK.format(condition=condition, message=message), rule_params + message_params
 
 
-async def segment(db: asyncpg.Pool, request: CampaignRequest) -> tuple[str, UUID]:
-    """Creates the campaign and its log rows once; returns its status and publication cursor."""
-    campaign_id = UUID(request.id)
-    async with db.acquire() as conn, conn.transaction():
-        await conn.execute(
-            queries.CREATE_CAMPAIGN, campaign_id, request.user_id, request.name, request.intent,
-            request.segment, request.message,
-        )
-        status, cursor = await conn.fetchrow(queries.CAMPAIGN_STATE, campaign_id)
-        if status == "QUEUED":
-            sql, params = audience_query(request)
-            inserted = await conn.execute(sql, campaign_id, *params)
-            audience = int(inserted.rsplit(" ", 1)[1])
-            await conn.execute(queries.START_CAMPAIGN, campaign_id, audience)
-            status = "COMPLETED" if audience == 0 else "RUNNING"
-            log.info("campaign %s: audience %d", campaign_id, audience)
-    return status, cursor or NIL
-
-
-async def publish_deliveries(db: asyncpg.Pool, campaign_id: UUID, cursor: UUID) -> int:
-    """Publishes the pending log rows after `cursor` in batches, recording progress as it goes."""
-    published = 0
+async def publish_deliveries(db: asyncpg.Pool, campaign_id: UUID, after: UUID, upto: UUID) -> UUID:
+    """Publishes the pending log rows of customers in (after, upto]; returns the new cursor."""
     while True:
         rows = await retry_forever(
-            lambda: db.fetch(queries.PENDING_DELIVERIES, campaign_id, cursor, settings.batch_size), "read audience"
+            lambda: db.fetch(queries.PENDING_DELIVERIES, campaign_id, after, upto, settings.batch_size), "read audience"
         )
         if not rows:
-            return published
+            return after
         batch = DeliveryBatch(
             campaign_id=str(campaign_id),
             deliveries=[
@@ -62,11 +52,33 @@ async def publish_deliveries(db: asyncpg.Pool, campaign_id: UUID, cursor: UUID) 
                 for r in rows
             ],
         )
-        # Spread a campaign's batches over the partitions, so every deliveries worker shares it.
-        await (await deliveries_topic.send(key=f"{campaign_id}:{published}", value=batch))
-        cursor = rows[-1]["id"]
-        published += len(rows)
-        await retry_forever(lambda: db.execute(queries.SET_PUBLISHED_THROUGH, campaign_id, cursor), "cursor")
+        after = rows[-1]["customer_id"]
+        # Keyed past the campaign id, so a campaign's batches spread over the partitions.
+        await (await deliveries_topic.send(key=f"{campaign_id}:{after}", value=batch))
+        await retry_forever(lambda: db.execute(queries.SET_PUBLISHED_THROUGH, campaign_id, after), "cursor")
+
+
+async def run(db: asyncpg.Pool, request: CampaignRequest) -> str:
+    """Segments (or resumes) the campaign; returns its status afterwards."""
+    campaign_id = UUID(request.id)
+    await db.execute(queries.CREATE_CAMPAIGN, campaign_id, request.user_id, request.name, request.intent,
+                     request.segment, request.message)
+    await db.execute(queries.BEGIN_SEGMENTATION, campaign_id)
+    status, published = await db.fetchrow(queries.CAMPAIGN_STATE, campaign_id)
+    published = published or NIL
+    if status == "SEGMENTING":
+        sql, params = audience_query(request)
+        segmented = NIL
+        while (last := await db.fetchval(sql, campaign_id, segmented, CHUNK, *params)) is not None:
+            segmented = last
+            if segmented > published:
+                published = await publish_deliveries(db, campaign_id, published, segmented)
+        await db.execute(queries.FINISH_SEGMENTATION, campaign_id)
+        status, _ = await db.fetchrow(queries.CAMPAIGN_STATE, campaign_id)
+        log.info("campaign %s segmented: %s", campaign_id, status)
+    if status in ("RUNNING", "PAUSED"):
+        await publish_deliveries(db, campaign_id, published, MAX)
+    return status
 
 
 @app.agent(campaigns_topic)
@@ -74,12 +86,9 @@ async def run_campaigns(stream):
     async for request in stream:
         db = await pool()
         try:
-            status, cursor = await retry_forever(lambda: segment(db, request), "segmentation")
+            status = await retry_forever(lambda: run(db, request), "segmentation")
         except (asyncpg.PostgresError, rules.RuleError, templating.TemplateError) as exc:
             await dead_letter(db, campaigns_topic.get_topic_name(), request, f"{type(exc).__name__}: {exc}")
             continue
         if status == "COMPLETED":
             await (await summaries_topic.send(key=request.id, value=CampaignDone(campaign_id=request.id)))
-        elif status in ("RUNNING", "PAUSED"):
-            count = await publish_deliveries(db, UUID(request.id), cursor)
-            log.info("campaign %s: %d deliveries published", request.id, count)

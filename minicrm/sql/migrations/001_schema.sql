@@ -58,11 +58,11 @@ CREATE TABLE campaigns (
     message       text NOT NULL,
     audience_size integer,
     status        text NOT NULL DEFAULT 'QUEUED'
-                  CHECK (status IN ('QUEUED', 'RUNNING', 'PAUSED', 'COMPLETED')),
+                  CHECK (status IN ('QUEUED', 'SEGMENTING', 'RUNNING', 'PAUSED', 'COMPLETED')),
     pending_count integer NOT NULL DEFAULT 0 CHECK (pending_count >= 0),
     sent_count    integer NOT NULL DEFAULT 0 CHECK (sent_count >= 0),
     failed_count  integer NOT NULL DEFAULT 0 CHECK (failed_count >= 0),
-    published_through uuid,
+    published_through uuid,  -- deliveries are published up to this customer id
     summary       text,
     summary_stats jsonb,
     created_at    timestamptz NOT NULL DEFAULT now(),
@@ -84,7 +84,7 @@ CREATE TABLE communication_log (
     delivered_at     timestamptz,
     created_at       timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX communication_log_campaign ON communication_log (campaign_id, id);
+CREATE INDEX communication_log_campaign ON communication_log (campaign_id, customer_id);
 CREATE INDEX communication_log_customer ON communication_log (customer_id);
 
 -- Delivery outcomes per one-second window, flushed from the receipts agent's windowed
