@@ -28,6 +28,7 @@ import asyncpg
 import orjson
 import psutil
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from minicrm import webhooks
 from minicrm.localstack import ROOT, Pipeline
@@ -83,6 +84,10 @@ async def floor_kafka(bootstrap: str, n: int) -> dict[str, float]:
     value = orjson.dumps({"commId": str(uuid.uuid4()), "campaignId": str(uuid.uuid4()), "customerId": str(uuid.uuid4()),
                           "name": "Bench Customer", "email": "x@bench.example", "phone": "7000000000",
                           "personalized_msg": "Hi Bench Customer, news from Mumbai"})
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(topic, num_partitions=4, replication_factor=1)])
+    await admin.close()
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=1024 * 1024,
                                 enable_idempotence=True)
     await producer.start()

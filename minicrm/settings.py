@@ -61,7 +61,7 @@ class Settings:
     """Folder where Faust workers keep their local state (MINICRM_WORKER_DATADIR)."""
 
     web_host: str = "127.0.0.1"
-    """Address the HTTP edge binds (MINICRM_WEB_HOST)."""
+    """Address the HTTP edge and the vendor simulator bind (MINICRM_WEB_HOST)."""
 
     web_port: int = 3000
     """Port of the HTTP edge (MINICRM_WEB_PORT); the original system used 3000."""

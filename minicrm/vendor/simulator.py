@@ -159,4 +159,4 @@ def create_app(settings: Settings, seed: int | None = None) -> web.Application:
 
 
 def run(settings: Settings) -> None:
-    web.run_app(create_app(settings), host="127.0.0.1", port=settings.vendor_port, access_log=None)
+    web.run_app(create_app(settings), host=settings.web_host, port=settings.vendor_port, access_log=None)
