@@ -109,7 +109,7 @@ async def floor_kafka(bootstrap: str, n: int) -> dict[str, float]:
     return {"kafka_produce_seconds": round(produce, 3), "kafka_consume_seconds": round(consume, 3)}
 
 
-async def http_ingest(pipeline: Pipeline, n: int) -> dict[str, float]:
+async def http_ingest(pipeline: Pipeline, n: int, token: str) -> dict[str, float]:
     """Records per second the edge accepts (202/201 means the broker has them), 4 clients."""
     tag = uuid.uuid4().hex[:6]
     customers = [{"name": f"Http Customer {i}", "email": f"http.{tag}.{i}@bench.example", "city": "HttpCity"}
@@ -119,7 +119,7 @@ async def http_ingest(pipeline: Pipeline, n: int) -> dict[str, float]:
     receipts = [{"commId": str(uuid.uuid4()), "campaignId": str(uuid.uuid4()), "status": "SENT"} for _ in range(n)]
     secret = pipeline.settings.webhook_secrets[0]
     results = {}
-    async with aiohttp.ClientSession(base_url=pipeline.url) as session:
+    async with aiohttp.ClientSession(base_url=pipeline.url, headers={"Authorization": f"Bearer {token}"}) as session:
         async def send(path: str, items: list, signed: bool) -> None:
             queue = [items[i:i + 1000] for i in range(0, len(items), 1000)]
 
@@ -141,15 +141,15 @@ async def http_ingest(pipeline: Pipeline, n: int) -> dict[str, float]:
     return results
 
 
-async def run_campaign(pipeline: Pipeline, conn: asyncpg.Connection, n: int) -> dict:
+async def run_campaign(pipeline: Pipeline, conn: asyncpg.Connection, n: int, token: str) -> dict:
     workers = [psutil.Process(p.popen.pid) for p in pipeline.processes if p.role == "worker"]
     peak = [max(w.memory_info().rss for w in workers)]
     baseline = peak[0]
     segment = {"combinator": "AND", "rules": [{"attribute": "city", "operator": "!=", "value": "HttpCity"}]}
-    async with aiohttp.ClientSession(base_url=pipeline.url) as session:
+    async with aiohttp.ClientSession(base_url=pipeline.url, headers={"Authorization": f"Bearer {token}"}) as session:
         start = time.perf_counter()
         async with session.post("/api/campaigns", json={
-            "userId": "bench", "name": f"Benchmark {n:,}", "ruleGroup": segment,
+            "name": f"Benchmark {n:,}", "ruleGroup": segment,
             "message": "Hi {{name}}, news from {{city}}",
         }) as r:
             assert r.status == 201, await r.text()
@@ -195,9 +195,10 @@ async def main(n: int, workers: int, http_n: int) -> None:
             await pipeline.wait_worker(w)
         await asyncio.sleep(2 if workers > 1 else 0)
         print(f"Campaign of {n:,} customers: POST /api/campaigns to summary stored", flush=True)
-        campaign = await run_campaign(pipeline, conn, n)
+        _, token = await pipeline.new_user("bench@minicrm.local")
+        campaign = await run_campaign(pipeline, conn, n, token)
         print(f"Measuring HTTP ingest ({http_n:,} records each) ...", flush=True)
-        ingest = await http_ingest(pipeline, http_n)
+        ingest = await http_ingest(pipeline, http_n, token)
         print("Measuring the floor on the same machine ...", flush=True)
         floor = {**await floor_postgres(conn, n), **await floor_kafka(pipeline.settings.kafka_bootstrap, n)}
         floor_total = sum(floor.values())

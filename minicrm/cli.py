@@ -1,4 +1,4 @@
-"""`minicrm web|worker|vendor|migrate|topics`: the processes of the Procfile and their set-up."""
+"""`minicrm web|worker|vendor|migrate|topics|issue-key`: the Procfile's processes and their set-up."""
 
 from __future__ import annotations
 
@@ -45,9 +45,22 @@ def run_vendor(settings) -> None:
     run(settings)
 
 
+async def issue_key(settings, email: str, name: str):
+    from minicrm.db import create_pool
+    from minicrm.edge.auth import issue_login_key
+
+    pool = await create_pool(settings.database_url, max_size=1)
+    try:
+        return await issue_login_key(pool, email, name)
+    finally:
+        await pool.close()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="minicrm", description=__doc__)
-    parser.add_argument("command", choices=["web", "worker", "vendor", "migrate", "topics"])
+    parser.add_argument("command", choices=["web", "worker", "vendor", "migrate", "topics", "issue-key"])
+    parser.add_argument("--email", help="issue-key: the user's email (created if new)")
+    parser.add_argument("--name", default="", help="issue-key: the user's name")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -64,6 +77,11 @@ def main(argv: list[str] | None = None) -> None:
 
         created = asyncio.run(create_topics(settings))
         print(f"topics created: {', '.join(created) or 'none (all exist)'}")
+    elif args.command == "issue-key":
+        if not args.email:
+            sys.exit("issue-key needs --email")
+        user_id, key = asyncio.run(issue_key(settings, args.email, args.name))
+        print(f"login key for {args.email} (user {user_id}); shown once, keep it secret:\n{key}")
     else:
         {"web": run_web, "worker": run_worker, "vendor": run_vendor}[args.command](settings)
 

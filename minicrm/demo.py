@@ -16,6 +16,8 @@ from typing import Any
 
 import aiohttp
 
+from minicrm.db import create_pool
+from minicrm.edge.auth import issue_login_key
 from minicrm.settings import load_settings
 
 CITIES = ["Mumbai", "Delhi", "Bengaluru", "Pune", "Chennai", "Kolkata", "Hyderabad", "Jaipur"]
@@ -86,12 +88,26 @@ async def load(client: Client, name: str, path: str, items: list[dict], chunk: i
     return elapsed, ids
 
 
+async def sign_in(settings, base: str) -> str:
+    """Issues a login key for the demo user (as `minicrm issue-key` does) and signs in with it."""
+    pool = await create_pool(settings.database_url, max_size=1)
+    try:
+        _, key = await issue_login_key(pool, "demo@minicrm.local", "Demo User")
+    finally:
+        await pool.close()
+    async with aiohttp.ClientSession(base_url=base) as session:
+        answer, _ = await Client(session).call("POST", "/api/auth", {"uuid": str(key)})
+    print(f"Signed in as {answer['user']['email']} with a login key")
+    return answer["token"]
+
+
 async def main(customers: int, orders_per_customer: int) -> None:
     settings = load_settings()
     base = f"http://127.0.0.1:{settings.web_port}"
     people, orders = sample(customers, orders_per_customer)
     timings: dict[str, float] = {}
-    async with aiohttp.ClientSession(base_url=base) as session:
+    token = await sign_in(settings, base)
+    async with aiohttp.ClientSession(base_url=base, headers={"Authorization": f"Bearer {token}"}) as session:
         client = Client(session)
         print(f"Loading {len(people):,} customers and {len(orders):,} orders through {base}/api")
         timings["customers over HTTP"], ids = await load(client, "customers", "/api/customers", people)
@@ -116,7 +132,7 @@ async def main(customers: int, orders_per_customer: int) -> None:
         start = time.perf_counter()
         ticket, _ = await client.call(
             "POST", "/api/campaigns",
-            {"userId": "demo", "name": "Win-back demo", "ruleGroup": SEGMENT, "message": MESSAGE}, expect=(201,),
+            {"name": "Win-back demo", "ruleGroup": SEGMENT, "message": MESSAGE}, expect=(201,),
         )
         print(f"Campaign {ticket['campaignId']} accepted in {1000 * (time.perf_counter() - start):.0f} ms")
         while True:

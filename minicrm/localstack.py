@@ -19,6 +19,7 @@ import aiohttp
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from minicrm import sessions
 from minicrm.db import migrate
 from minicrm.settings import load_settings
 from minicrm.topics import TOPICS, create_topics
@@ -75,6 +76,7 @@ class Pipeline:
             "MINICRM_RECEIPTS_URL": f"http://127.0.0.1:{self.web_port}/api/receipts",
             "MINICRM_WORKER_DATADIR": str(workdir / "faust"),
             "MINICRM_CUSTOMER_WAIT": "5",
+            "MINICRM_SESSION_SECRET": f"test-session-secret-{tag}-{uuid.uuid4().hex}",
             **overrides,
         }
         self.processes: list[Process] = []
@@ -164,6 +166,17 @@ class Pipeline:
 
     async def db(self) -> asyncpg.Connection:
         return await asyncpg.connect(self.settings.database_url)
+
+    async def new_user(self, email: str | None = None) -> tuple[str, str]:
+        """A user straight in the database, and a session token for them: (user id, token)."""
+        user_id = uuid.uuid4()
+        conn = await self.db()
+        try:
+            await conn.execute("INSERT INTO users (id, email, name) VALUES ($1, $2, 'Test User')",
+                               user_id, email or f"{user_id}@example.com")
+        finally:
+            await conn.close()
+        return str(user_id), sessions.issue(str(user_id), self.settings.session_secret, 3600)
 
 
 async def eventually(check, timeout: float = 60, interval: float = 0.25) -> Any:

@@ -128,8 +128,30 @@ class Settings:
     simulator_receipt_batch: int = 1000
     """Receipts per signed POST from the simulator (MINICRM_SIMULATOR_RECEIPT_BATCH)."""
 
+    session_secret: str = ""
+    """Key that signs session tokens (MINICRM_SESSION_SECRET). Empty: a random key per process, so
+    sessions end when the edge restarts; set it when you run more than one edge."""
+
+    session_ttl: int = 12 * 3600
+    """Seconds a session token lasts (MINICRM_SESSION_TTL)."""
+
+    google_client_id: str = ""
+    """OAuth client id that Google ID tokens must be issued to (MINICRM_GOOGLE_CLIENT_ID); empty
+    turns Google sign-in off."""
+
+    google_certs_url: str = "https://www.googleapis.com/oauth2/v3/certs"
+    """Where Google publishes its token signing keys (MINICRM_GOOGLE_CERTS_URL)."""
+
+    trusted_caller_secret: str = ""
+    """Shared secret of the original frontend's server-side `{gId, name, email, avatar}` call, sent
+    as `X-MiniCRM-Secret` (MINICRM_TRUSTED_CALLER_SECRET); empty refuses that call."""
+
+    auth_attempts_per_minute: float = 20
+    """Sign-in attempts a client address may make per minute (MINICRM_AUTH_ATTEMPTS_PER_MINUTE)."""
+
     open_mode: bool = False
-    """Unauthenticated local mode for the original clients (MINICRM_OPEN_MODE); never in production."""
+    """Unauthenticated mode for the original clients on a local machine (MINICRM_OPEN_MODE): no
+    sessions, no receipt signatures. Never in production; the edge warns at start-up."""
 
     currency: str = "₹"
     """Currency symbol used in AI texts (MINICRM_CURRENCY)."""
@@ -181,6 +203,12 @@ def load_settings() -> Settings:
         simulator_duplicate_rate=_float("SIMULATOR_DUPLICATE_RATE", defaults.simulator_duplicate_rate),
         simulator_shuffle=_bool("SIMULATOR_SHUFFLE", defaults.simulator_shuffle),
         simulator_receipt_batch=_int("SIMULATOR_RECEIPT_BATCH", defaults.simulator_receipt_batch),
+        session_secret=_env("SESSION_SECRET", defaults.session_secret),
+        session_ttl=_int("SESSION_TTL", defaults.session_ttl),
+        google_client_id=_env("GOOGLE_CLIENT_ID", defaults.google_client_id),
+        google_certs_url=_env("GOOGLE_CERTS_URL", defaults.google_certs_url),
+        trusted_caller_secret=_env("TRUSTED_CALLER_SECRET", defaults.trusted_caller_secret),
+        auth_attempts_per_minute=_float("AUTH_ATTEMPTS_PER_MINUTE", defaults.auth_attempts_per_minute),
         open_mode=_bool("OPEN_MODE", defaults.open_mode),
         currency=_env("CURRENCY", defaults.currency),
         gemini_api_key=_env("GEMINI_API_KEY", defaults.gemini_api_key),
@@ -195,4 +223,6 @@ def load_settings() -> Settings:
         raise SettingsError(f"MINICRM_WORKER_ROLES has unknown roles: {sorted(roles)}")
     if values["partitions"] < 1 or values["batch_size"] < 1:
         raise SettingsError("MINICRM_PARTITIONS and MINICRM_BATCH_SIZE must be at least 1")
+    if values["session_secret"] and len(values["session_secret"]) < 32:
+        raise SettingsError("MINICRM_SESSION_SECRET must be at least 32 characters")
     return Settings(**values)

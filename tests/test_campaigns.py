@@ -212,14 +212,22 @@ async def test_wrongly_signed_receipts_get_401(pipeline, http):
         assert r.status == 201 and (await r.json())["count"] == 1
 
 
-async def test_reads_list_preview_and_logs(pipeline, http, normal_vendor):
+async def test_reads_list_preview_and_logs(pipeline, normal_vendor):
+    import aiohttp
+
+    user, token = await pipeline.new_user()
+    async with aiohttp.ClientSession(base_url=pipeline.url, headers={"Authorization": f"Bearer {token}"}) as http:
+        await reads(pipeline, http, user)
+
+
+async def reads(pipeline, http, user):
     city = await add_customers(pipeline, http, 30)
-    user = f"user-{uuid.uuid4().hex[:6]}"
-    cid = await start_campaign(http, city, user=user)
+    cid = await start_campaign(http, city, user="someone-else")  # the session's user owns it
     await finished(http, cid)
-    async with http.post("/api/campaigns/get", json={"userId": user}) as r:
-        listed = await r.json()
-    assert [c["id"] for c in listed] == [cid]
+    for body in ({"userId": user}, {}, {"userId": "someone-else"}):
+        async with http.post("/api/campaigns/get", json=body) as r:
+            listed = await r.json()
+        assert [(c["id"], c["userId"]) for c in listed] == [(cid, user)]
     async with http.post("/api/campaigns/get", json={"ruleGroup": city_rule(city)}) as r:
         preview = await r.json()
     assert preview["audience_size"] == 30 and len(preview["sample"]) == 10

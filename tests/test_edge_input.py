@@ -35,7 +35,7 @@ CASES = [
     ("/api/campaigns", orjson.dumps({**CAMPAIGN, "message": "Hi {{surname}}"}), 400, "unknown placeholder"),
     ("/api/campaigns", orjson.dumps({**CAMPAIGN, "ruleGroup": {"combinator": "XOR", "rules": []}}), 400,
      "unknown combinator"),
-    ("/api/campaigns", orjson.dumps({k: v for k, v in CAMPAIGN.items() if k != "userId"}), 400, "userId"),
+    ("/api/campaigns", orjson.dumps({k: v for k, v in CAMPAIGN.items() if k != "name"}), 400, '"field":"name"'),
     ("/api/campaigns/get", orjson.dumps({"campaignId": "not-a-uuid"}), 400, "UUID"),
     ("/api/receipts", orjson.dumps([{"commId": "x", "campaignId": "y", "status": "SENT"}]), 401, "missing"),
     ("/api/ai/campaign", orjson.dumps({"campaignName": "Sale"}), 400, "campaignObjective"),

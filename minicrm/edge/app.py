@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
 from typing import AsyncIterator
 
 from aiohttp import web
 
 from minicrm.db import create_pool
+from minicrm.edge.auth import Auth, session_middleware
 from minicrm.edge.errors import error_middleware
 from minicrm.edge.producer import Publisher
 from minicrm.edge.routes import setup_routes
 from minicrm.ai.service import AI
-from minicrm.edge.state import AI_SERVICE, POOL, PUBLISHER, SETTINGS
+from minicrm.edge.state import AI_SERVICE, AUTH, POOL, PUBLISHER, SETTINGS
 from minicrm.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
@@ -27,9 +32,18 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[error_middleware])
+    app = web.Application(
+        client_max_size=settings.max_body_bytes, middlewares=[error_middleware, session_middleware]
+    )
     app[SETTINGS] = settings
     app[AI_SERVICE] = AI(settings)
+    if settings.open_mode:
+        log.warning("OPEN MODE: no sign-in and no receipt signatures; for local use with the original clients only")
+    secret = settings.session_secret
+    if not secret and not settings.open_mode:
+        log.warning("MINICRM_SESSION_SECRET is not set: sessions are signed with a key of this process only")
+        secret = secrets.token_urlsafe(32)
+    app[AUTH] = Auth(settings, secret)
     app.cleanup_ctx.append(_resources)
     setup_routes(app)
     return app

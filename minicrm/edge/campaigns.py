@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from minicrm import rules
+from minicrm.edge.auth import current_user
 from minicrm.edge.errors import InvalidInput, NotFound
 from minicrm.edge.listing import paged
 from minicrm.edge.requests import page, read_json, validate_one
@@ -23,10 +24,13 @@ PREVIEW_SAMPLE = 10
 async def create(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     campaign = validate_one(CampaignIn, await read_json(request))
+    owner = current_user(request) or campaign.userId
+    if owner is None:
+        raise InvalidInput([{"field": "userId", "message": "Field required"}])
     campaign_id = str(uuid.uuid4())
     intent = await request.app[AI_SERVICE].intent(campaign.ruleGroup)
     record = CampaignRequest(
-        id=campaign_id, user_id=campaign.userId, name=campaign.name, segment=campaign.ruleGroup,
+        id=campaign_id, user_id=owner, name=campaign.name, segment=campaign.ruleGroup,
         message=campaign.message, intent=intent,
     )
     await request.app[PUBLISHER].publish(settings.topic("campaigns"), [(campaign_id, record)])
@@ -44,15 +48,28 @@ def _rates(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-async def one(request: web.Request, campaign_id: Any) -> web.Response:
+def campaign_uuid(value: Any) -> uuid.UUID:
     try:
-        cid = uuid.UUID(str(campaign_id))
+        return uuid.UUID(str(value))
     except ValueError:
         raise InvalidInput("campaignId must be a UUID") from None
+
+
+async def owned(conn: Any, request: web.Request, cid: uuid.UUID, columns: str = "c.id") -> Any:
+    """The campaign's row if the caller may see it (their own, or any in open mode); 404 otherwise."""
+    user = current_user(request)
+    row = await conn.fetchrow(
+        f"SELECT {columns} FROM campaigns c WHERE c.id = $1 AND ($2::text IS NULL OR c.user_id = $2)", cid, user
+    )
+    if row is None:
+        raise NotFound(f"no campaign {cid}")
+    return row
+
+
+async def one(request: web.Request, campaign_id: Any) -> web.Response:
+    cid = campaign_uuid(campaign_id)
     async with request.app[POOL].acquire() as conn:
-        row = await conn.fetchrow(f"SELECT {queries.CAMPAIGN_COLUMNS} FROM campaigns c WHERE c.id = $1", cid)
-        if row is None:
-            raise NotFound(f"no campaign {cid}")
+        row = await owned(conn, request, cid, queries.CAMPAIGN_COLUMNS)
         timeline = await conn.fetch(queries.CAMPAIGN_TIMELINE, cid)
     campaign = _rates(dict(row))
     campaign["timeline"] = [dict(t) for t in timeline]
@@ -97,6 +114,8 @@ async def get(request: web.Request) -> web.Response:
     user_id = body.get("userId")
     if user_id is not None and not isinstance(user_id, str):
         raise InvalidInput("userId must be a string")
+    if current_user(request) is not None:
+        user_id = current_user(request)  # signed in, you see your own campaigns only
     where, params = ("c.user_id = $1", [user_id]) if user_id else ("TRUE", [])
     settings = request.app[SETTINGS]
     limit, offset = page(request, settings.page_size, settings.max_page_size)

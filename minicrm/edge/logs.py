@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from minicrm.edge.auth import current_user
+from minicrm.edge.campaigns import campaign_uuid, owned
 from minicrm.edge.listing import paged
 from minicrm.edge.requests import filters, page
 from minicrm.edge.state import POOL, SETTINGS
@@ -20,6 +22,12 @@ async def list_logs(request: web.Request) -> web.Response:
         uuids={"campaignId": "l.campaign_id", "customerId": "l.customer_id"},
         choices={"status": ("l.status", STATUSES)},
     )
+    if user := current_user(request):  # signed in: only the logs of your own campaigns
+        if "campaignId" in request.query:
+            async with request.app[POOL].acquire() as conn:
+                await owned(conn, request, campaign_uuid(request.query["campaignId"]))
+        params.append(user)
+        where += f" AND l.campaign_id IN (SELECT id FROM campaigns WHERE user_id = ${len(params)})"
     return await paged(
         request.app[POOL], select=queries.LOG_COLUMNS, source="communication_log l", where=where,
         params=params, order="l.created_at, l.id", limit=limit, offset=offset,

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from minicrm.edge.errors import InvalidInput, PayloadTooLarge
 
 Model = TypeVar("Model", bound=BaseModel)
+MAX_OFFSET = 10_000_000
 
 
 async def read_json(request: web.Request) -> Any:
@@ -74,8 +75,8 @@ def page(request: web.Request, default_size: int, max_size: int) -> tuple[int, i
         raise InvalidInput("limit, offset, page and pageSize must be whole numbers") from None
     if not 1 <= limit <= max_size:
         raise InvalidInput(f"page size must be between 1 and {max_size}")
-    if offset < 0:
-        raise InvalidInput("offset must not be negative")
+    if not 0 <= offset <= MAX_OFFSET:
+        raise InvalidInput(f"offset must be between 0 and {MAX_OFFSET:,}; narrow the filters instead")
     return limit, offset
 
 

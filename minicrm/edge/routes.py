@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from minicrm.edge import ai, campaigns, customers, health, logs, orders, receipts
+from minicrm.edge import ai, auth, campaigns, customers, health, logs, openapi, orders, receipts
 
 
 def setup_routes(app: web.Application) -> None:
@@ -20,3 +20,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/api/receipts", receipts.create)
     app.router.add_post("/api/ai/campaign", ai.suggest)
     app.router.add_post("/api/ai/dynamic", ai.dynamic)
+    app.router.add_post("/api/auth", auth.login)
+    app.router.add_get("/api/auth", auth.me)
+    app.router.add_get("/openapi.json", openapi.openapi_json)
+    app.router.add_get("/docs", openapi.docs)

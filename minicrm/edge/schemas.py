@@ -95,7 +95,7 @@ class OrderIn(Body):
 
 
 class CampaignIn(Body):
-    userId: str = Field(min_length=1, max_length=200)
+    userId: str | None = Field(default=None, min_length=1, max_length=200)  # the session's user wins
     name: str = Field(min_length=1, max_length=200)
     ruleGroup: dict[str, Any]
     message: str = Field(min_length=1, max_length=2000)

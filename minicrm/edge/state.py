@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncpg
 from aiohttp import web
 
+from typing import TYPE_CHECKING
+
 from minicrm.ai.service import AI
 from minicrm.edge.producer import Publisher
 from minicrm.settings import Settings
@@ -13,3 +15,7 @@ SETTINGS = web.AppKey("settings", Settings)
 POOL = web.AppKey("pool", asyncpg.Pool)
 PUBLISHER = web.AppKey("publisher", Publisher)
 AI_SERVICE = web.AppKey("ai", AI)
+AUTH = web.AppKey("auth", "Auth")
+
+if TYPE_CHECKING:
+    from minicrm.edge.auth import Auth  # noqa: F401

@@ -202,3 +202,31 @@ LOG_COLUMNS = """
 l.id, l.campaign_id AS "campaignId", l.customer_id AS "customerId", l.customer_name, l.email, l.phone,
 l.personalized_msg, l.status, l.reason, l.delivered_at, l.created_at AS "createdAt"
 """
+
+USER_COLUMNS = """
+u.id, u.google_id AS "googleId", u.email, u.name, u.avatar, u.created_at AS "createdAt", u.updated_at AS "updatedAt"
+"""
+
+UPSERT_GOOGLE_USER = f"""
+INSERT INTO users AS u (id, google_id, email, name, avatar) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (google_id) DO UPDATE
+SET email = excluded.email, name = excluded.name, avatar = excluded.avatar, updated_at = now()
+RETURNING {USER_COLUMNS}
+"""
+
+USER_BY_LOGIN_KEY = f"""
+UPDATE login_keys k SET last_used = now() FROM users u
+WHERE k.key_hash = $1 AND u.id = k.user_id
+RETURNING {USER_COLUMNS}
+"""
+
+USER_BY_ID = f"SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"
+
+CREATE_KEY_USER = """
+INSERT INTO users AS u (id, email, name) VALUES ($1, $2, $3)
+ON CONFLICT (id) DO NOTHING
+"""
+
+INSERT_LOGIN_KEY = "INSERT INTO login_keys (key_hash, user_id) VALUES ($1, $2)"
+
+USER_ID_BY_EMAIL = "SELECT id FROM users WHERE email = $1 ORDER BY created_at LIMIT 1"

@@ -1,0 +1,150 @@
+"""`POST /api/auth` (sign in), `GET /api/auth` (who am I), and the session check on every other route.
+
+Three ways in, each giving a signed session token and the user:
+- `{credential}` (or `{idToken}`): a Google ID token, verified against Google's keys;
+- `{uuid}`: a login key issued with `minicrm issue-key` (stored hashed);
+- `{gId, name, email, avatar}`: the original frontend's server-side call, only with the
+  configured shared secret in `X-MiniCRM-Secret`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import uuid
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+from pydantic import Field
+
+from minicrm import google_tokens, sessions
+from minicrm.edge.errors import InvalidInput, TooManyRequests, Unauthorized
+from minicrm.edge.requests import read_json, validate_one
+from minicrm.edge.responses import json_response
+from minicrm.edge.schemas import Body
+from minicrm.edge.state import AUTH, POOL, SETTINGS
+from minicrm.ratelimit import TokenBucket
+from minicrm.settings import Settings
+from minicrm.sql import queries
+
+log = logging.getLogger(__name__)
+PUBLIC = {("POST", "/api/auth"), ("POST", "/api/receipts"), ("GET", "/healthz"), ("GET", "/readyz"),
+          ("GET", "/openapi.json"), ("GET", "/docs")}
+USER_KEY = web.RequestKey("user_id", str)
+
+
+class Auth:
+    """What the auth views share: the session key, Google's keys and the per-address limiter."""
+
+    def __init__(self, settings: Settings, session_secret: str) -> None:
+        self.settings = settings
+        self.session_secret = session_secret
+        self.google_keys = google_tokens.GoogleKeys(settings.google_certs_url)
+        self.buckets: dict[str, TokenBucket] = {}
+
+    def allow(self, address: str) -> bool:
+        if len(self.buckets) > 100_000:
+            self.buckets.clear()
+        rate = self.settings.auth_attempts_per_minute
+        bucket = self.buckets.setdefault(address, TokenBucket(rate / 60, burst=rate))
+        return bucket.wait_time() == 0.0
+
+
+class GoogleLogin(Body):
+    credential: str = Field(min_length=10, max_length=8192)
+
+
+class KeyLogin(Body):
+    uuid: uuid.UUID
+
+
+class TrustedLogin(Body):
+    gId: str = Field(min_length=1, max_length=200)
+    email: str | None = Field(default=None, max_length=254)
+    name: str | None = Field(default=None, max_length=200)
+    avatar: str | None = Field(default=None, max_length=2000)
+
+
+def key_hash(key: uuid.UUID) -> str:
+    return hashlib.sha256(str(key).encode()).hexdigest()
+
+
+async def issue_login_key(pool: asyncpg.Pool, email: str, name: str) -> tuple[str, uuid.UUID]:
+    """Creates (or reuses) the user with this email and a new login key; the key is shown once."""
+    async with pool.acquire() as conn, conn.transaction():
+        user_id = await conn.fetchval(queries.USER_ID_BY_EMAIL, email) or uuid.uuid4()
+        await conn.execute(queries.CREATE_KEY_USER, user_id, email, name)
+        key = uuid.uuid4()
+        await conn.execute(queries.INSERT_LOGIN_KEY, key_hash(key), user_id)
+    return str(user_id), key
+
+
+async def _user(request: web.Request, body: dict[str, Any]) -> asyncpg.Record:
+    auth, db = request.app[AUTH], request.app[POOL]
+    if "credential" in body or "idToken" in body:
+        login = validate_one(GoogleLogin, {"credential": body.get("credential") or body.get("idToken")})
+        try:
+            claims = await google_tokens.verify(login.credential, auth.google_keys, auth.settings.google_client_id)
+        except google_tokens.TokenError as exc:
+            raise Unauthorized(str(exc)) from None
+        return await db.fetchrow(queries.UPSERT_GOOGLE_USER, uuid.uuid4(), claims["sub"], claims.get("email"),
+                                 claims.get("name"), claims.get("picture"))
+    if "uuid" in body:
+        login = validate_one(KeyLogin, body)
+        user = await db.fetchrow(queries.USER_BY_LOGIN_KEY, key_hash(login.uuid))
+        if user is None:
+            raise Unauthorized("unknown login key")
+        return user
+    if "gId" in body:
+        login = validate_one(TrustedLogin, body)
+        secret = auth.settings.trusted_caller_secret
+        given = request.headers.get("X-MiniCRM-Secret", "")
+        if not secret or not hmac.compare_digest(secret.encode(), given.encode()):
+            raise Unauthorized("the {gId, ...} sign-in is only for a trusted caller holding the shared secret")
+        return await db.fetchrow(queries.UPSERT_GOOGLE_USER, uuid.uuid4(), login.gId, login.email, login.name,
+                                 login.avatar)
+    raise InvalidInput("expected {credential} (a Google ID token), {uuid} (a login key) or {gId, name, email, avatar}")
+
+
+async def login(request: web.Request) -> web.Response:
+    auth = request.app[AUTH]
+    if not auth.allow(request.remote or "unknown"):
+        raise TooManyRequests("too many sign-in attempts from this address; try again in a minute",
+                              headers={"Retry-After": "60"})
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise InvalidInput("expected a JSON object")
+    user = dict(await _user(request, body))
+    token = sessions.issue(str(user["id"]), auth.session_secret, auth.settings.session_ttl)
+    return json_response({"token": token, "user": user})
+
+
+async def me(request: web.Request) -> web.Response:
+    if request.app[SETTINGS].open_mode:
+        raise InvalidInput("there are no users in open mode")
+    user = await request.app[POOL].fetchrow(queries.USER_BY_ID, uuid.UUID(request[USER_KEY]))
+    if user is None:
+        raise Unauthorized("the session's user no longer exists")
+    return json_response(dict(user))
+
+
+def current_user(request: web.Request) -> str | None:
+    """The signed-in user's id, or None in open mode."""
+    return request.get(USER_KEY)
+
+
+@web.middleware
+async def session_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    if request.app[SETTINGS].open_mode or (request.method, request.path) in PUBLIC:
+        return await handler(request)
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        raise Unauthorized("sign in with POST /api/auth and send Authorization: Bearer <token>",
+                           headers={"WWW-Authenticate": "Bearer"})
+    try:
+        request[USER_KEY] = sessions.verify(header.removeprefix("Bearer ").strip(), request.app[AUTH].session_secret)
+    except sessions.SessionError as exc:
+        raise Unauthorized(str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
+    return await handler(request)

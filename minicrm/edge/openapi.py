@@ -1,0 +1,154 @@
+"""The OpenAPI 3 description of the edge (`GET /openapi.json`) and a browsable page (`GET /docs`)."""
+
+from __future__ import annotations
+
+import html
+from functools import lru_cache
+from typing import Any
+
+import orjson
+from aiohttp import web
+from pydantic import BaseModel
+
+from minicrm.edge.ai import CampaignIdea, Query
+from minicrm.edge.auth import GoogleLogin, KeyLogin, TrustedLogin
+from minicrm.edge.responses import json_response
+from minicrm.edge.schemas import CampaignIn, CustomerIn, OrderIn, ReceiptIn
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+OBJECT = {"type": "object"}
+ARRAY_OF_OBJECTS = {"type": "array", "items": OBJECT}
+PAGING = [
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+]
+
+
+def _model(model: type[BaseModel]) -> dict[str, Any]:
+    return model.model_json_schema(ref_template="#/components/schemas/{model}")
+
+
+def _one_or_many(name: str) -> dict[str, Any]:
+    ref = {"$ref": f"#/components/schemas/{name}"}
+    return {"oneOf": [ref, {"type": "array", "items": ref, "minItems": 1, "maxItems": 10000}]}
+
+
+def _op(summary: str, body: dict | None = None, ok: int = 200, answer: dict | None = None,
+        params: list | None = None, public: bool = False, headers: dict | None = None) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "responses": {
+            str(ok): {"description": "success", "content": {"application/json": {"schema": answer or OBJECT}},
+                      **({"headers": headers} if headers else {})},
+            "default": {"description": "an error: 4xx for bad input, 401 without a session, 503 when Kafka or "
+                                       "PostgreSQL is unreachable", "content": {"application/json": {"schema": ERROR}}},
+        },
+    }
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    if params:
+        op["parameters"] = params
+    if public:
+        op["security"] = []
+    return op
+
+
+TOTAL = {"X-Total-Count": {"schema": {"type": "integer"}, "description": "rows matching, over all pages"}}
+UUID_QUERY = lambda name: {"name": name, "in": "query", "schema": {"type": "string", "format": "uuid"}}  # noqa: E731
+
+
+@lru_cache(maxsize=1)
+def spec() -> dict[str, Any]:
+    schemas: dict[str, Any] = {
+        "Error": {"type": "object", "required": ["error", "detail"],
+                  "properties": {"error": {"type": "string"}, "detail": {}}},
+        "Rule": {"type": "object", "properties": {
+            "id": {"type": "string"}, "attribute": {"type": "string", "enum": ["total_spend", "visit", "city",
+                                                                              "last_order_date", ""]},
+            "operator": {"type": "string", "enum": [">", "<", "=", ">=", "<=", "!=", ""]},
+            "value": {"type": "string"}}},
+        "RuleGroup": {"type": "object", "properties": {
+            "id": {"type": "string"}, "combinator": {"type": "string", "enum": ["AND", "OR"]},
+            "rules": {"type": "array", "items": {"anyOf": [{"$ref": "#/components/schemas/Rule"},
+                                                           {"$ref": "#/components/schemas/RuleGroup"}]}}}},
+    }
+    for model in (CustomerIn, OrderIn, CampaignIn, ReceiptIn, CampaignIdea, Query, GoogleLogin, KeyLogin,
+                  TrustedLogin):
+        schema = _model(model)
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+    schemas["CampaignIn"]["properties"]["ruleGroup"] = {"$ref": "#/components/schemas/RuleGroup"}
+    ref = lambda name: {"$ref": f"#/components/schemas/{name}"}  # noqa: E731
+    paths = {
+        "/api/auth": {
+            "post": _op("Sign in with a Google ID token, a login key, or as the trusted frontend",
+                        {"oneOf": [ref("GoogleLogin"), ref("KeyLogin"), ref("TrustedLogin")]},
+                        answer={"type": "object", "properties": {"token": {"type": "string"}, "user": OBJECT}},
+                        public=True),
+            "get": _op("The signed-in user"),
+        },
+        "/api/customers": {"post": _op("Create or update customers (upsert by email)", _one_or_many("CustomerIn"), 202)},
+        "/api/customers/get": {"post": _op("Customers matching a ruleGroup, paged",
+                                           {"anyOf": [ref("RuleGroup"), {"type": "object", "maxProperties": 0}]},
+                                           answer=ARRAY_OF_OBJECTS, params=PAGING, headers=TOTAL)},
+        "/api/orders": {
+            "post": _op("Create or update orders", _one_or_many("OrderIn"), 202),
+            "get": _op("Orders, filtered and paged", answer=ARRAY_OF_OBJECTS, headers=TOTAL, params=PAGING + [
+                UUID_QUERY("customerId"),
+                {"name": "status", "in": "query", "schema": {"type": "string", "enum": [
+                    "PENDING", "COMPLETED", "CANCELLED", "REFUNDED"]}}]),
+        },
+        "/api/campaigns": {"post": _op("Create a campaign; it runs in the pipeline", ref("CampaignIn"), 201)},
+        "/api/campaigns/get": {"post": _op(
+            "{} or {userId}: your campaigns; {campaignId}: one with metrics; {ruleGroup}: a preview",
+            {"type": "object", "properties": {"userId": {"type": "string"}, "campaignId": {"type": "string",
+                                                                                       "format": "uuid"},
+                                              "ruleGroup": ref("RuleGroup")}},
+            answer={"oneOf": [OBJECT, ARRAY_OF_OBJECTS]}, params=PAGING)},
+        "/api/logs": {"get": _op("Communication log rows of your campaigns, filtered and paged",
+                                 answer=ARRAY_OF_OBJECTS, headers=TOTAL, params=PAGING + [
+                                     UUID_QUERY("campaignId"), UUID_QUERY("customerId"),
+                                     {"name": "status", "in": "query",
+                                      "schema": {"type": "string", "enum": ["PENDING", "SENT", "FAILED"]}}])},
+        "/api/receipts": {"post": _op("Vendor delivery receipts, signed (Standard Webhooks)",
+                                      {"type": "array", "items": ref("ReceiptIn"), "maxItems": 10000}, 201,
+                                      public=True)},
+        "/api/ai/campaign": {"post": _op("Three message suggestions", ref("CampaignIdea"))},
+        "/api/ai/dynamic": {"post": _op("Plain words to a ruleGroup", ref("Query"))},
+        "/healthz": {"get": _op("The process is up", public=True)},
+        "/readyz": {"get": _op("Kafka and PostgreSQL are reachable", public=True)},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "MiniCRM core backend", "version": "0.1.0",
+                 "description": "Customers, orders, segments and campaigns; compatible with the original API."},
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {"schemas": schemas,
+                       "securitySchemes": {"session": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"session": []}],
+    }
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    return json_response(spec())
+
+
+async def docs(request: web.Request) -> web.Response:
+    rows = []
+    for path, methods in spec()["paths"].items():
+        for method, op in methods.items():
+            body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+            rows.append(
+                f"<h3><code>{method.upper()} {html.escape(path)}</code></h3><p>{html.escape(op['summary'])}"
+                f"{' (no session needed)' if op.get('security') == [] else ''}</p>"
+                + (f"<pre>{html.escape(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode())}</pre>" if body else "")
+            )
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>MiniCRM API</title>"
+        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}pre{background:#f4f4f4;padding:1em}</style>"
+        "</head><body><h1>MiniCRM API</h1><p>The machine-readable description is at "
+        "<a href='/openapi.json'>/openapi.json</a>. Sign in with <code>POST /api/auth</code> and send "
+        "<code>Authorization: Bearer &lt;token&gt;</code>.</p>" + "".join(rows) + "</body></html>"
+    )
+    return web.Response(text=page, content_type="text/html")
