@@ -4,43 +4,32 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, fields
+from typing import Any
 
 
 class SettingsError(Exception):
     """A setting is missing or malformed; the process stops with this message."""
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(f"MINICRM_{name}", default)
-
-
-def _int(name: str, default: int) -> int:
-    raw = _env(name, str(default))
+def _parse(name: str, raw: str, kind: str) -> Any:
+    """One environment value as the field's type; SettingsError names the variable."""
     try:
-        return int(raw)
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
     except ValueError:
-        raise SettingsError(f"MINICRM_{name} must be an integer, got {raw!r}") from None
-
-
-def _float(name: str, default: float) -> float:
-    raw = _env(name, str(default))
-    try:
-        return float(raw)
-    except ValueError:
-        raise SettingsError(f"MINICRM_{name} must be a number, got {raw!r}") from None
-
-
-def _bool(name: str, default: bool) -> bool:
-    raw = _env(name, "1" if default else "0").strip().lower()
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off", ""):
-        return False
-    raise SettingsError(f"MINICRM_{name} must be true or false, got {raw!r}")
-
-
-def _list(name: str, default: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in _env(name, default).split(",") if part.strip())
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if kind == "bool":
+        value = raw.strip().lower()
+        if value in ("1", "true", "yes", "on"):
+            return True
+        if value in ("0", "false", "no", "off", ""):
+            return False
+        raise SettingsError(f"{name} must be true or false, got {raw!r}")
+    if kind.startswith("tuple"):
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    return raw
 
 
 @dataclass(frozen=True)
@@ -173,56 +162,18 @@ class Settings:
 
 
 def load_settings() -> Settings:
-    """Reads the environment once; raises SettingsError naming the bad variable."""
-    defaults = Settings()
-    values = dict(
-        database_url=_env("DATABASE_URL", defaults.database_url),
-        kafka_bootstrap=_env("KAFKA_BOOTSTRAP", defaults.kafka_bootstrap),
-        topic_prefix=_env("TOPIC_PREFIX", defaults.topic_prefix),
-        partitions=_int("PARTITIONS", defaults.partitions),
-        worker_datadir=_env("WORKER_DATADIR", defaults.worker_datadir),
-        web_host=_env("WEB_HOST", defaults.web_host),
-        web_port=_int("WEB_PORT", defaults.web_port),
-        max_body_bytes=_int("MAX_BODY_BYTES", defaults.max_body_bytes),
-        max_items=_int("MAX_ITEMS", defaults.max_items),
-        page_size=_int("PAGE_SIZE", defaults.page_size),
-        max_page_size=_int("MAX_PAGE_SIZE", defaults.max_page_size),
-        worker_roles=_list("WORKER_ROLES", ",".join(defaults.worker_roles)),
-        batch_size=_int("BATCH_SIZE", defaults.batch_size),
-        customer_wait=_float("CUSTOMER_WAIT", defaults.customer_wait),
-        vendor_url=_env("VENDOR_URL", defaults.vendor_url),
-        vendor_timeout=_float("VENDOR_TIMEOUT", defaults.vendor_timeout),
-        vendor_rate=_float("VENDOR_RATE", defaults.vendor_rate),
-        vendor_pause_after=_int("VENDOR_PAUSE_AFTER", defaults.vendor_pause_after),
-        vendor_backoff_max=_float("VENDOR_BACKOFF_MAX", defaults.vendor_backoff_max),
-        receipts_url=_env("RECEIPTS_URL", defaults.receipts_url),
-        vendor_port=_int("VENDOR_PORT", defaults.vendor_port),
-        webhook_secrets=_list("WEBHOOK_SECRETS", ",".join(defaults.webhook_secrets)),
-        simulator_failure_rate=_float("SIMULATOR_FAILURE_RATE", defaults.simulator_failure_rate),
-        simulator_latency=_float("SIMULATOR_LATENCY", defaults.simulator_latency),
-        simulator_duplicate_rate=_float("SIMULATOR_DUPLICATE_RATE", defaults.simulator_duplicate_rate),
-        simulator_shuffle=_bool("SIMULATOR_SHUFFLE", defaults.simulator_shuffle),
-        simulator_receipt_batch=_int("SIMULATOR_RECEIPT_BATCH", defaults.simulator_receipt_batch),
-        session_secret=_env("SESSION_SECRET", defaults.session_secret),
-        session_ttl=_int("SESSION_TTL", defaults.session_ttl),
-        google_client_id=_env("GOOGLE_CLIENT_ID", defaults.google_client_id),
-        google_certs_url=_env("GOOGLE_CERTS_URL", defaults.google_certs_url),
-        trusted_caller_secret=_env("TRUSTED_CALLER_SECRET", defaults.trusted_caller_secret),
-        auth_attempts_per_minute=_float("AUTH_ATTEMPTS_PER_MINUTE", defaults.auth_attempts_per_minute),
-        open_mode=_bool("OPEN_MODE", defaults.open_mode),
-        currency=_env("CURRENCY", defaults.currency),
-        gemini_api_key=_env("GEMINI_API_KEY", defaults.gemini_api_key),
-        gemini_model=_env("GEMINI_MODEL", defaults.gemini_model),
-        gemini_base_url=_env("GEMINI_BASE_URL", defaults.gemini_base_url),
-        ai_timeout=_float("AI_TIMEOUT", defaults.ai_timeout),
-    )
-    unknown = set(values) - {f.name for f in fields(Settings)}
-    assert not unknown, unknown
-    roles = set(values["worker_roles"]) - set(defaults.worker_roles)
-    if roles:
-        raise SettingsError(f"MINICRM_WORKER_ROLES has unknown roles: {sorted(roles)}")
-    if values["partitions"] < 1 or values["batch_size"] < 1:
+    """Reads MINICRM_<FIELD> for every field, once; raises SettingsError naming a bad variable."""
+    values = {}
+    for f in fields(Settings):
+        name = f"MINICRM_{f.name.upper()}"
+        if name in os.environ:
+            values[f.name] = _parse(name, os.environ[name], str(f.type))
+    settings = Settings(**values)
+    unknown_roles = set(settings.worker_roles) - set(Settings.worker_roles)
+    if unknown_roles:
+        raise SettingsError(f"MINICRM_WORKER_ROLES has unknown roles: {sorted(unknown_roles)}")
+    if settings.partitions < 1 or settings.batch_size < 1:
         raise SettingsError("MINICRM_PARTITIONS and MINICRM_BATCH_SIZE must be at least 1")
-    if values["session_secret"] and len(values["session_secret"]) < 32:
+    if settings.session_secret and len(settings.session_secret) < 32:
         raise SettingsError("MINICRM_SESSION_SECRET must be at least 32 characters")
-    return Settings(**values)
+    return settings

@@ -24,7 +24,8 @@ async def add_customers(pipeline, http, n: int) -> str:
             assert r.status == 202, await r.text()
     conn = await pipeline.db()
     try:
-        await eventually(lambda: _equals(conn.fetchval("SELECT count(*) FROM customers WHERE city = $1", city), n))
+        await eventually(lambda: _equals(conn.fetchval("SELECT count(*) FROM customers WHERE city = $1", city), n),
+                         timeout=120)
     finally:
         await conn.close()
     return city
@@ -151,6 +152,48 @@ async def test_empty_segment_completes_with_a_summary(pipeline, http):
     assert c["summaryStats"]["delivery_rate"] == 0.0
 
 
+async def test_wrongly_signed_receipts_get_401(pipeline, http):
+    import base64
+
+    before = await pipeline.end_offsets()
+    body = b'[{"commId": "%s", "campaignId": "%s", "status": "SENT"}]' % (
+        str(uuid.uuid4()).encode(), str(uuid.uuid4()).encode())
+    wrong = "whsec_" + base64.b64encode(b"not the secret").decode()
+    async with http.post("/api/receipts", data=body, headers=webhooks.sign(wrong, body)) as r:
+        assert r.status == 401
+    stale = webhooks.sign(pipeline.settings.webhook_secrets[0], body, now=1)
+    async with http.post("/api/receipts", data=body, headers=stale) as r:
+        assert r.status == 401 and "from now" in await r.text()
+    assert await pipeline.end_offsets() == before
+    good = webhooks.sign(pipeline.settings.webhook_secrets[0], body)
+    async with http.post("/api/receipts", data=body, headers=good) as r:
+        assert r.status == 201 and (await r.json())["count"] == 1
+
+
+async def test_reads_list_preview_and_logs(pipeline, normal_vendor):
+    import aiohttp
+
+    user, token = await pipeline.new_user()
+    async with aiohttp.ClientSession(base_url=pipeline.url, headers={"Authorization": f"Bearer {token}"}) as http:
+        await reads(pipeline, http, user)
+
+
+async def reads(pipeline, http, user):
+    city = await add_customers(pipeline, http, 30)
+    cid = await start_campaign(http, city, user="someone-else")  # the session's user owns it
+    await finished(http, cid)
+    for body in ({"userId": user}, {}, {"userId": "someone-else"}):
+        async with http.post("/api/campaigns/get", json=body) as r:
+            listed = await r.json()
+        assert [(c["id"], c["userId"]) for c in listed] == [(cid, user)]
+    async with http.post("/api/campaigns/get", json={"ruleGroup": city_rule(city)}) as r:
+        preview = await r.json()
+    assert preview["audience_size"] == 30 and len(preview["sample"]) == 10
+    assert preview["intent"] == f"Customers who live in {city}."
+    async with http.get("/api/logs", params={"campaignId": cid, "limit": "7", "offset": "28"}) as r:
+        assert r.headers["X-Total-Count"] == "30" and len(await r.json()) == 2
+
+
 async def test_worker_killed_mid_campaign(pipeline, http, normal_vendor):
     city = await add_customers(pipeline, http, 4000)
     await vendor(pipeline, latency=0.5, receipt_batch=100)  # about 800 receipts a second
@@ -192,45 +235,3 @@ async def test_two_workers_share_partitions(pipeline, http, normal_vendor):
         second.kill()
         pipeline.processes.remove(second)
         del first
-
-
-async def test_wrongly_signed_receipts_get_401(pipeline, http):
-    import base64
-
-    before = await pipeline.end_offsets()
-    body = b'[{"commId": "%s", "campaignId": "%s", "status": "SENT"}]' % (
-        str(uuid.uuid4()).encode(), str(uuid.uuid4()).encode())
-    wrong = "whsec_" + base64.b64encode(b"not the secret").decode()
-    async with http.post("/api/receipts", data=body, headers=webhooks.sign(wrong, body)) as r:
-        assert r.status == 401
-    stale = webhooks.sign(pipeline.settings.webhook_secrets[0], body, now=1)
-    async with http.post("/api/receipts", data=body, headers=stale) as r:
-        assert r.status == 401 and "from now" in await r.text()
-    assert await pipeline.end_offsets() == before
-    good = webhooks.sign(pipeline.settings.webhook_secrets[0], body)
-    async with http.post("/api/receipts", data=body, headers=good) as r:
-        assert r.status == 201 and (await r.json())["count"] == 1
-
-
-async def test_reads_list_preview_and_logs(pipeline, normal_vendor):
-    import aiohttp
-
-    user, token = await pipeline.new_user()
-    async with aiohttp.ClientSession(base_url=pipeline.url, headers={"Authorization": f"Bearer {token}"}) as http:
-        await reads(pipeline, http, user)
-
-
-async def reads(pipeline, http, user):
-    city = await add_customers(pipeline, http, 30)
-    cid = await start_campaign(http, city, user="someone-else")  # the session's user owns it
-    await finished(http, cid)
-    for body in ({"userId": user}, {}, {"userId": "someone-else"}):
-        async with http.post("/api/campaigns/get", json=body) as r:
-            listed = await r.json()
-        assert [(c["id"], c["userId"]) for c in listed] == [(cid, user)]
-    async with http.post("/api/campaigns/get", json={"ruleGroup": city_rule(city)}) as r:
-        preview = await r.json()
-    assert preview["audience_size"] == 30 and len(preview["sample"]) == 10
-    assert preview["intent"] == f"Customers who live in {city}."
-    async with http.get("/api/logs", params={"campaignId": cid, "limit": "7", "offset": "28"}) as r:
-        assert r.headers["X-Total-Count"] == "30" and len(await r.json()) == 2
