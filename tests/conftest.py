@@ -9,9 +9,13 @@ import pytest
 from minicrm.localstack import ROOT, Pipeline
 
 
+REBALANCING = {"test_worker_killed_mid_campaign", "test_two_workers_share_partitions"}
+
+
 def pytest_collection_modifyitems(items):
-    """The API fuzz tests run last: the campaigns they create keep the pipeline busy for a while."""
-    items.sort(key=lambda item: item.fspath.basename == "test_api_schema.py")
+    """Tests that make the consumer group rebalance run after the others, and the API fuzz tests
+    last: the campaigns they create keep the pipeline busy for a while."""
+    items.sort(key=lambda item: (item.fspath.basename == "test_api_schema.py", item.name in REBALANCING))
 
 
 def _listening(port: int) -> bool:
