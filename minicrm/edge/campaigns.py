@@ -7,11 +7,10 @@ from typing import Any
 
 from aiohttp import web
 
-from minicrm import rules
 from minicrm.edge.auth import current_user
 from minicrm.edge.errors import InvalidInput, NotFound
 from minicrm.edge.listing import paged
-from minicrm.edge.requests import page, read_json, validate_one
+from minicrm.edge.requests import page, read_json, segment_condition, validate_one
 from minicrm.edge.responses import json_response
 from minicrm.edge.schemas import CampaignIn
 from minicrm.edge.state import AI_SERVICE, POOL, PUBLISHER, SETTINGS
@@ -88,10 +87,7 @@ def current_rate(timeline: list[dict[str, Any]], span: float = 5.0) -> float | N
 
 
 async def preview(request: web.Request, tree: Any) -> web.Response:
-    try:
-        condition, params = rules.compile_tree(tree)
-    except rules.RuleError as exc:
-        raise InvalidInput({"rule": exc.path, "message": exc.message}) from None
+    condition, params = segment_condition(tree)
     n = len(params)
     async with request.app[POOL].acquire() as conn:
         size = await conn.fetchval(f"SELECT count(*) FROM customers c WHERE {condition}", *params)

@@ -6,10 +6,8 @@ import uuid
 
 from aiohttp import web
 
-from minicrm import rules
-from minicrm.edge.errors import InvalidInput
 from minicrm.edge.listing import paged
-from minicrm.edge.requests import page, read_json, validate_many
+from minicrm.edge.requests import page, read_json, segment_condition, validate_many
 from minicrm.edge.responses import json_response
 from minicrm.edge.schemas import CustomerIn
 from minicrm.edge.state import POOL, PUBLISHER, SETTINGS
@@ -48,10 +46,7 @@ async def create(request: web.Request) -> web.Response:
 async def search(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     body = await read_json(request)
-    try:
-        condition, params = rules.compile_tree(body)
-    except rules.RuleError as exc:
-        raise InvalidInput({"rule": exc.path, "message": exc.message}) from None
+    condition, params = segment_condition(body)
     limit, offset = page(request, settings.page_size, settings.max_page_size)
     return await paged(
         request.app[POOL], select=queries.CUSTOMER_COLUMNS, source="customers c", where=condition,

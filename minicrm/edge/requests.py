@@ -9,6 +9,7 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from minicrm import rules
 from minicrm.edge.errors import InvalidInput, PayloadTooLarge
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -101,3 +102,11 @@ def filters(
             params.append(value)
             conditions.append(f"{column} = ${len(params)}")
     return " AND ".join(conditions) or "TRUE", params
+
+
+def segment_condition(tree: Any) -> tuple[str, list[Any]]:
+    """A ruleGroup compiled to a condition over customers `c`; 400 naming the rule otherwise."""
+    try:
+        return rules.compile_tree(tree)
+    except rules.RuleError as exc:
+        raise InvalidInput({"rule": exc.path, "message": exc.message}) from None
