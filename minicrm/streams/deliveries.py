@@ -32,16 +32,13 @@ _session: aiohttp.ClientSession | None = None
 
 
 class VendorRejected(Exception):
-    pass
+    """The vendor refused the batch for good (a 4xx other than 408, 425 and 429)."""
 
 
 def session() -> aiohttp.ClientSession:
     global _session
     if _session is None:
-        _session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=settings.vendor_timeout),
-            json_serialize=lambda v: orjson.dumps(v).decode(),
-        )
+        _session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.vendor_timeout))
     return _session
 
 
