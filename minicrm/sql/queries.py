@@ -164,22 +164,17 @@ SELECT id, name, intent, segment, message, audience_size, sent_count, failed_cou
 FROM campaigns WHERE id = $1
 """
 
-OUTCOMES_BY_SPEND_BAND = """
-SELECT width_bucket(c.total_spend, $2::numeric[]) AS bucket,
-       count(*) FILTER (WHERE l.status = 'SENT')::int AS sent,
-       count(*) FILTER (WHERE l.status = 'FAILED')::int AS failed
-FROM communication_log l JOIN customers c ON c.id = l.customer_id
-WHERE l.campaign_id = $1
-GROUP BY 1
-"""
-
-OUTCOMES_BY_CITY = """
-SELECT coalesce(c.city, '') AS city,
-       count(*) FILTER (WHERE l.status = 'SENT')::int AS sent,
-       count(*) FILTER (WHERE l.status = 'FAILED')::int AS failed
-FROM communication_log l JOIN customers c ON c.id = l.customer_id
-WHERE l.campaign_id = $1
-GROUP BY 1
+# Outcomes per spend band and per city in one pass over the campaign's log.
+OUTCOMES_BY_SEGMENT = """
+SELECT bucket, city, GROUPING(bucket) = 1 AS is_city,
+       count(*) FILTER (WHERE status = 'SENT')::int AS sent,
+       count(*) FILTER (WHERE status = 'FAILED')::int AS failed
+FROM (
+    SELECT width_bucket(c.total_spend, $2::numeric[]) AS bucket, coalesce(c.city, '') AS city, l.status
+    FROM communication_log l JOIN customers c ON c.id = l.customer_id
+    WHERE l.campaign_id = $1
+) outcomes
+GROUP BY GROUPING SETS ((bucket), (city))
 """
 
 WRITE_SUMMARY = """

@@ -19,9 +19,9 @@ ai = AI(settings)
 
 
 async def statistics(conn: asyncpg.Connection, campaign: asyncpg.Record) -> dict:
-    edges = list(summary_stats.SPEND_BANDS)
-    bands = await conn.fetch(queries.OUTCOMES_BY_SPEND_BAND, campaign["id"], edges)
-    cities = await conn.fetch(queries.OUTCOMES_BY_CITY, campaign["id"])
+    rows = await conn.fetch(queries.OUTCOMES_BY_SEGMENT, campaign["id"], list(summary_stats.SPEND_BANDS))
+    bands = [r for r in rows if not r["is_city"]]
+    cities = [r for r in rows if r["is_city"]]
     return summary_stats.build(
         dict(campaign),
         summary_stats.segments(
