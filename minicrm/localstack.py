@@ -164,6 +164,29 @@ class Pipeline:
         finally:
             await consumer.stop()
 
+    async def lag(self) -> dict[str, int]:
+        """Records not yet committed by the worker group, per topic: where a stuck pipeline waits."""
+        from aiokafka.admin import AIOKafkaAdminClient
+
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap)
+        await admin.start()
+        try:
+            committed = await admin.list_consumer_group_offsets(self.settings.topic_prefix)
+        finally:
+            await admin.close()
+        ends = await self.end_offsets_by_partition()
+        return {name: sum(ends[tp] - (committed[tp].offset if tp in committed else 0)
+                          for tp in ends if tp.topic == self.topic(name)) for name in TOPICS}
+
+    async def end_offsets_by_partition(self) -> dict[TopicPartition, int]:
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap)
+        await consumer.start()
+        try:
+            parts = [TopicPartition(self.topic(n), p) for n in TOPICS for p in range(self.settings.partitions)]
+            return await consumer.end_offsets(parts)
+        finally:
+            await consumer.stop()
+
     async def db(self) -> asyncpg.Connection:
         return await asyncpg.connect(self.settings.database_url)
 

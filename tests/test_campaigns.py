@@ -97,7 +97,8 @@ async def vendor(pipeline, **behaviour):
 
 @pytest.fixture
 async def normal_vendor(pipeline):
-    normal = dict(failure_rate=0.1, duplicate_rate=0, shuffle=False, latency=0.05, receipt_batch=1000, outage_seconds=0)
+    normal = dict(failure_rate=0.1, duplicate_rate=0, shuffle=False, latency=0.05, receipt_batch=1000, outage_seconds=0,
+                  reject_status=0)
     await vendor(pipeline, **normal)
     yield
     await vendor(pipeline, **normal)
@@ -143,6 +144,17 @@ async def test_vendor_outage_pauses_then_completes(pipeline, http, normal_vendor
 async def _status_is(http, cid, status):
     c = await campaign(http, cid)
     return c is not None and c["status"] == status
+
+
+async def test_messages_the_vendor_rejects_fail_with_the_reason(pipeline, http, normal_vendor):
+    city = await add_customers(pipeline, http, 50)
+    await vendor(pipeline, reject_status=422)
+    cid = await start_campaign(http, city)
+    c = await finished(http, cid)
+    await assert_exact(pipeline, c, 50)
+    assert c["failed_count"] == 50
+    async with http.get("/api/logs", params={"campaignId": cid, "limit": "50"}) as r:
+        assert all(row["status"] == "FAILED" and "vendor answered 422" in row["reason"] for row in await r.json())
 
 
 async def test_empty_segment_completes_with_a_summary(pipeline, http):
@@ -210,7 +222,10 @@ async def test_worker_killed_mid_campaign(pipeline, http, normal_vendor):
     replacement = pipeline.start("worker")
     await pipeline.wait_worker(replacement)
     await vendor(pipeline, latency=0.05, receipt_batch=1000)
-    c = await finished(http, cid)
+    try:
+        c = await finished(http, cid)
+    except AssertionError:
+        raise AssertionError(f"not finished: {await campaign(http, cid)}; lag {await pipeline.lag()}") from None
     await assert_exact(pipeline, c, 4000)
     assert summaries_written(pipeline, cid) <= 1  # the killed worker cannot have written it
     conn = await pipeline.db()

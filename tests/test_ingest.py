@@ -113,7 +113,8 @@ async def test_customers_and_orders_land_exactly(pipeline, http):
 async def test_customer_upsert_by_email_and_search(pipeline, http):
     tag = uuid.uuid4().hex[:8]
     email = f"{tag}@example.com"
-    [cid] = (await post(http, "/api/customers", {"name": "First Name", "email": email, "city": "Pune"}))["ids"]
+    [cid] = (await post(http, "/api/customers", {"name": "First Name", "email": email, "city": "Pune",
+                                                  "total_spend": 99999, "id": "chosen-by-client"}))["ids"]
     await post(http, "/api/customers", {"name": "Second Name", "email": email.upper(), "visit": 7})
     rule = {"combinator": "AND", "rules": [{"attribute": "visit", "operator": "=", "value": "7"},
                                            {"attribute": "city", "operator": "=", "value": "pune"}]}
@@ -125,6 +126,7 @@ async def test_customer_upsert_by_email_and_search(pipeline, http):
 
     [row] = await eventually(found)
     assert row["id"] == cid and row["city"] == "Pune" and row["visit"] == 7
+    assert row["total_spend"] == 0  # spend comes from orders only, never from the client
     assert set(row) >= {"id", "name", "email", "phone", "city", "total_spend", "visit", "last_order_date", "createdAt"}
 
 

@@ -123,8 +123,9 @@ SET_PUBLISHED_THROUGH = "UPDATE campaigns SET published_through = $2 WHERE id = 
 SET_CAMPAIGN_STATUS = "UPDATE campaigns SET status = $3 WHERE id = $1 AND status = $2"
 
 # Log rows move from PENDING only, so a duplicate or late receipt moves nothing; the
-# campaign's counters move by exactly the rows that moved, and the campaign becomes
-# COMPLETED in the same statement that moves its last pending row.
+# campaign's counters and its one-second timeline window move by exactly the rows that
+# moved, and the campaign becomes COMPLETED in the same statement that moves its last
+# pending row.
 APPLY_RECEIPTS = """
 WITH r AS (
     SELECT * FROM unnest($2::uuid[], $3::text[], $4::text[]) AS r(id, status, reason)
@@ -138,6 +139,11 @@ WITH r AS (
     SELECT count(*) FILTER (WHERE status = 'SENT')::int AS sent,
            count(*) FILTER (WHERE status = 'FAILED')::int AS failed
     FROM moved
+), timeline AS (
+    INSERT INTO campaign_timeline AS t (campaign_id, window_start, sent, failed)
+    SELECT $1, date_trunc('second', now()), sent, failed FROM counts WHERE sent + failed > 0
+    ON CONFLICT (campaign_id, window_start)
+    DO UPDATE SET sent = t.sent + excluded.sent, failed = t.failed + excluded.failed
 )
 UPDATE campaigns c
 SET sent_count = c.sent_count + counts.sent,
@@ -150,12 +156,6 @@ SET sent_count = c.sent_count + counts.sent,
 FROM counts
 WHERE c.id = $1
 RETURNING counts.sent, counts.failed, c.status, c.summary IS NULL AS needs_summary
-"""
-
-UPSERT_TIMELINE = """
-INSERT INTO campaign_timeline (campaign_id, window_start, part, sent, failed)
-VALUES ($1, to_timestamp($2), $3, $4, $5)
-ON CONFLICT (campaign_id, window_start, part) DO UPDATE SET sent = excluded.sent, failed = excluded.failed
 """
 
 CAMPAIGN_FOR_SUMMARY = """
@@ -188,9 +188,7 @@ c.completed_at AS "completedAt", c.summary, c.summary_stats AS "summaryStats"
 """
 
 CAMPAIGN_TIMELINE = """
-SELECT window_start, sum(sent)::int AS sent, sum(failed)::int AS failed
-FROM campaign_timeline WHERE campaign_id = $1
-GROUP BY window_start ORDER BY window_start
+SELECT window_start, sent, failed FROM campaign_timeline WHERE campaign_id = $1 ORDER BY window_start
 """
 
 LOG_COLUMNS = """

@@ -4,7 +4,7 @@
 four in flight, each after `latency` seconds. Failure rate, latency, duplicates, shuffling
 and outages come from the settings and can be changed while it runs with
 `POST /vendor/control {failure_rate, latency, duplicate_rate, shuffle, receipt_batch,
-outage_seconds}`;
+outage_seconds, reject_status}`;
 `GET /vendor/stats` counts what it took and reported. Receipts are retried until the
 edge takes them.
 """
@@ -37,6 +37,7 @@ class Behaviour:
     shuffle: bool
     receipt_batch: int
     outage_until: float = 0.0
+    reject_status: int = 0  # answer every call with this 4xx, as a vendor refusing for good
 
 
 def outcomes(deliveries: list[dict[str, Any]], behaviour: Behaviour, rng: random.Random) -> list[dict[str, Any]]:
@@ -72,6 +73,8 @@ class Simulator:
         self.stats = {"accepted": 0, "reported": 0, "rejected_calls": 0, "receipt_posts_failed": 0}
 
     async def accept(self, request: web.Request) -> web.Response:
+        if self.behaviour.reject_status:
+            return web.json_response({"error": "rejected (simulated)"}, status=self.behaviour.reject_status)
         if time.monotonic() < self.behaviour.outage_until:
             self.stats["rejected_calls"] += 1
             return web.json_response({"error": "vendor outage (simulated)"}, status=503)
@@ -93,6 +96,8 @@ class Simulator:
         for name in ("failure_rate", "latency", "duplicate_rate"):
             if name in body:
                 setattr(self.behaviour, name, float(body[name]))
+        if "reject_status" in body:
+            self.behaviour.reject_status = int(body["reject_status"])
         if "receipt_batch" in body:
             self.behaviour.receipt_batch = max(1, int(body["receipt_batch"]))
         if "shuffle" in body:

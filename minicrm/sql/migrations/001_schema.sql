@@ -87,15 +87,14 @@ CREATE TABLE communication_log (
 CREATE INDEX communication_log_campaign ON communication_log (campaign_id, customer_id);
 CREATE INDEX communication_log_customer ON communication_log (customer_id);
 
--- Delivery outcomes per one-second window, flushed from the receipts agent's windowed
--- table; `part` is the Kafka partition whose table counted them.
+-- Delivery outcomes per one-second window, written in the receipts' own transaction: the
+-- live timeline and rate of a campaign, exact across crashes.
 CREATE TABLE campaign_timeline (
     campaign_id  uuid NOT NULL REFERENCES campaigns (id),
     window_start timestamptz NOT NULL,
-    part         integer NOT NULL,
     sent         integer NOT NULL,
     failed       integer NOT NULL,
-    PRIMARY KEY (campaign_id, window_start, part)
+    PRIMARY KEY (campaign_id, window_start)
 );
 
 CREATE TABLE dead_letters (
