@@ -1,11 +1,9 @@
-"""Recording delivery outcomes: log rows and campaign counters move in one transaction."""
+"""Recording delivery outcomes: log rows, campaign counters and the timeline move in one statement."""
 
 from __future__ import annotations
 
 import logging
 from uuid import UUID
-
-import asyncpg
 
 from minicrm import receipt_folding
 from minicrm.sql import queries
@@ -17,11 +15,11 @@ from minicrm.streams.resources import pool
 log = logging.getLogger(__name__)
 
 
-async def record_outcomes(campaign_id: UUID, receipts: list[dict]) -> asyncpg.Record | None:
+async def record_outcomes(campaign_id: UUID, receipts: list[dict]) -> None:
     """Applies the outcomes; triggers the summary when the campaign is complete and has none."""
     ids, statuses, reasons = receipt_folding.fold(receipts)
     if not ids:
-        return None
+        return
     db = await pool()
     result = await retry_forever(
         lambda: db.fetchrow(queries.APPLY_RECEIPTS, campaign_id, [UUID(i) for i in ids], statuses, reasons),
@@ -33,4 +31,3 @@ async def record_outcomes(campaign_id: UUID, receipts: list[dict]) -> asyncpg.Re
         # Derived from state, not from the transition: a replayed batch triggers it again.
         done = CampaignDone(campaign_id=str(campaign_id))
         await (await summaries_topic.send(key=str(campaign_id), value=done))
-    return result
