@@ -71,6 +71,15 @@ async def dead_letter(pool: asyncpg.Pool, topic: str, record: Any, reason: str) 
     )
 
 
+async def guarded(pool: asyncpg.Pool, topic: str, record: Any, action: Callable[[], Awaitable[Any]]) -> None:
+    """Runs an agent's work on one record, retrying outages. Any other failure sends the record
+    to `dead_letters` with its reason instead of raising: Faust would ack it and lose it."""
+    try:
+        await retry_forever(action, f"record on {topic}")
+    except Exception as exc:  # noqa: BLE001 - every failure is kept, never dropped
+        await dead_letter(pool, topic, record, f"{type(exc).__name__}: {exc}")
+
+
 async def store(pool: asyncpg.Pool, topic: str, batch: Sequence[T], write: Write[T]) -> None:
     """Writes `batch` with `write(conn, batch)` in one transaction; never raises."""
 

@@ -18,7 +18,7 @@ import asyncpg
 from minicrm import rules, templating
 from minicrm.sql import queries
 from minicrm.streams.app import app, campaigns_topic, deliveries_topic, settings, summaries_topic
-from minicrm.streams.batching import dead_letter, retry_forever
+from minicrm.streams.batching import guarded, retry_forever
 from minicrm.streams.records import CampaignDone, CampaignRequest, DeliveryBatch
 from minicrm.streams.resources import pool
 
@@ -84,11 +84,9 @@ async def run(db: asyncpg.Pool, request: CampaignRequest) -> str:
 @app.agent(campaigns_topic)
 async def run_campaigns(stream):
     async for request in stream:
-        db = await pool()
-        try:
-            status = await retry_forever(lambda: run(db, request), "segmentation")
-        except (asyncpg.PostgresError, rules.RuleError, templating.TemplateError) as exc:
-            await dead_letter(db, campaigns_topic.get_topic_name(), request, f"{type(exc).__name__}: {exc}")
-            continue
-        if status == "COMPLETED":
-            await (await summaries_topic.send(key=request.id, value=CampaignDone(campaign_id=request.id)))
+        await guarded(await pool(), campaigns_topic.get_topic_name(), request, lambda: segment(request))
+
+
+async def segment(request: CampaignRequest) -> None:
+    if await run(await pool(), request) == "COMPLETED":
+        await (await summaries_topic.send(key=request.id, value=CampaignDone(campaign_id=request.id)))

@@ -20,7 +20,7 @@ import orjson
 from minicrm.ratelimit import TokenBucket
 from minicrm.sql import queries
 from minicrm.streams.app import app, deliveries_topic, settings
-from minicrm.streams.batching import backoff, retry_forever
+from minicrm.streams.batching import backoff, guarded, retry_forever
 from minicrm.streams.outcomes import record_outcomes
 from minicrm.streams.records import DeliveryBatch
 from minicrm.streams.resources import pool
@@ -86,4 +86,4 @@ async def deliver(batch: DeliveryBatch) -> None:
 @app.agent(deliveries_topic, concurrency=4)
 async def fan_out(stream):
     async for batch in stream:
-        await deliver(batch)
+        await guarded(await pool(), deliveries_topic.get_topic_name(), batch, lambda: deliver(batch))

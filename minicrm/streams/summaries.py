@@ -11,7 +11,7 @@ from minicrm import summary_stats
 from minicrm.ai.service import AI
 from minicrm.sql import queries
 from minicrm.streams.app import app, settings, summaries_topic
-from minicrm.streams.batching import retry_forever
+from minicrm.streams.batching import guarded
 from minicrm.streams.resources import pool
 
 log = logging.getLogger(__name__)
@@ -47,4 +47,4 @@ async def summarise(campaign_id: UUID) -> None:
 @app.agent(summaries_topic)
 async def write_summaries(stream):
     async for done in stream:
-        await retry_forever(lambda: summarise(UUID(done.campaign_id)), "summary")
+        await guarded(await pool(), summaries_topic.get_topic_name(), done, lambda: summarise(UUID(done.campaign_id)))
