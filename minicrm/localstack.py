@@ -5,6 +5,7 @@ tests and the benchmark use it, so they never touch the data of the main stack."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -135,6 +136,18 @@ class Pipeline:
             await asyncio.sleep(0.2)
         raise TimeoutError(f"worker not ready:\n{proc.text()[-3000:]}")
 
+    @contextlib.asynccontextmanager
+    async def extra_web(self, **overrides: str):
+        """Another edge of this deployment with other settings: yields (its URL, its process)."""
+        port = free_port()
+        proc = self.start("web", MINICRM_WEB_PORT=str(port), **overrides)
+        try:
+            await self.wait_http(f"http://127.0.0.1:{port}/readyz", proc)
+            yield f"http://127.0.0.1:{port}", proc
+        finally:
+            proc.kill()
+            self.processes.remove(proc)
+
     def stop(self) -> None:
         for proc in self.processes:
             proc.kill()
@@ -152,17 +165,8 @@ class Pipeline:
 
     async def end_offsets(self) -> dict[str, int]:
         """The sum of end offsets of each pipeline topic."""
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap)
-        await consumer.start()
-        try:
-            result = {}
-            for name in TOPICS:
-                parts = [TopicPartition(self.topic(name), p) for p in range(self.settings.partitions)]
-                offsets = await consumer.end_offsets(parts)
-                result[name] = sum(offsets.values())
-            return result
-        finally:
-            await consumer.stop()
+        ends = await self.end_offsets_by_partition()
+        return {name: sum(v for tp, v in ends.items() if tp.topic == self.topic(name)) for name in TOPICS}
 
     async def lag(self) -> dict[str, int]:
         """Records not yet committed by the worker group, per topic: where a stuck pipeline waits."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import sys
 import time
 import uuid
 
@@ -56,15 +58,11 @@ async def google(pipeline):
     await site.start()
     port = site._server.sockets[0].getsockname()[1]
     # A second edge of the same deployment, configured for Google sign-in and the trusted caller.
-    web_port = __import__("minicrm.localstack", fromlist=["free_port"]).free_port()
-    proc = pipeline.start("web", MINICRM_WEB_PORT=str(web_port), MINICRM_GOOGLE_CLIENT_ID=CLIENT_ID,
-                          MINICRM_GOOGLE_CERTS_URL=f"http://127.0.0.1:{port}/certs",
-                          MINICRM_TRUSTED_CALLER_SECRET="trusted-secret", MINICRM_AUTH_ATTEMPTS_PER_MINUTE="1000")
-    url = f"http://127.0.0.1:{web_port}"
-    await pipeline.wait_http(f"{url}/readyz", proc)
-    yield server, url
-    proc.kill()
-    pipeline.processes.remove(proc)
+    async with pipeline.extra_web(MINICRM_GOOGLE_CLIENT_ID=CLIENT_ID,
+                                  MINICRM_GOOGLE_CERTS_URL=f"http://127.0.0.1:{port}/certs",
+                                  MINICRM_TRUSTED_CALLER_SECRET="trusted-secret",
+                                  MINICRM_AUTH_ATTEMPTS_PER_MINUTE="1000") as (url, _):
+        yield server, url
     await runner.cleanup()
 
 
@@ -126,8 +124,8 @@ async def test_google_keys_are_cached(google):
 
 async def test_login_keys(pipeline, google):
     _, url = google
-    proc = await __import__("asyncio").create_subprocess_exec(
-        __import__("sys").executable, "-m", "minicrm.cli", "issue-key", "--email", "robot@example.com",
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "minicrm.cli", "issue-key", "--email", "robot@example.com",
         env=pipeline.env, stdout=-1, stderr=-1)
     out, _ = await proc.communicate()
     key = out.decode().strip().splitlines()[-1]
@@ -153,16 +151,8 @@ async def test_trusted_caller_only_with_the_secret(google):
 
 
 async def test_sign_in_is_rate_limited(pipeline):
-    from minicrm.localstack import free_port
-
-    port = free_port()
-    proc = pipeline.start("web", MINICRM_WEB_PORT=str(port), MINICRM_AUTH_ATTEMPTS_PER_MINUTE="5")
-    try:
-        await pipeline.wait_http(f"http://127.0.0.1:{port}/readyz", proc)
-        codes = [(await sign_in(f"http://127.0.0.1:{port}", {"uuid": str(uuid.uuid4())}))[0] for _ in range(8)]
-    finally:
-        proc.kill()
-        pipeline.processes.remove(proc)
+    async with pipeline.extra_web(MINICRM_AUTH_ATTEMPTS_PER_MINUTE="5") as (url, _):
+        codes = [(await sign_in(url, {"uuid": str(uuid.uuid4())}))[0] for _ in range(8)]
     assert codes[:5] == [401] * 5 and codes[5:] == [429] * 3
 
 
@@ -216,20 +206,12 @@ async def test_users_see_only_their_own_campaigns(pipeline, http, user):
 
 
 async def test_open_mode_serves_the_original_clients(pipeline):
-    from minicrm.localstack import free_port
-
-    port = free_port()
-    proc = pipeline.start("web", MINICRM_WEB_PORT=str(port), MINICRM_OPEN_MODE="1")
-    try:
-        await pipeline.wait_http(f"http://127.0.0.1:{port}/readyz", proc)
+    async with pipeline.extra_web(MINICRM_OPEN_MODE="1") as (url, proc):
         assert "OPEN MODE" in proc.text()
-        async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{port}") as s:
+        async with aiohttp.ClientSession(base_url=url) as s:
             async with s.post("/api/campaigns/get", json={}) as r:
                 assert r.status == 200
             async with s.post("/api/campaigns", json={"name": "n", "message": "Hi", "ruleGroup": {}}) as r:
                 assert r.status == 400 and "userId" in await r.text()  # no session: the body names the user
             async with s.post("/api/receipts", json=[]) as r:
                 assert r.status == 400  # unsigned receipts are read (and this empty array refused)
-    finally:
-        proc.kill()
-        pipeline.processes.remove(proc)

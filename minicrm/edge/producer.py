@@ -33,15 +33,9 @@ class Publisher:
 
     async def publish(self, topic: str, records: Iterable[tuple[str, Record]]) -> int:
         """Sends every (key, record) and waits for the broker to acknowledge them all."""
-        try:
-            futures = [
-                await self._producer.send(topic, value=record.dumps(), key=key.encode())
-                for key, record in records
-            ]
-            await asyncio.gather(*futures)
-        except KafkaError as exc:
-            raise Unavailable(f"could not publish to Kafka: {exc}") from exc
-        return len(futures)
+        messages = [{"value": record.dumps(), "key": key.encode()} for key, record in records]
+        await self._send(topic, messages)
+        return len(messages)
 
     async def publish_partitioned(
         self, topic: str, partitions: int, items: Iterable[tuple[str, Record]], wrap: Callable[[list], Record]
@@ -53,15 +47,15 @@ class Publisher:
         for key, item in items:
             groups[zlib.crc32(key.encode()) % partitions].append(item)
             count += 1
+        await self._send(topic, [{"value": wrap(group).dumps(), "partition": p} for p, group in groups.items()])
+        return count
+
+    async def _send(self, topic: str, messages: list[dict]) -> None:
         try:
-            futures = [
-                await self._producer.send(topic, value=wrap(group).dumps(), partition=partition)
-                for partition, group in groups.items()
-            ]
+            futures = [await self._producer.send(topic, **message) for message in messages]
             await asyncio.gather(*futures)
         except KafkaError as exc:
             raise Unavailable(f"could not publish to Kafka: {exc}") from exc
-        return count
 
     async def ready(self) -> bool:
         try:
