@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import get_args
 
 from aiohttp import web
 
 from minicrm.edge.listing import paged
 from minicrm.edge.requests import filters, page, read_json, validate_many
 from minicrm.edge.responses import json_response
-from minicrm.edge.schemas import OrderIn
+from minicrm.edge.schemas import OrderIn, OrderStatus
 from minicrm.edge.state import POOL, PUBLISHER, SETTINGS
 from minicrm.sql import queries
 from minicrm.streams.records import OrderBatch, OrderRecord
 
-STATUSES = ("PENDING", "COMPLETED", "CANCELLED", "REFUNDED")
+STATUSES = get_args(OrderStatus)
 
 
 def to_record(order: OrderIn, now: datetime) -> OrderRecord:

@@ -14,6 +14,7 @@ from minicrm import rules, templating
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 CENT = Decimal("0.01")
+OrderStatus = Literal["PENDING", "COMPLETED", "CANCELLED", "REFUNDED"]
 Money = Annotated[Decimal, Field(ge=0, le=Decimal("1e11"), allow_inf_nan=False)]
 
 
@@ -68,7 +69,7 @@ class OrderIn(Body):
     id: str = Field(min_length=1, max_length=100)
     customerId: UUID
     amount: Money
-    status: Literal["PENDING", "COMPLETED", "CANCELLED", "REFUNDED"]
+    status: OrderStatus
     items: list[OrderItemIn] = Field(default_factory=list, max_length=1000)
     order_date: datetime | None = None
 
