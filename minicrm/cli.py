@@ -56,9 +56,39 @@ async def issue_key(settings, email: str, name: str):
         await pool.close()
 
 
+def dead_letters_command(settings, args) -> None:
+    import asyncpg
+    import orjson
+
+    from minicrm import dead_letters
+    from minicrm.sql import queries
+
+    if args.action == "replay":
+        if args.id is None and args.topic is None:
+            sys.exit("dead-letters replay needs --id N or --topic T (so that nothing is replayed by accident)")
+        ids = asyncio.run(dead_letters.replay(settings, args.topic, args.id))
+        print(f"replayed {len(ids)} dead letter(s): {', '.join(map(str, ids)) or 'none waiting'}")
+        return
+
+    async def listing():
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            return await conn.fetch(queries.LATEST_DEAD_LETTERS, dead_letters.topic_name(settings, args.topic),
+                                    args.id, args.limit)
+        finally:
+            await conn.close()
+
+    for row in asyncio.run(listing()):
+        print(orjson.dumps(dead_letters.shape(row), default=str).decode())
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="minicrm", description=__doc__)
-    parser.add_argument("command", choices=["web", "worker", "vendor", "migrate", "topics", "issue-key"])
+    parser.add_argument("command", choices=["web", "worker", "vendor", "migrate", "topics", "issue-key", "dead-letters"])
+    parser.add_argument("action", nargs="?", choices=["list", "replay"], help="dead-letters: list or replay")
+    parser.add_argument("--id", type=int, help="dead-letters: this one only")
+    parser.add_argument("--topic", help="dead-letters: this topic's only (e.g. orders)")
+    parser.add_argument("--limit", type=int, default=100, help="dead-letters list: how many, newest first")
     parser.add_argument("--email", help="issue-key: the user's email (created if new)")
     parser.add_argument("--name", default="", help="issue-key: the user's name")
     args = parser.parse_args(argv)
@@ -82,6 +112,8 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit("issue-key needs --email")
         user_id, key = asyncio.run(issue_key(settings, args.email, args.name))
         print(f"login key for {args.email} (user {user_id}); shown once, keep it secret:\n{key}")
+    elif args.command == "dead-letters":
+        dead_letters_command(settings, args)
     else:
         {"web": run_web, "worker": run_worker, "vendor": run_vendor}[args.command](settings)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import aiohttp
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from minicrm import sessions
 from minicrm.db import migrate
@@ -76,7 +76,8 @@ class Pipeline:
             "MINICRM_VENDOR_URL": f"http://127.0.0.1:{self.vendor_port}/vendor",
             "MINICRM_RECEIPTS_URL": f"http://127.0.0.1:{self.web_port}/api/receipts",
             "MINICRM_WORKER_DATADIR": str(workdir / "faust"),
-            "MINICRM_CUSTOMER_WAIT": "5",
+            "MINICRM_CUSTOMER_WAIT": "2",
+            "MINICRM_PARKED_ORDER_TTL": "6",
             "MINICRM_SESSION_SECRET": f"test-session-secret-{tag}-{uuid.uuid4().hex}",
             **overrides,
         }
@@ -191,6 +192,16 @@ class Pipeline:
         finally:
             await consumer.stop()
 
+    async def produce(self, name: str, values: list[bytes]) -> None:
+        """Raw records straight onto a pipeline topic, past the edge, as another producer could."""
+        producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap)
+        await producer.start()
+        try:
+            for value in values:
+                await producer.send_and_wait(self.topic(name), value)
+        finally:
+            await producer.stop()
+
     async def db(self) -> asyncpg.Connection:
         return await asyncpg.connect(self.settings.database_url)
 
@@ -204,6 +215,14 @@ class Pipeline:
         finally:
             await conn.close()
         return str(user_id), sessions.issue(str(user_id), self.settings.session_secret, 3600)
+
+
+async def vendor(pipeline: Pipeline, **behaviour: Any) -> dict:
+    """Changes the deployment's vendor simulator's behaviour (`POST /vendor/control`)."""
+    async with aiohttp.ClientSession() as s:
+        async with s.post(f"{pipeline.vendor_url}/vendor/control", json=behaviour) as r:
+            assert r.status == 200
+            return await r.json()
 
 
 async def eventually(check, timeout: float = 60, interval: float = 0.25) -> Any:

@@ -73,9 +73,17 @@ class Settings:
     batch_size: int = 1000
     """Records per batch on the hot path: SQL, Kafka and vendor calls (MINICRM_BATCH_SIZE)."""
 
-    customer_wait: float = 30.0
-    """Seconds an order waits for its customer (still in flight on its own topic) before it is
-    dead-lettered as unknown (MINICRM_CUSTOMER_WAIT)."""
+    max_record_bytes: int = 900_000
+    """Largest Kafka record value the pipeline writes (MINICRM_MAX_RECORD_BYTES); batches are
+    split to fit. Producers allow twice this per request; the local broker takes 10 MiB."""
+
+    customer_wait: float = 5.0
+    """Seconds the edge waits for an order's customer posted moments before (still in flight on
+    its own topic) before it answers 400 naming the unknown ids (MINICRM_CUSTOMER_WAIT)."""
+
+    parked_order_ttl: float = 600.0
+    """Seconds an order that reached the pipeline before its customer stays parked (re-driven
+    every second, holding up nothing) before it is dead-lettered (MINICRM_PARKED_ORDER_TTL)."""
 
     vendor_url: str = "http://127.0.0.1:3500/vendor"
     """Where deliveries are sent (MINICRM_VENDOR_URL); the original vendor's address."""
@@ -88,6 +96,10 @@ class Settings:
 
     vendor_pause_after: int = 5
     """Consecutive failed vendor calls after which the campaign is PAUSED (MINICRM_VENDOR_PAUSE_AFTER)."""
+
+    vendor_max_body_bytes: int = 0
+    """Largest request body the vendor takes (MINICRM_VENDOR_MAX_BODY_BYTES); 0: unknown, learned
+    from its 413 answers (a batch it refuses as too large is split and the size that worked kept)."""
 
     vendor_backoff_max: float = 5.0
     """Cap of the exponential retry backoff, seconds (MINICRM_VENDOR_BACKOFF_MAX)."""
@@ -116,6 +128,14 @@ class Settings:
 
     simulator_receipt_batch: int = 1000
     """Receipts per signed POST from the simulator (MINICRM_SIMULATOR_RECEIPT_BATCH)."""
+
+    simulator_body_limit: int = 0
+    """Largest body the simulator takes, bytes; larger gets 413 (MINICRM_SIMULATOR_BODY_LIMIT).
+    0: no limit. The original vendor (Express's default JSON parser) took 100 kB."""
+
+    simulator_profile: str = ""
+    """`original`: behave as the original Node vendor (100 kB body limit, unsigned receipts)
+    (MINICRM_SIMULATOR_PROFILE); empty: the settings above."""
 
     session_secret: str = ""
     """Key that signs session tokens (MINICRM_SESSION_SECRET). Empty: a random key per process, so
@@ -174,6 +194,10 @@ def load_settings() -> Settings:
         raise SettingsError(f"MINICRM_WORKER_ROLES has unknown roles: {sorted(unknown_roles)}")
     if settings.partitions < 1 or settings.batch_size < 1:
         raise SettingsError("MINICRM_PARTITIONS and MINICRM_BATCH_SIZE must be at least 1")
+    if not 1_000 <= settings.max_record_bytes <= 4 * 1024 * 1024:
+        raise SettingsError("MINICRM_MAX_RECORD_BYTES must be between 1000 and 4 MiB (the broker takes 10 MiB)")
+    if settings.simulator_profile not in ("", "original"):
+        raise SettingsError("MINICRM_SIMULATOR_PROFILE must be empty or 'original'")
     if settings.session_secret and len(settings.session_secret) < 32:
         raise SettingsError("MINICRM_SESSION_SECRET must be at least 32 characters")
     return settings

@@ -6,7 +6,7 @@ import subprocess
 import aiohttp
 import pytest
 
-from minicrm.localstack import ROOT, Pipeline
+from minicrm.localstack import ROOT, Pipeline, vendor
 
 
 REBALANCING = {"test_worker_killed_mid_campaign", "test_two_workers_share_partitions"}
@@ -50,3 +50,25 @@ async def user(pipeline) -> tuple[str, str]:
 async def http(pipeline, user) -> aiohttp.ClientSession:
     async with aiohttp.ClientSession(base_url=pipeline.url, headers={"Authorization": f"Bearer {user[1]}"}) as session:
         yield session
+
+
+@pytest.fixture(scope="session")
+async def db_pool(pipeline):
+    """A pool on the test deployment's real database, for tests of the storage paths."""
+    from minicrm.db import create_pool
+
+    pool = await create_pool(pipeline.settings.database_url, max_size=4)
+    yield pool
+    await pool.close()
+
+
+NORMAL_VENDOR = dict(failure_rate=0.1, duplicate_rate=0, shuffle=False, latency=0.05, receipt_batch=1000,
+                     outage_seconds=0, reject_status=0, body_limit=0, throttle_rate=0)
+
+
+@pytest.fixture
+async def normal_vendor(pipeline):
+    """The simulator as configured by default, before and after the test."""
+    await vendor(pipeline, **NORMAL_VENDOR)
+    yield
+    await vendor(pipeline, **NORMAL_VENDOR)

@@ -1,71 +1,87 @@
+"""The batching writer and the dead-letter path, against the real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
 import asyncpg
+import orjson
+import pytest
 
-from minicrm.streams.batching import guarded, store
+from minicrm.streams.batching import guarded, is_transient, retry_forever, store
+from minicrm.streams.customers import as_batch, write_customers
+from minicrm.streams.records import CustomerRecord
 
-
-class FakePool:
-    """Records dead letters; the only call these paths make on the pool."""
-
-    def __init__(self):
-        self.dead = []
-
-    async def execute(self, query, *args):
-        assert "dead_letters" in query
-        self.dead.append(args)
+pytestmark = pytest.mark.integration
 
 
-async def test_a_failure_is_dead_lettered_not_raised():
-    pool = FakePool()
+def customer(tag: str, i: int, **changes) -> CustomerRecord:
+    email = f"{tag}.{i}@example.com"
+    fields = dict(id=str(uuid.uuid5(uuid.NAMESPACE_URL, email)), name=f"Person {i}", email=email) | changes
+    return CustomerRecord(**fields)
+
+
+async def letters(db, topic):
+    rows = await db.fetch("SELECT key, payload, reason FROM dead_letters WHERE topic = $1 ORDER BY id", topic)
+    return [(r["key"], orjson.loads(r["payload"]), r["reason"]) for r in rows]
+
+
+async def test_store_writes_the_batch_and_dead_letters_exactly_the_bad_records(db_pool):
+    tag, topic = uuid.uuid4().hex[:8], f"t-{uuid.uuid4().hex[:8]}"
+    batch = [customer(tag, i) for i in range(20)]
+    batch[3] = customer(tag, 3, name="Null\x00byte")  # text PostgreSQL cannot store
+    batch[11] = customer(tag, 11, visit=-4)  # breaks a CHECK constraint
+    batch[17] = customer(tag, 17, visit=2**40)  # out of range for integer
+    await store(db_pool, topic, batch, write_customers, as_batch)
+
+    stored = await db_pool.fetchval("SELECT count(*) FROM customers WHERE email LIKE $1", f"{tag}.%")
+    assert stored == 17
+    dead = await letters(db_pool, topic)
+    assert [key for key, _, _ in dead] == [batch[i].id for i in (3, 11, 17)]
+    # Each is kept in the form it had on the topic, NUL included, ready to replay.
+    assert dead[0][1] == {"customers": [batch[3].asdict()]} and "\x00" in dead[0][1]["customers"][0]["name"]
+    assert "CheckViolation" in dead[1][2] or "check" in dead[1][2].lower()
+
+
+async def test_a_failure_of_any_type_is_dead_lettered_with_a_storable_reason(db_pool):
+    topic = f"t-{uuid.uuid4().hex[:8]}"
 
     async def boom():
-        raise ValueError("bad record")
+        raise ArithmeticError("bad \x00 value")
 
-    await guarded(pool, "topic", {"id": "r1"}, boom)
-    assert pool.dead == [("topic", "r1", {"id": "r1"}, "ValueError: bad record")]
+    ended = []
+
+    async def end(reason):
+        ended.append(reason)
+
+    await guarded(db_pool, topic, {"id": "r\x001", "payload": "x\x00y", "big": 2**70}, boom, on_dead=end)
+    [(key, payload, reason)] = await letters(db_pool, topic)
+    assert key == "r\\u00001" and reason == "ArithmeticError: bad \\u0000 value"
+    assert "unserialisable" in payload  # a 70-bit integer is past JSON's reach: kept as text
+    assert ended == ["ArithmeticError: bad \x00 value"]
 
 
-async def test_an_outage_is_retried_until_it_passes():
-    pool, calls = FakePool(), []
+async def test_an_outage_is_retried_until_it_passes_and_nothing_is_dead_lettered(db_pool):
+    topic, calls = f"t-{uuid.uuid4().hex[:8]}", []
 
     async def flaky():
         calls.append(1)
         if len(calls) < 3:
-            raise OSError("connection refused")
+            raise asyncpg.exceptions.CannotConnectNowError("the database system is starting up")
 
-    await guarded(pool, "topic", {"id": "r1"}, flaky)
-    assert len(calls) == 3 and pool.dead == []
-
-
-class SplitPool(FakePool):
-    """Rejects any batch holding a record with a negative value, as a CHECK constraint would."""
-
-    def __init__(self):
-        super().__init__()
-        self.written = []
-
-    def acquire(self):
-        class Conn:
-            async def __aenter__(self):
-                return self
-
-            async def __aexit__(self, *exc):
-                return False
-
-            def transaction(self):
-                return self
-
-        return Conn()
+    await guarded(db_pool, topic, {"id": "r1"}, flaky)
+    assert len(calls) == 3 and await letters(db_pool, topic) == []
 
 
-async def test_store_bisects_a_batch_down_to_the_bad_records():
-    pool = SplitPool()
+async def test_the_failure_policy():
+    assert is_transient(ConnectionRefusedError()) and is_transient(asyncio.TimeoutError())
+    assert is_transient(asyncpg.exceptions.AdminShutdownError())
+    assert not is_transient(asyncpg.InterfaceError("another operation is in progress"))  # a bug: never retried
+    assert not is_transient(asyncpg.exceptions.CheckViolationError()) and not is_transient(ValueError())
 
-    async def write(conn, part):
-        if any(r["id"] < 0 for r in part):
-            raise asyncpg.exceptions.CheckViolationError("negative")
-        pool.written.extend(part)
+    async def bug():
+        raise asyncpg.InterfaceError("another operation is in progress")
 
-    batch = [{"id": i} for i in (1, 2, -3, 4, -5, 6, 7)]
-    await store(pool, "topic", batch, write)
-    assert sorted(r["id"] for r in pool.written) == [1, 2, 4, 6, 7]
-    assert [d[1] for d in pool.dead] == ["-3", "-5"]
+    with pytest.raises(asyncpg.InterfaceError):
+        await asyncio.wait_for(retry_forever(bug, "bug"), timeout=1)

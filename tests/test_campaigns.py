@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from minicrm import webhooks
-from minicrm.localstack import eventually
+from minicrm.localstack import eventually, vendor
 
 pytestmark = pytest.mark.integration
 
@@ -85,23 +85,6 @@ async def assert_exact(pipeline, c: dict, audience: int) -> None:
 
 def summaries_written(pipeline, campaign_id: str) -> int:
     return sum(p.text().count(f"campaign {campaign_id} summarised") for p in pipeline.processes if p.role == "worker")
-
-
-async def vendor(pipeline, **behaviour):
-    import aiohttp
-
-    async with aiohttp.ClientSession() as s:
-        async with s.post(f"{pipeline.vendor_url}/vendor/control", json=behaviour) as r:
-            assert r.status == 200
-
-
-@pytest.fixture
-async def normal_vendor(pipeline):
-    normal = dict(failure_rate=0.1, duplicate_rate=0, shuffle=False, latency=0.05, receipt_batch=1000, outage_seconds=0,
-                  reject_status=0)
-    await vendor(pipeline, **normal)
-    yield
-    await vendor(pipeline, **normal)
 
 
 async def test_campaign_completes_exactly(pipeline, http, normal_vendor):

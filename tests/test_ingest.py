@@ -128,17 +128,3 @@ async def test_customer_upsert_by_email_and_search(pipeline, http):
     assert row["id"] == cid and row["city"] == "Pune" and row["visit"] == 7
     assert row["total_spend"] == 0  # spend comes from orders only, never from the client
     assert set(row) >= {"id", "name", "email", "phone", "city", "total_spend", "visit", "last_order_date", "createdAt"}
-
-
-async def test_order_for_unknown_customer_is_dead_lettered(pipeline, http):
-    order = make_order(f"orphan-{uuid.uuid4().hex[:8]}", str(uuid.uuid4()), "COMPLETED", datetime.now(timezone.utc))
-    await post(http, "/api/orders", order)
-    conn = await pipeline.db()
-    try:
-        reason = await eventually(
-            lambda: conn.fetchval("SELECT reason FROM dead_letters WHERE key = $1", order["id"]), timeout=90
-        )
-        assert "customer" in reason
-        assert await conn.fetchval("SELECT count(*) FROM orders WHERE id = $1", order["id"]) == 0
-    finally:
-        await conn.close()

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     app[POOL] = await create_pool(settings.database_url, max_size=10)
-    publisher = Publisher(settings.kafka_bootstrap)
+    publisher = Publisher(settings.kafka_bootstrap, settings.max_record_bytes)
     await publisher.start()
     app[PUBLISHER] = publisher
     yield

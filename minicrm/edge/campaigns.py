@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from minicrm.edge.auth import current_user
-from minicrm.edge.errors import InvalidInput, NotFound
+from minicrm.edge.errors import ApiError, InvalidInput, NotFound
 from minicrm.edge.listing import paged
 from minicrm.edge.requests import page, read_json, segment_condition, validate_one
 from minicrm.edge.responses import json_response
@@ -32,7 +32,16 @@ async def create(request: web.Request) -> web.Response:
         id=campaign_id, user_id=owner, name=campaign.name, segment=campaign.ruleGroup,
         message=campaign.message, intent=intent,
     )
-    await request.app[PUBLISHER].publish(settings.topic("campaigns"), [(campaign_id, record)])
+    # The row is the ticket: it exists (QUEUED) before the answer, so the campaign can be read at
+    # once; the worker's own insert of it does nothing. Nothing queued, nothing kept.
+    db = request.app[POOL]
+    await db.execute(queries.CREATE_CAMPAIGN, uuid.UUID(campaign_id), owner, campaign.name, intent,
+                     campaign.ruleGroup, campaign.message)
+    try:
+        await request.app[PUBLISHER].publish(settings.topic("campaigns"), [(campaign_id, record)])
+    except ApiError:
+        await db.execute(queries.DELETE_QUEUED_CAMPAIGN, uuid.UUID(campaign_id))
+        raise
     return json_response(
         {"message": "campaign accepted; it runs in the pipeline", "campaignId": campaign_id,
          "audience_size": None, "intent": intent, "status": "QUEUED"},

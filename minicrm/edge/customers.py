@@ -33,9 +33,9 @@ async def create(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     customers = validate_many(CustomerIn, await read_json(request), settings.max_items)
     records = [to_record(c) for c in customers]
-    count = await request.app[PUBLISHER].publish_partitioned(
-        settings.topic("customers"), settings.partitions, ((r.email, r) for r in records),
-        lambda group: CustomerBatch(customers=group),
+    count = await request.app[PUBLISHER].publish_batched(
+        settings.topic("customers"), ((r.email, r) for r in records), lambda group: CustomerBatch(customers=group),
+        partitions=settings.partitions,
     )
     return json_response(
         {"message": f"{count} customer(s) accepted for processing", "count": count, "ids": [r.id for r in records]},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 from aiohttp import web
 
 from minicrm.edge.responses import json_response
@@ -50,7 +51,8 @@ class Unavailable(ApiError):
     status, error = 503, "service unavailable"
 
 
-_HTTP_ERRORS = {413: PayloadTooLarge, 415: UnsupportedMediaType}
+# A PostgreSQL outage on a read or a check: 503 (as a Kafka outage on a write), not 500.
+OUTAGES = (OSError, asyncpg.PostgresConnectionError, asyncpg.exceptions.CannotConnectNowError)
 
 
 @web.middleware
@@ -59,6 +61,10 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
         return await handler(request)
     except ApiError as exc:
         return json_response({"error": exc.error, "detail": exc.detail}, status=exc.status, headers=exc.headers)
+    except OUTAGES as exc:
+        log.warning("%s %s: database unavailable (%r)", request.method, request.path, exc)
+        return json_response({"error": "service unavailable", "detail": "the database is unavailable; retry shortly"},
+                             status=503, headers={"Retry-After": "1"})
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

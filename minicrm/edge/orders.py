@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import datetime, timezone
 from typing import get_args
+from uuid import UUID
 
+import asyncpg
 from aiohttp import web
 
 from minicrm.edge.listing import paged
+from minicrm.edge.errors import InvalidInput
 from minicrm.edge.requests import filters, page, read_json, validate_many
 from minicrm.edge.responses import json_response
 from minicrm.edge.schemas import OrderIn, OrderStatus
@@ -30,13 +35,30 @@ def to_record(order: OrderIn, now: datetime) -> OrderRecord:
     )
 
 
+async def unknown_customers(pool: asyncpg.Pool, ids: set[UUID], wait: float) -> set[UUID]:
+    """The ids with no stored customer, after waiting up to `wait` seconds for customers
+    posted moments before (they travel on their own topic)."""
+    deadline = time.monotonic() + wait
+    while True:
+        ids = ids - {r["id"] for r in await pool.fetch(queries.EXISTING_CUSTOMERS, list(ids))}
+        if not ids or time.monotonic() >= deadline:
+            return ids
+        await asyncio.sleep(0.1)
+
+
 async def create(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     orders = validate_many(OrderIn, await read_json(request), settings.max_items)
+    unknown = await unknown_customers(request.app[POOL], {o.customerId for o in orders}, settings.customer_wait)
+    if unknown:
+        raise InvalidInput([
+            {"item": i, "field": "customerId", "message": f"customer {o.customerId} does not exist"}
+            for i, o in enumerate(orders) if o.customerId in unknown
+        ])
     now = datetime.now(timezone.utc)
-    count = await request.app[PUBLISHER].publish_partitioned(
-        settings.topic("orders"), settings.partitions, ((o.id, to_record(o, now)) for o in orders),
-        lambda group: OrderBatch(orders=group),
+    count = await request.app[PUBLISHER].publish_batched(
+        settings.topic("orders"), ((o.id, to_record(o, now)) for o in orders), lambda group: OrderBatch(orders=group),
+        partitions=settings.partitions,
     )
     return json_response({"message": f"{count} order(s) accepted for processing", "count": count}, status=202)
 

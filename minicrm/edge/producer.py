@@ -10,18 +10,20 @@ from typing import Callable, Iterable
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from minicrm.edge.errors import Unavailable
+from minicrm import sizing
+from minicrm.edge.errors import PayloadTooLarge, Unavailable
 from minicrm.streams.records import Record
 
 
 class Publisher:
-    def __init__(self, bootstrap: str) -> None:
+    def __init__(self, bootstrap: str, max_record_bytes: int) -> None:
+        self.max_record_bytes = max_record_bytes
         self._producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap,
             enable_idempotence=True,  # acks=all, no duplicates from the producer's own retries
             linger_ms=2,
             max_batch_size=1024 * 1024,
-            max_request_size=8 * 1024 * 1024,
+            max_request_size=2 * max_record_bytes,
             request_timeout_ms=10_000,
         )
 
@@ -33,22 +35,42 @@ class Publisher:
 
     async def publish(self, topic: str, records: Iterable[tuple[str, Record]]) -> int:
         """Sends every (key, record) and waits for the broker to acknowledge them all."""
-        messages = [{"value": record.dumps(), "key": key.encode()} for key, record in records]
+        messages = [{"value": self._fitting(record.dumps()), "key": key.encode()} for key, record in records]
         await self._send(topic, messages)
         return len(messages)
 
-    async def publish_partitioned(
-        self, topic: str, partitions: int, items: Iterable[tuple[str, Record]], wrap: Callable[[list], Record]
+    async def publish_batched(
+        self, topic: str, items: Iterable[tuple[str, Record]], wrap: Callable[[list], Record],
+        partitions: int | None = None, max_items: int = 0,
     ) -> int:
-        """Groups items by the partition their key hashes to and sends one batch record per
-        partition, so items with the same key keep their order."""
-        groups: dict[int, list[Record]] = defaultdict(list)
+        """Sends items as batch records `wrap(items)`, each under the record size limit (and
+        `max_items` long at most, if given). With `partitions`, items are grouped by the
+        partition their key hashes to, so items with the same key keep their order; without,
+        by key, and each batch record is keyed by its group's key and a hash of its content, so a
+        group's batches spread over the partitions."""
+        groups: dict[int | str, list[Record]] = defaultdict(list)
         count = 0
         for key, item in items:
-            groups[zlib.crc32(key.encode()) % partitions].append(item)
+            groups[zlib.crc32(key.encode()) % partitions if partitions else key].append(item)
             count += 1
-        await self._send(topic, [{"value": wrap(group).dumps(), "partition": p} for p, group in groups.items()])
+        messages = []
+        for group, members in groups.items():
+            for start in range(0, len(members), max_items or len(members)):
+                chunk = members[start : start + (max_items or len(members))]
+                try:
+                    parts = sizing.fit(chunk, lambda part: wrap(part).dumps(), self.max_record_bytes)
+                except sizing.TooLarge as exc:
+                    raise PayloadTooLarge(str(exc)) from None
+                for part, value in parts:
+                    where = {"partition": group} if partitions else {"key": f"{group}:{zlib.crc32(value):08x}".encode()}
+                    messages.append({"value": value, **where})
+        await self._send(topic, messages)
         return count
+
+    def _fitting(self, value: bytes) -> bytes:
+        if len(value) > self.max_record_bytes:
+            raise PayloadTooLarge(f"the request encodes to {len(value):,} bytes, past {self.max_record_bytes:,}")
+        return value
 
     async def _send(self, topic: str, messages: list[dict]) -> None:
         try:

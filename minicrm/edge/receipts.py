@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from aiohttp import web
 
 from minicrm import webhooks
@@ -27,17 +25,11 @@ async def create(request: web.Request) -> web.Response:
     if not isinstance(body, list):
         raise InvalidInput("expected an array of receipts")
     receipts = validate_many(ReceiptIn, body, settings.max_items)
-    by_campaign: dict[str, list[dict]] = defaultdict(list)
-    for r in receipts:
-        by_campaign[str(r.campaignId)].append({"commId": str(r.commId), "status": r.status, "reason": r.reason})
-    batches = [  # keyed past the campaign id, so a campaign's receipts spread over partitions
-        (f"{campaign}:{part[0]['commId']}", ReceiptBatch(campaign_id=campaign, receipts=part))
-        for campaign, items in by_campaign.items()
-        for part in _chunks(items, settings.batch_size)
-    ]
-    await request.app[PUBLISHER].publish(settings.topic("receipts"), batches)
+    await request.app[PUBLISHER].publish_batched(
+        settings.topic("receipts"),
+        ((str(r.campaignId), {"commId": str(r.commId), "campaignId": str(r.campaignId), "status": r.status,
+                                   "reason": r.reason}) for r in receipts),
+        lambda part: ReceiptBatch(campaign_id=part[0]["campaignId"], receipts=part),
+        max_items=settings.batch_size,
+    )
     return json_response({"message": "receipts accepted", "count": len(receipts)}, status=201)
-
-
-def _chunks(items: list, size: int) -> list[list]:
-    return [items[i : i + size] for i in range(0, len(items), size)]

@@ -24,9 +24,33 @@ def parse_json(raw: bytes) -> Any:
     if not raw.strip():
         raise InvalidInput("request body is empty; expected JSON")
     try:
-        return orjson.loads(raw)
+        data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidInput(f"malformed JSON: {exc}") from None
+    if b"\\u0000" in raw and (where := nul_path(data, ())) is not None:
+        problem = {"field": _field(where), "message": "text holds a NUL character (\\u0000), which cannot be stored"}
+        if isinstance(data, list):
+            problem = {"item": where[0], **problem, "field": _field(where[1:])}
+        raise InvalidInput([problem])
+    return data
+
+
+def nul_path(value: Any, path: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """Where the first NUL character sits in a JSON value (in a string or a key), if anywhere.
+    PostgreSQL stores every other character, so this is the one the edge must refuse for it."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                return (*path, key)
+            if (found := nul_path(item, (*path, key))) is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if (found := nul_path(item, (*path, index))) is not None:
+                return found
+    return None
 
 
 def _field(loc: tuple[Any, ...]) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from minicrm.edge import ai, auth, campaigns, customers, health, logs, openapi, orders, receipts
+from minicrm.edge import ai, auth, campaigns, customers, dead_letters, health, logs, openapi, orders, receipts
 
 
 def setup_routes(app: web.Application) -> None:
@@ -18,6 +18,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/api/campaigns/get", campaigns.get)
     app.router.add_get("/api/logs", logs.list_logs)
     app.router.add_post("/api/receipts", receipts.create)
+    app.router.add_get("/api/dead-letters", dead_letters.list_dead_letters)
     app.router.add_post("/api/ai/campaign", ai.suggest)
     app.router.add_post("/api/ai/dynamic", ai.dynamic)
     app.router.add_post("/api/auth", auth.login)

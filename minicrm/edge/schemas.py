@@ -8,13 +8,23 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from minicrm import rules, templating
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 CENT = Decimal("0.01")
 OrderStatus = Literal["PENDING", "COMPLETED", "CANCELLED", "REFUNDED"]
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _one_line(value: str) -> str:
+    if CONTROL.search(value):
+        raise ValueError("must be one line of text, without control characters")
+    return value
+
+
+Line = Annotated[str, AfterValidator(_one_line)]  # names, cities, ids: what people paste junk into
 Money = Annotated[Decimal, Field(ge=0, le=Decimal("1e11"), allow_inf_nan=False)]
 
 
@@ -23,10 +33,10 @@ class Body(BaseModel):
 
 
 class CustomerIn(Body):
-    name: str = Field(min_length=2, max_length=200)
+    name: Line = Field(min_length=2, max_length=200)
     email: str = Field(max_length=254)
     phone: str | None = None
-    city: str | None = Field(default=None, max_length=100)
+    city: Line | None = Field(default=None, max_length=100)
     visit: int | None = Field(default=None, ge=0, le=1_000_000)
 
     @field_validator("email")
@@ -53,7 +63,7 @@ class CustomerIn(Body):
 
 
 class OrderItemIn(Body):
-    name: str = Field(min_length=1, max_length=200)
+    name: Line = Field(min_length=1, max_length=200)
     quantity: int = Field(gt=0, le=1_000_000)
     unitPrice: Money
     total: Money
@@ -66,7 +76,7 @@ class OrderItemIn(Body):
 
 
 class OrderIn(Body):
-    id: str = Field(min_length=1, max_length=100)
+    id: Line = Field(min_length=1, max_length=100)
     customerId: UUID
     amount: Money
     status: OrderStatus
@@ -96,8 +106,8 @@ class OrderIn(Body):
 
 
 class CampaignIn(Body):
-    userId: str | None = Field(default=None, min_length=1, max_length=200)  # the session's user wins
-    name: str = Field(min_length=1, max_length=200)
+    userId: Line | None = Field(default=None, min_length=1, max_length=200)  # the session's user wins
+    name: Line = Field(min_length=1, max_length=200)
     ruleGroup: dict[str, Any]
     message: str = Field(min_length=1, max_length=2000)
 

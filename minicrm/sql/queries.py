@@ -4,6 +4,24 @@ INSERT_DEAD_LETTER = """
 INSERT INTO dead_letters (topic, key, payload, reason) VALUES ($1, $2, $3, $4)
 """
 
+DEAD_LETTER_COLUMNS = "d.id, d.topic, d.key, d.payload, d.reason, d.created_at, d.replayed_at"
+
+DEAD_LETTERS_TO_REPLAY = """
+SELECT id, topic, key, payload FROM dead_letters
+WHERE replayed_at IS NULL AND ($1::text IS NULL OR topic = $1) AND ($2::bigint IS NULL OR id = $2)
+ORDER BY id LIMIT $3
+"""
+
+LATEST_DEAD_LETTERS = f"""
+SELECT {DEAD_LETTER_COLUMNS} FROM dead_letters d
+WHERE ($1::text IS NULL OR d.topic = $1) AND ($2::bigint IS NULL OR d.id = $2)
+ORDER BY d.id DESC LIMIT $3
+"""
+
+MARK_REPLAYED = "UPDATE dead_letters SET replayed_at = now() WHERE id = $1"
+
+UNREPLAYED_DEAD_LETTERS = "SELECT count(*) FROM dead_letters WHERE replayed_at IS NULL"
+
 UPSERT_CUSTOMERS = """
 INSERT INTO customers AS c (id, name, email, phone, city, visit)
 SELECT id, name, email, phone, city, coalesce(visit, 0)
@@ -52,6 +70,47 @@ WHERE c.id = d.id
 """
 
 EXISTING_CUSTOMERS = "SELECT id FROM customers WHERE id = ANY($1::uuid[])"
+
+# Orders ($1 ids, $2 customer ids) that must wait: their customer is not stored yet, or an
+# earlier record of the same order is parked.
+ORDERS_THAT_WAIT = """
+SELECT t.id FROM unnest($1::text[], $2::uuid[]) AS t(id, customer_id)
+WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = t.customer_id)
+   OR EXISTS (SELECT 1 FROM parked_orders p WHERE p.order_id = t.id)
+"""
+
+PARK_ORDERS = """
+INSERT INTO parked_orders (order_id, customer_id, payload)
+SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[])
+"""
+
+# Parked orders whose customer exists now, oldest first, unless an earlier record of the same
+# order still waits (its records are applied in order).
+READY_PARKED_ORDERS = """
+SELECT p.seq, p.payload FROM parked_orders p
+WHERE EXISTS (SELECT 1 FROM customers c WHERE c.id = p.customer_id)
+  AND NOT EXISTS (SELECT 1 FROM parked_orders q
+                  WHERE q.order_id = p.order_id AND q.seq < p.seq
+                    AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = q.customer_id))
+ORDER BY p.seq
+LIMIT $1
+"""
+
+UNPARK_ORDERS = "DELETE FROM parked_orders WHERE seq = ANY($1::bigint[])"
+
+# Parked orders that waited past $2 seconds go to dead letters ($1 their topic) in the same
+# statement that unparks them, in the form a replay publishes.
+EXPIRE_PARKED_ORDERS = """
+WITH expired AS (
+    DELETE FROM parked_orders
+    WHERE parked_at < now() - make_interval(secs => $2) AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = customer_id)
+    RETURNING order_id, customer_id, payload, parked_at
+)
+INSERT INTO dead_letters (topic, key, payload, reason)
+SELECT $1, order_id, '{"orders":[' || payload || ']}',
+       format('customer %s does not exist (the order waited for it since %s)', customer_id, parked_at)
+FROM expired
+"""
 
 CUSTOMER_COLUMNS = """
 c.id, c.name, c.email, c.phone, c.city, c.total_spend, c.visit, c.last_order_date,
@@ -117,6 +176,13 @@ WHERE campaign_id = $1 AND customer_id > $2 AND customer_id <= $3 AND status = '
 ORDER BY customer_id
 LIMIT $4
 """
+
+FAIL_CAMPAIGN = """
+UPDATE campaigns SET status = 'FAILED', failure_reason = $2, completed_at = now()
+WHERE id = $1 AND status NOT IN ('COMPLETED', 'FAILED')
+"""
+
+DELETE_QUEUED_CAMPAIGN = "DELETE FROM campaigns WHERE id = $1 AND status = 'QUEUED'"
 
 SET_PUBLISHED_THROUGH = "UPDATE campaigns SET published_through = $2 WHERE id = $1"
 
@@ -184,7 +250,7 @@ UPDATE campaigns SET summary = $2, summary_stats = $3 WHERE id = $1 AND summary 
 CAMPAIGN_COLUMNS = """
 c.id, c.name, c.user_id AS "userId", c.intent, c.segment, c.message, c.audience_size, c.status,
 c.pending_count, c.sent_count, c.failed_count, c.created_at AS "createdAt", c.started_at AS "startedAt",
-c.completed_at AS "completedAt", c.summary, c.summary_stats AS "summaryStats"
+c.completed_at AS "completedAt", c.summary, c.summary_stats AS "summaryStats", c.failure_reason
 """
 
 CAMPAIGN_TIMELINE = """

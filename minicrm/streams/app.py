@@ -22,6 +22,8 @@ app = faust.App(
     broker_session_timeout=10.0,
     broker_heartbeat_interval=1.0,
     producer_acks=-1,
+    # Records are split to fit max_record_bytes (minicrm.sizing); the request holds one with room.
+    producer_max_request_size=2 * settings.max_record_bytes,
     web_enabled=False,
     autodiscover=False,
 )

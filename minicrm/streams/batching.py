@@ -1,10 +1,10 @@
-"""The one batching writer every agent uses.
+"""The one batching writer every agent uses, and the one policy for what is retried.
 
-A batch is written in one transaction. Faust acks a batch whether or not the agent
-raised, so this never raises: an outage (PostgreSQL unreachable) is retried with
-capped backoff until it passes, and a batch that PostgreSQL rejects is split in
-halves until the records it cannot store are found; each goes to `dead_letters`
-with its reason, and the rest are written.
+A batch is written in one transaction. Faust acks a record whether or not the agent
+raised, so nothing here raises: an outage (`is_transient`) is retried with capped
+backoff until it passes; any other failure is final for the records it concerns. A
+batch that fails finally is split in halves until the records it cannot store are
+found; each goes to `dead_letters` with its reason, and the rest are written.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
 import asyncpg
 import faust
+import orjson
 
 from minicrm.sql import queries
 
@@ -23,16 +24,24 @@ T = TypeVar("T")
 Write = Callable[[asyncpg.Connection, Sequence[T]], Awaitable[Any]]
 log = logging.getLogger(__name__)
 
+# Failures of the connection, the server or the moment, never of the record: retried.
+# InterfaceError is not here: it is a programming error, and retrying it loops forever.
 TRANSIENT = (
     OSError,
     asyncio.TimeoutError,
     asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.DeadlockDetectedError,
     asyncpg.exceptions.SerializationError,
     asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.InsufficientResourcesError,
+    asyncpg.exceptions.LockNotAvailableError,
 )
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for an outage (retry), False for a failure of the record itself (dead letter)."""
+    return isinstance(exc, TRANSIENT)
 
 
 class Rejected(Exception):
@@ -45,11 +54,14 @@ def backoff(attempt: int, cap: float) -> float:
 
 
 async def retry_forever(action: Callable[[], Awaitable[T]], what: str, cap: float = 5.0) -> T:
+    """Runs `action` until it returns; transient failures are retried, others raised."""
     attempt = 0
     while True:
         try:
             return await action()
-        except TRANSIENT as exc:
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
             attempt += 1
             delay = backoff(attempt, cap)
             log.warning("%s failed (%r); retry %d in %.2fs", what, exc, attempt, delay)
@@ -62,26 +74,71 @@ def latest_by(records: Sequence[T], key: str) -> list[T]:
     return list(latest.values())
 
 
-async def dead_letter(pool: asyncpg.Pool, topic: str, record: Any, reason: str) -> None:
+def storable(text: str) -> str:
+    """Text PostgreSQL can store: NUL is the one character it refuses, kept visible as an escape."""
+    return text.replace("\x00", "\\u0000")
+
+
+def payload_text(record: Any) -> str:
+    """The record as JSON text, whatever it holds. Stored as text, not jsonb: jsonb refuses
+    \\u0000, and a dead letter must always be storable, exactly as it was on the topic."""
+    if isinstance(record, faust.Record):
+        return record.dumps().decode()  # the wire form, as it was (or would be) on the topic
+    try:
+        return orjson.dumps(record, default=repr).decode()
+    except (TypeError, orjson.JSONEncodeError):  # e.g. an integer past 64 bits
+        return orjson.dumps({"unserialisable": repr(record)}).decode()
+
+
+def reason_of(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def key_of(record: Any) -> str | None:
+    """The id that names a record in `dead_letters`: its own id, or its campaign's."""
     payload = record.asdict() if isinstance(record, faust.Record) else record
-    key = str(payload.get("id", "")) if isinstance(payload, dict) else None
+    if not isinstance(payload, dict):
+        return None
+    key = payload.get("id") or payload.get("campaign_id")
+    return None if key is None else storable(str(key))[:200]
+
+
+async def dead_letter(pool: asyncpg.Pool, topic: str, record: Any, reason: str, key: str | None = None) -> None:
+    """Keeps `record` (in the form it had on `topic`) with the reason it could not be stored."""
+    key = key or key_of(record)
     log.error("dead letter on %s (%s): %s", topic, key, reason)
     await retry_forever(
-        lambda: pool.execute(queries.INSERT_DEAD_LETTER, topic, key, payload, reason[:2000]), "dead letter"
+        lambda: pool.execute(queries.INSERT_DEAD_LETTER, topic, key,
+                             payload_text(record), storable(reason)[:2000]),
+        "dead letter",
     )
 
 
-async def guarded(pool: asyncpg.Pool, topic: str, record: Any, action: Callable[[], Awaitable[Any]]) -> None:
+async def guarded(
+    pool: asyncpg.Pool, topic: str, record: Any, action: Callable[[], Awaitable[Any]],
+    on_dead: Callable[[str], Awaitable[Any]] | None = None,
+) -> None:
     """Runs an agent's work on one record, retrying outages. Any other failure sends the record
-    to `dead_letters` with its reason instead of raising: Faust would ack it and lose it."""
+    to `dead_letters` with its reason instead of raising (Faust would ack it and lose it), then
+    runs `on_dead(reason)` so that whatever waited on the record can end."""
     try:
         await retry_forever(action, f"record on {topic}")
     except Exception as exc:  # noqa: BLE001 - every failure is kept, never dropped
-        await dead_letter(pool, topic, record, f"{type(exc).__name__}: {exc}")
+        reason = reason_of(exc)
+        await dead_letter(pool, topic, record, reason)
+        if on_dead is not None:
+            try:
+                await retry_forever(lambda: on_dead(reason), f"ending what waited on a record of {topic}")
+            except Exception:  # noqa: BLE001 - the dead letter is kept; say so and go on
+                log.exception("could not end what waited on a dead-lettered record of %s", topic)
 
 
-async def store(pool: asyncpg.Pool, topic: str, batch: Sequence[T], write: Write[T]) -> None:
-    """Writes `batch` with `write(conn, batch)` in one transaction; never raises."""
+async def store(
+    pool: asyncpg.Pool, topic: str, batch: Sequence[T], write: Write[T], wrap: Callable[[list[T]], Any]
+) -> None:
+    """Writes `batch` with `write(conn, batch)` in one transaction; never raises. A record that
+    cannot be stored is dead-lettered as `wrap([record])`, the form it would have on `topic`,
+    so that replaying it publishes exactly that."""
 
     async def attempt(part: Sequence[T]) -> None:
         async with pool.acquire() as conn, conn.transaction():
@@ -90,9 +147,9 @@ async def store(pool: asyncpg.Pool, topic: str, batch: Sequence[T], write: Write
     async def split(part: Sequence[T]) -> None:
         try:
             await retry_forever(lambda: attempt(part), f"write to {topic}")
-        except (asyncpg.PostgresError, Rejected, ValueError, TypeError, KeyError) as exc:
+        except Exception as exc:  # noqa: BLE001 - the policy above decided it is final
             if len(part) == 1:
-                await dead_letter(pool, topic, part[0], f"{type(exc).__name__}: {exc}")
+                await dead_letter(pool, topic, wrap(list(part)), reason_of(exc), key_of(part[0]))
                 return
             middle = len(part) // 2
             await split(part[:middle])

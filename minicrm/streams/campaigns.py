@@ -10,15 +10,16 @@ campaign and customer) and resumes publication where `published_through` says.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from uuid import UUID
 
 import asyncpg
 
-from minicrm import rules, templating
+from minicrm import rules, sizing, templating
 from minicrm.sql import queries
 from minicrm.streams.app import app, campaigns_topic, deliveries_topic, settings, summaries_topic
-from minicrm.streams.batching import guarded, retry_forever
+from minicrm.streams.batching import guarded, retry_forever, storable
 from minicrm.streams.records import CampaignDone, CampaignRequest, DeliveryBatch
 from minicrm.streams.resources import pool
 
@@ -43,18 +44,19 @@ async def publish_deliveries(db: asyncpg.Pool, campaign_id: UUID, after: UUID, u
         )
         if not rows:
             return after
-        batch = DeliveryBatch(
-            campaign_id=str(campaign_id),
-            deliveries=[
-                {"commId": str(r["id"]), "campaignId": str(campaign_id), "customerId": str(r["customer_id"]),
-                 "name": r["customer_name"], "email": r["email"], "phone": r["phone"],
-                 "personalized_msg": r["personalized_msg"]}
-                for r in rows
-            ],
-        )
-        after = rows[-1]["customer_id"]
+        deliveries = [
+            {"commId": str(r["id"]), "campaignId": str(campaign_id), "customerId": str(r["customer_id"]),
+             "name": r["customer_name"], "email": r["email"], "phone": r["phone"],
+             "personalized_msg": r["personalized_msg"]}
+            for r in rows
+        ]
+        parts = sizing.fit(deliveries, lambda part: DeliveryBatch(campaign_id=str(campaign_id), deliveries=part).dumps(),
+                           settings.max_record_bytes)
         # Keyed past the campaign id, so a campaign's batches spread over the partitions.
-        await (await deliveries_topic.send(key=f"{campaign_id}:{after}", value=batch))
+        sent = [await deliveries_topic.send(key=f"{campaign_id}:{part[-1]['customerId']}", value=value)
+                for part, value in parts]
+        await asyncio.gather(*sent)
+        after = rows[-1]["customer_id"]
         await retry_forever(lambda: db.execute(queries.SET_PUBLISHED_THROUGH, campaign_id, after), "cursor")
 
 
@@ -84,7 +86,16 @@ async def run(db: asyncpg.Pool, request: CampaignRequest) -> str:
 @app.agent(campaigns_topic)
 async def run_campaigns(stream):
     async for request in stream:
-        await guarded(await pool(), campaigns_topic.get_topic_name(), request, lambda: segment(request))
+        db = await pool()
+        await guarded(db, campaigns_topic.get_topic_name(), request, lambda: segment(request),
+                      on_dead=lambda reason: fail(db, request, reason))
+
+
+async def fail(db: asyncpg.Pool, request: CampaignRequest, reason: str) -> None:
+    """A campaign whose request was dead-lettered ends FAILED with the reason, never waits forever."""
+    await db.execute(queries.CREATE_CAMPAIGN, UUID(request.id), request.user_id, request.name, request.intent,
+                     request.segment, request.message)
+    await db.execute(queries.FAIL_CAMPAIGN, UUID(request.id), f"the campaign could not be run: {storable(reason)}")
 
 
 async def segment(request: CampaignRequest) -> None:

@@ -8,8 +8,8 @@ import asyncpg
 
 from minicrm.sql import queries
 from minicrm.streams.app import app, customers_topic
-from minicrm.streams.batching import store
-from minicrm.streams.records import CustomerRecord
+from minicrm.streams.batching import guarded, store
+from minicrm.streams.records import CustomerBatch, CustomerRecord
 from minicrm.streams.resources import pool
 
 
@@ -35,7 +35,12 @@ async def write_customers(conn: asyncpg.Connection, batch: Sequence[CustomerReco
     await conn.execute(queries.SET_GIVEN_VISITS, columns[2], columns[5])
 
 
+def as_batch(customers: list[CustomerRecord]) -> CustomerBatch:
+    return CustomerBatch(customers=customers)
+
+
 @app.agent(customers_topic)
 async def ingest_customers(stream):
     async for batch in stream:
-        await store(await pool(), customers_topic.get_topic_name(), batch.customers, write_customers)
+        db, topic = await pool(), customers_topic.get_topic_name()
+        await guarded(db, topic, batch, lambda: store(db, topic, batch.customers, write_customers, as_batch))

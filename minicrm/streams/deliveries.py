@@ -1,22 +1,31 @@
-"""Vendor fan-out: each delivery batch goes to the vendor in one call, retried until it lands.
+"""Vendor fan-out: each delivery batch goes to the vendor, retried until it lands.
 
 A batch is never dropped. A call that times out or fails is retried with capped
-exponential backoff and jitter; after `vendor_pause_after` failures in a row the
-campaign is marked PAUSED (no more of its batches go out while the vendor is down, as
-the partition waits on this one), and it is set RUNNING again by the first call that
-succeeds. A vendor that rejects a batch outright (a 4xx other than 408 and 429) fails
-those messages for good, with the vendor's answer as the reason.
+exponential backoff and jitter, or after the vendor's `Retry-After` when it gives one;
+after `vendor_pause_after` failures in a row the campaign is marked PAUSED (no more of
+its batches go out while the vendor is down, as the partition waits on this one), and
+it is set RUNNING again by the first call that succeeds. A vendor that refuses a batch
+as too large (413) gets it in halves, and the size it took is kept for later batches;
+no message fails because its batch was too big. A vendor that rejects a batch outright
+(another 4xx but 408, 425 and 429) fails those messages for good, with its answer as
+the reason. Every call carries an `Idempotency-Key` derived from the messages it holds,
+the same on every retry, and each message its `commId`, so a vendor can drop repeats.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+from collections import deque
+from email.utils import parsedate_to_datetime
+from datetime import datetime, timezone
 from uuid import UUID
 
 import aiohttp
 import orjson
 
+from minicrm import sizing
 from minicrm.ratelimit import TokenBucket
 from minicrm.sql import queries
 from minicrm.streams.app import app, deliveries_topic, settings
@@ -28,11 +37,25 @@ from minicrm.streams.resources import pool
 log = logging.getLogger(__name__)
 RETRYABLE_4XX = {408, 425, 429}
 bucket = TokenBucket(settings.vendor_rate)
+# The most messages per call a vendor took after refusing a larger call as too large (413).
+batch_limits: dict[str, int] = {}
 _session: aiohttp.ClientSession | None = None
 
 
 class VendorRejected(Exception):
-    """The vendor refused the batch for good (a 4xx other than 408, 425 and 429)."""
+    """The vendor refused the batch for good (a 4xx other than 408, 413, 425 and 429)."""
+
+
+class BodyTooLarge(Exception):
+    """The vendor refused the call's body as too large (413)."""
+
+
+class VendorBusy(Exception):
+    """The vendor is overloaded or down (5xx, 408, 425, 429); `retry_after` seconds if it said."""
+
+    def __init__(self, message: str, retry_after: float | None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 def session() -> aiohttp.ClientSession:
@@ -42,17 +65,53 @@ def session() -> aiohttp.ClientSession:
     return _session
 
 
+def idempotency_key(deliveries: list[dict]) -> str:
+    """The same for the same messages, on every retry, restart and rebalance."""
+    return hashlib.sha256("\n".join(d["commId"] for d in deliveries).encode()).hexdigest()[:40]
+
+
+def retry_after(value: str | None, cap: float = 60.0) -> float | None:
+    """Seconds to wait from a `Retry-After` header (seconds or an HTTP date), capped."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds()
+        except (TypeError, ValueError):
+            return None
+    return min(cap, max(0.0, seconds))
+
+
 async def call_vendor(deliveries: list[dict]) -> None:
     await bucket.acquire()
-    async with session().post(settings.vendor_url, data=orjson.dumps(deliveries),
-                              headers={"Content-Type": "application/json"}) as response:
-        body = await response.text()
-        if 400 <= response.status < 500 and response.status not in RETRYABLE_4XX:
-            raise VendorRejected(f"vendor answered {response.status}: {body[:300]}")
-        if response.status >= 300:
-            raise aiohttp.ClientResponseError(
-                response.request_info, (), status=response.status, message=body[:300]
-            )
+    headers = {"Content-Type": "application/json", "Idempotency-Key": idempotency_key(deliveries)}
+    async with session().post(settings.vendor_url, data=orjson.dumps(deliveries), headers=headers) as response:
+        body = (await response.text())[:300]
+        if response.status < 300:
+            return
+        if response.status == 413:
+            raise BodyTooLarge(f"vendor answered 413: {body}")
+        if response.status < 500 and response.status not in RETRYABLE_4XX:
+            raise VendorRejected(f"vendor answered {response.status}: {body}")
+        raise VendorBusy(f"vendor answered {response.status}: {body}", retry_after(response.headers.get("Retry-After")))
+
+
+def parts(deliveries: list[dict]) -> list[list[dict]]:
+    """The batch in calls the vendor is known to take: the count it took, the bytes it allows."""
+    size = batch_limits.get(settings.vendor_url) or len(deliveries)
+    calls = [deliveries[i : i + size] for i in range(0, len(deliveries), size)]
+    if not settings.vendor_max_body_bytes:
+        return calls
+    try:
+        return [part for call in calls for part, _ in sizing.fit(call, orjson.dumps, settings.vendor_max_body_bytes)]
+    except sizing.TooLarge:
+        return calls  # one message is past the limit: the vendor's own answer decides its fate
+
+
+def failed(deliveries: list[dict], reason: str) -> list[dict]:
+    return [{"commId": d["commId"], "status": "FAILED", "reason": reason} for d in deliveries]
 
 
 async def set_status(campaign_id: UUID, old: str, new: str) -> None:
@@ -61,29 +120,47 @@ async def set_status(campaign_id: UUID, old: str, new: str) -> None:
     log.warning("campaign %s: %s -> %s", campaign_id, old, new)
 
 
-async def deliver(batch: DeliveryBatch) -> None:
-    campaign_id = UUID(batch.campaign_id)
+async def send(campaign_id: UUID, deliveries: list[dict]) -> None:
+    """One call's worth of messages, retried until the vendor takes or refuses them."""
     failures = 0
     while True:
         try:
-            await call_vendor(batch.deliveries)
+            await call_vendor(deliveries)
             if failures >= settings.vendor_pause_after:
                 await set_status(campaign_id, "PAUSED", "RUNNING")
             return
         except VendorRejected as exc:
-            receipts = [{"commId": d["commId"], "status": "FAILED", "reason": str(exc)} for d in batch.deliveries]
-            await record_outcomes(campaign_id, receipts)
+            await record_outcomes(campaign_id, failed(deliveries, str(exc)))
             return
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (VendorBusy, aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             failures += 1
             if failures == settings.vendor_pause_after:
                 await set_status(campaign_id, "RUNNING", "PAUSED")
-            delay = backoff(failures, settings.vendor_backoff_max)
+            told = exc.retry_after if isinstance(exc, VendorBusy) else None
+            delay = told if told is not None else backoff(failures, settings.vendor_backoff_max)
             log.warning("vendor call failed (%r), attempt %d; retry in %.2fs", exc, failures, delay)
             await asyncio.sleep(delay)
+
+
+async def deliver(batch: DeliveryBatch) -> None:
+    campaign_id = UUID(batch.campaign_id)
+    calls = deque(parts(batch.deliveries))
+    while calls:
+        part = calls.popleft()
+        try:
+            await send(campaign_id, part)
+        except BodyTooLarge as exc:
+            if len(part) == 1:
+                await record_outcomes(campaign_id, failed(part, f"the vendor refuses this message as too large ({exc})"))
+                continue
+            half = (len(part) + 1) // 2
+            batch_limits[settings.vendor_url] = min(half, batch_limits.get(settings.vendor_url, half))
+            log.warning("vendor refused %d messages as too large; sending at most %d per call", len(part), half)
+            calls.extendleft([part[half:], part[:half]])  # extendleft reverses: first half goes first
 
 
 @app.agent(deliveries_topic, concurrency=4)
 async def fan_out(stream):
     async for batch in stream:
-        await guarded(await pool(), deliveries_topic.get_topic_name(), batch, lambda: deliver(batch))
+        await guarded(await pool(), deliveries_topic.get_topic_name(), batch, lambda: deliver(batch),
+                      on_dead=lambda reason: record_outcomes(UUID(batch.campaign_id), failed(batch.deliveries, reason)))

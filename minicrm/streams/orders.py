@@ -1,23 +1,33 @@
-"""Order ingest: each order once per id, its customer's aggregates moved in the same transaction."""
+"""Order ingest: each order once per id, its customer's aggregates moved in the same transaction.
+
+An order whose customer is not stored yet (customers travel on their own topic, and a topic
+is never trusted) is parked in `parked_orders` in the same transaction, so it holds up no
+other order. A timer re-drives parked orders once their customer exists and dead-letters
+those still waiting after `parked_order_ttl`. A later record of a parked order id is parked
+behind it, so the records of one order are applied in the order they came.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from datetime import datetime
 from decimal import Decimal
 from typing import Sequence
 from uuid import UUID
 
 import asyncpg
+import orjson
 
 from minicrm import order_effects
 from minicrm.order_effects import OrderState
 from minicrm.sql import queries
 from minicrm.streams.app import app, orders_topic, settings
-from minicrm.streams.batching import Rejected, latest_by, retry_forever, store
-from minicrm.streams.records import OrderRecord
+from minicrm.streams.batching import Rejected, guarded, latest_by, store
+from minicrm.streams.records import OrderBatch, OrderRecord
 from minicrm.streams.resources import pool
+
+REDRIVE_LOCK = 727_275  # one worker re-drives at a time
+REDRIVE_BATCH = 5_000
+
 
 def state(record: OrderRecord) -> OrderState:
     return OrderState(
@@ -25,7 +35,12 @@ def state(record: OrderRecord) -> OrderState:
     )
 
 
+def as_batch(orders: list[OrderRecord]) -> OrderBatch:
+    return OrderBatch(orders=orders)
+
+
 async def write_orders(conn: asyncpg.Connection, batch: Sequence[OrderRecord]) -> None:
+    """Stores orders whose customers exist, and moves those customers by the orders' effects."""
     rows = latest_by(batch, "id")
     ids = [r.id for r in rows]
     old = {
@@ -60,21 +75,42 @@ async def write_orders(conn: asyncpg.Connection, batch: Sequence[OrderRecord]) -
         )
 
 
-async def wait_for_customers(db: asyncpg.Pool, batch: Sequence[OrderRecord]) -> None:
-    """Customers and orders travel on separate topics; give a new customer time to land."""
-    wanted = {UUID(r.customer_id) for r in batch}
-    deadline = time.monotonic() + settings.customer_wait
-    while time.monotonic() < deadline:
-        found = await retry_forever(lambda: db.fetch(queries.EXISTING_CUSTOMERS, list(wanted)), "customer check")
-        wanted -= {r["id"] for r in found}
-        if not wanted:
-            return
-        await asyncio.sleep(0.25)
+async def ingest(conn: asyncpg.Connection, batch: Sequence[OrderRecord]) -> None:
+    """Parks the orders that must wait for their customer (or behind a parked record of the
+    same order) and writes the others, in one transaction."""
+    customer_ids = [UUID(r.customer_id) for r in batch]  # a malformed id is this record's failure
+    waiting = {r["id"] for r in await conn.fetch(queries.ORDERS_THAT_WAIT, [r.id for r in batch], customer_ids)}
+    parked = [(r, cid) for r, cid in zip(batch, customer_ids) if r.id in waiting]
+    if parked:
+        await conn.execute(queries.PARK_ORDERS, [r.id for r, _ in parked], [cid for _, cid in parked],
+                           [r.dumps().decode() for r, _ in parked])
+    ready = [r for r in batch if r.id not in waiting]
+    if ready:
+        await write_orders(conn, ready)
 
 
 @app.agent(orders_topic)
 async def ingest_orders(stream):
     async for batch in stream:
         db = await pool()
-        await wait_for_customers(db, batch.orders)
-        await store(db, orders_topic.get_topic_name(), batch.orders, write_orders)
+        await guarded(db, orders_topic.get_topic_name(), batch,
+                      lambda: store(db, orders_topic.get_topic_name(), batch.orders, ingest, as_batch))
+
+
+@app.timer(1.0)
+async def redrive_parked_orders() -> None:
+    """Writes parked orders whose customer has arrived; dead-letters those that waited too long."""
+    db = await pool()
+    topic = orders_topic.get_topic_name()
+    async with db.acquire() as conn:
+        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", REDRIVE_LOCK):
+            return
+        try:
+            rows = await conn.fetch(queries.READY_PARKED_ORDERS, REDRIVE_BATCH)
+            if rows:
+                records = [OrderRecord(**orjson.loads(r["payload"])) for r in rows]
+                await store(db, topic, records, write_orders, as_batch)
+                await conn.execute(queries.UNPARK_ORDERS, [r["seq"] for r in rows])
+            await conn.execute(queries.EXPIRE_PARKED_ORDERS, topic, settings.parked_order_ttl)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", REDRIVE_LOCK)

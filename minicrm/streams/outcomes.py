@@ -22,7 +22,7 @@ async def record_outcomes(campaign_id: UUID, receipts: list[dict]) -> None:
         return
     db = await pool()
     result = await retry_forever(
-        lambda: db.fetchrow(queries.APPLY_RECEIPTS, campaign_id, [UUID(i) for i in ids], statuses, reasons),
+        lambda: db.fetchrow(queries.APPLY_RECEIPTS, campaign_id, ids, statuses, reasons),
         "apply receipts",
     )
     if result is None:

@@ -4,9 +4,12 @@
 four in flight, each after `latency` seconds. Failure rate, latency, duplicates, shuffling
 and outages come from the settings and can be changed while it runs with
 `POST /vendor/control {failure_rate, latency, duplicate_rate, shuffle, receipt_batch,
-outage_seconds, reject_status}`;
+outage_seconds, reject_status, body_limit, throttle_rate}`;
 `GET /vendor/stats` counts what it took and reported. Receipts are retried until the
-edge takes them.
+edge takes them. Like real vendors it can be rude: a body limit (413 past it, as the
+original Express vendor's 100 kB), 429 with `Retry-After`, outages (503), refusals.
+The `original` profile behaves as the original Node vendor: 100 kB body limit, unsigned
+receipts.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from minicrm.settings import Settings
 
 log = logging.getLogger(__name__)
 CONCURRENT_POSTS = 4
+ORIGINAL_BODY_LIMIT = 100 * 1024  # Express's default JSON body limit, which the original vendor kept
 
 
 @dataclass
@@ -38,6 +42,9 @@ class Behaviour:
     receipt_batch: int
     outage_until: float = 0.0
     reject_status: int = 0  # answer every call with this 4xx, as a vendor refusing for good
+    body_limit: int = 0  # bytes; a larger body gets 413 (0: no limit)
+    throttle_rate: float = 0.0  # share of calls answered 429 with Retry-After: 1
+    signed: bool = True  # sign receipts (Standard Webhooks); the original vendor did not
 
 
 def outcomes(deliveries: list[dict[str, Any]], behaviour: Behaviour, rng: random.Random) -> list[dict[str, Any]]:
@@ -62,17 +69,28 @@ def outcomes(deliveries: list[dict[str, Any]], behaviour: Behaviour, rng: random
 class Simulator:
     def __init__(self, settings: Settings, seed: int | None = None) -> None:
         self.settings = settings
+        original = settings.simulator_profile == "original"
         self.behaviour = Behaviour(
             settings.simulator_failure_rate, settings.simulator_latency,
             settings.simulator_duplicate_rate, settings.simulator_shuffle, settings.simulator_receipt_batch,
+            body_limit=ORIGINAL_BODY_LIMIT if original else settings.simulator_body_limit, signed=not original,
         )
         self.rng = random.Random(seed)
         self.pending: list[dict[str, Any]] = []
         self.wakeup = asyncio.Event()
         self.posts = asyncio.Semaphore(CONCURRENT_POSTS)
-        self.stats = {"accepted": 0, "reported": 0, "rejected_calls": 0, "receipt_posts_failed": 0}
+        self.stats = {"calls": 0, "accepted": 0, "reported": 0, "rejected_calls": 0, "too_large_calls": 0,
+                      "throttled_calls": 0, "receipt_posts_failed": 0}
 
     async def accept(self, request: web.Request) -> web.Response:
+        self.stats["calls"] += 1
+        limit = self.behaviour.body_limit
+        if limit and (request.content_length or 0) > limit:
+            self.stats["too_large_calls"] += 1
+            return web.json_response({"error": "request entity too large"}, status=413)
+        if self.rng.random() < self.behaviour.throttle_rate:
+            self.stats["throttled_calls"] += 1
+            return web.json_response({"error": "too many requests"}, status=429, headers={"Retry-After": "1"})
         if self.behaviour.reject_status:
             return web.json_response({"error": "rejected (simulated)"}, status=self.behaviour.reject_status)
         if time.monotonic() < self.behaviour.outage_until:
@@ -93,11 +111,12 @@ class Simulator:
 
     async def control(self, request: web.Request) -> web.Response:
         body = orjson.loads(await request.read() or b"{}")
-        for name in ("failure_rate", "latency", "duplicate_rate"):
+        for name in ("failure_rate", "latency", "duplicate_rate", "throttle_rate"):
             if name in body:
                 setattr(self.behaviour, name, float(body[name]))
-        if "reject_status" in body:
-            self.behaviour.reject_status = int(body["reject_status"])
+        for name in ("reject_status", "body_limit"):
+            if name in body:
+                setattr(self.behaviour, name, int(body[name]))
         if "receipt_batch" in body:
             self.behaviour.receipt_batch = max(1, int(body["receipt_batch"]))
         if "shuffle" in body:
@@ -130,8 +149,9 @@ class Simulator:
         try:
             await asyncio.sleep(self.behaviour.latency)
             while True:
-                headers = {"Content-Type": "application/json",
-                           **webhooks.sign(self.settings.webhook_secrets[0], body)}
+                headers = {"Content-Type": "application/json"}
+                if self.behaviour.signed:
+                    headers |= webhooks.sign(self.settings.webhook_secrets[0], body)
                 try:
                     async with session.post(self.settings.receipts_url, data=body, headers=headers) as response:
                         if response.status < 300:

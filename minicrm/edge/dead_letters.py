@@ -1,0 +1,34 @@
+"""`GET /api/dead-letters`: what the pipeline could not store, with the reason, newest first."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aiohttp import web
+
+from minicrm import dead_letters
+from minicrm.edge.errors import InvalidInput
+from minicrm.edge.listing import paged
+from minicrm.edge.requests import page
+from minicrm.edge.state import POOL, SETTINGS
+from minicrm.sql import queries
+
+
+async def list_dead_letters(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    limit, offset = page(request, settings.page_size, settings.max_page_size)
+    conditions, params = [], []
+    if topic := request.query.get("topic"):
+        params.append(dead_letters.topic_name(settings, topic))
+        conditions.append(f"d.topic = ${len(params)}")
+    if since := request.query.get("since"):
+        try:
+            params.append(datetime.fromisoformat(since))
+        except ValueError:
+            raise InvalidInput("since must be an ISO 8601 date or time") from None
+        conditions.append(f"d.created_at >= ${len(params)}")
+    return await paged(
+        request.app[POOL], select=queries.DEAD_LETTER_COLUMNS, source="dead_letters d",
+        where=" AND ".join(conditions) or "TRUE", params=params, order="d.id DESC", limit=limit, offset=offset,
+        shape=dead_letters.shape,
+    )
