@@ -192,3 +192,21 @@ async def test_a_vendor_with_a_body_limit_gets_smaller_calls(pipeline, http, nor
 async def vendor_stats(pipeline) -> dict:
     async with aiohttp.ClientSession() as s, s.get(f"{pipeline.vendor_url}/vendor/stats") as r:
         return await r.json()
+
+
+async def test_an_order_cannot_move_to_another_customer(pipeline, http):
+    tag = uuid.uuid4().hex[:8]
+    a, b = (await answer(http, "/api/customers", [{"name": "Owner A", "email": f"{tag}.a@x.co"},
+                                                  {"name": "Owner B", "email": f"{tag}.b@x.co"}]))[1]["ids"]
+    now = datetime.now(timezone.utc)
+    first = make_order(f"{tag}-o", a, "COMPLETED", now)
+    assert (await answer(http, "/api/orders", first))[0] == 202
+    conn = await pipeline.db()
+    try:
+        await eventually(lambda: _count(conn, "SELECT count(*) FROM orders WHERE id = $1", first["id"], 1))
+    finally:
+        await conn.close()
+    status, body = await answer(http, "/api/orders", [make_order(f"{tag}-new", b, "PENDING", now), {**first, "customerId": b}])
+    assert status == 409
+    assert body["detail"] == [{"item": 1, "field": "customerId",
+                               "message": f"order {tag}-o belongs to customer {a}, not {b}"}]

@@ -35,6 +35,10 @@ class NotFound(ApiError):
     status, error = 404, "not found"
 
 
+class Conflict(ApiError):
+    status, error = 409, "conflict"
+
+
 class PayloadTooLarge(ApiError):
     status, error = 413, "payload too large"
 

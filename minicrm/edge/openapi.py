@@ -113,10 +113,17 @@ def spec() -> dict[str, Any]:
         "/api/receipts": {"post": _op("Vendor delivery receipts, signed (Standard Webhooks)",
                                       {"type": "array", "items": ref("ReceiptIn"), "maxItems": 10000}, 201,
                                       public=True)},
+        "/api/dead-letters": {"get": _op(
+            "Records the pipeline could not store, newest first: topic, key, payload (as it was on the topic), "
+            "reason, created_at, replayed_at. Replay with `minicrm dead-letters replay`",
+            answer=ARRAY_OF_OBJECTS, headers=TOTAL, params=PAGING + [
+                {"name": "topic", "in": "query", "schema": {"type": "string"},
+                 "description": "e.g. orders (or the full topic name)"},
+                {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}}])},
         "/api/ai/campaign": {"post": _op("Three message suggestions", ref("CampaignIdea"))},
         "/api/ai/dynamic": {"post": _op("Plain words to a ruleGroup", ref("Query"))},
         "/healthz": {"get": _op("The process is up", public=True)},
-        "/readyz": {"get": _op("Kafka and PostgreSQL are reachable", public=True)},
+        "/readyz": {"get": _op("Kafka and PostgreSQL are reachable; dead letters not replayed", public=True)},
     }
     return {
         "openapi": "3.1.0",

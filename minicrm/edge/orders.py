@@ -12,7 +12,7 @@ import asyncpg
 from aiohttp import web
 
 from minicrm.edge.listing import paged
-from minicrm.edge.errors import InvalidInput
+from minicrm.edge.errors import Conflict, InvalidInput
 from minicrm.edge.requests import filters, page, read_json, validate_many
 from minicrm.edge.responses import json_response
 from minicrm.edge.schemas import OrderIn, OrderStatus
@@ -46,6 +46,20 @@ async def unknown_customers(pool: asyncpg.Pool, ids: set[UUID], wait: float) -> 
         await asyncio.sleep(0.1)
 
 
+async def refuse_moved_orders(pool: asyncpg.Pool, orders: list[OrderIn]) -> None:
+    """An order belongs to one customer for good: re-posting its id for another is a conflict
+    (409 naming the items), whether the first is stored or earlier in the same request."""
+    owners = {r["id"]: r["customer_id"] for r in await pool.fetch(queries.ORDER_OWNERS, list({o.id for o in orders}))}
+    problems = []
+    for i, o in enumerate(orders):
+        owner = owners.setdefault(o.id, o.customerId)
+        if owner != o.customerId:
+            problems.append({"item": i, "field": "customerId",
+                             "message": f"order {o.id} belongs to customer {owner}, not {o.customerId}"})
+    if problems:
+        raise Conflict(problems)
+
+
 async def create(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     orders = validate_many(OrderIn, await read_json(request), settings.max_items)
@@ -55,6 +69,7 @@ async def create(request: web.Request) -> web.Response:
             {"item": i, "field": "customerId", "message": f"customer {o.customerId} does not exist"}
             for i, o in enumerate(orders) if o.customerId in unknown
         ])
+    await refuse_moved_orders(request.app[POOL], orders)
     now = datetime.now(timezone.utc)
     count = await request.app[PUBLISHER].publish_batched(
         settings.topic("orders"), ((o.id, to_record(o, now)) for o in orders), lambda group: OrderBatch(orders=group),

@@ -71,6 +71,8 @@ WHERE c.id = d.id
 
 EXISTING_CUSTOMERS = "SELECT id FROM customers WHERE id = ANY($1::uuid[])"
 
+ORDER_OWNERS = "SELECT id, customer_id FROM orders WHERE id = ANY($1::text[])"
+
 # Orders ($1 ids, $2 customer ids) that must wait: their customer is not stored yet, or an
 # earlier record of the same order is parked.
 ORDERS_THAT_WAIT = """
