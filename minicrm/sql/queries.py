@@ -161,12 +161,11 @@ WITH chunk AS (
 SELECT (SELECT id FROM chunk ORDER BY id DESC LIMIT 1) AS last_customer
 """
 
-# The audience is complete: the campaign runs, or is complete already if every receipt came
-# in while it was being segmented (or the audience is empty).
+# The audience is complete: the campaign runs. If every receipt came in while it was being
+# segmented (or the audience is empty) it is delivered already, and waits for its summary.
 FINISH_SEGMENTATION = """
 UPDATE campaigns
-SET audience_size = coalesce(audience_size, 0),
-    status = CASE WHEN pending_count = 0 THEN 'COMPLETED' ELSE 'RUNNING' END,
+SET audience_size = coalesce(audience_size, 0), status = 'RUNNING',
     completed_at = CASE WHEN pending_count = 0 THEN now() END
 WHERE id = $1 AND status = 'SEGMENTING'
 """
@@ -192,8 +191,8 @@ SET_CAMPAIGN_STATUS = "UPDATE campaigns SET status = $3 WHERE id = $1 AND status
 
 # Log rows move from PENDING only, so a duplicate or late receipt moves nothing; the
 # campaign's counters and its one-second timeline window move by exactly the rows that
-# moved, and the campaign becomes COMPLETED in the same statement that moves its last
-# pending row.
+# moved. The statement that moves the last pending row marks the delivery finished
+# (completed_at) and says the campaign needs its summary; writing the summary completes it.
 APPLY_RECEIPTS = """
 WITH r AS (
     SELECT * FROM unnest($2::uuid[], $3::text[], $4::text[]) AS r(id, status, reason)
@@ -217,19 +216,22 @@ UPDATE campaigns c
 SET sent_count = c.sent_count + counts.sent,
     failed_count = c.failed_count + counts.failed,
     pending_count = c.pending_count - counts.sent - counts.failed,
-    status = CASE WHEN c.pending_count = counts.sent + counts.failed AND c.status IN ('RUNNING', 'PAUSED')
-                  THEN 'COMPLETED' ELSE c.status END,
     completed_at = CASE WHEN c.pending_count = counts.sent + counts.failed AND c.completed_at IS NULL
-                        THEN now() ELSE c.completed_at END
+                        AND c.status IN ('RUNNING', 'PAUSED') THEN now() ELSE c.completed_at END
 FROM counts
 WHERE c.id = $1
-RETURNING counts.sent, counts.failed, c.status, c.summary IS NULL AS needs_summary
+RETURNING c.pending_count = 0 AND c.status IN ('RUNNING', 'PAUSED') AND c.summary IS NULL AS needs_summary
 """
 
-CAMPAIGN_FOR_SUMMARY = """
-SELECT id, name, intent, segment, message, audience_size, sent_count, failed_count,
-       status, started_at, completed_at, summary IS NULL AS needs_summary
-FROM campaigns WHERE id = $1
+# A delivered campaign without its summary, if $1 is one.
+CAMPAIGN_TO_SUMMARISE = """
+SELECT id, name, intent, segment, message, audience_size, sent_count, failed_count, started_at, completed_at
+FROM campaigns
+WHERE id = $1 AND status IN ('RUNNING', 'PAUSED') AND pending_count = 0 AND summary IS NULL
+"""
+
+NEEDS_SUMMARY = """
+SELECT status IN ('RUNNING', 'PAUSED') AND pending_count = 0 AND summary IS NULL FROM campaigns WHERE id = $1
 """
 
 # Outcomes per spend band and per city in one pass over the campaign's log.
@@ -245,8 +247,10 @@ FROM (
 GROUP BY GROUPING SETS ((bucket), (city))
 """
 
+# The summary and COMPLETED together, once.
 WRITE_SUMMARY = """
-UPDATE campaigns SET summary = $2, summary_stats = $3 WHERE id = $1 AND summary IS NULL
+UPDATE campaigns SET summary = $2, summary_stats = $3, status = 'COMPLETED', completed_at = coalesce(completed_at, now())
+WHERE id = $1 AND summary IS NULL AND status IN ('RUNNING', 'PAUSED') AND pending_count = 0
 """
 
 CAMPAIGN_COLUMNS = """

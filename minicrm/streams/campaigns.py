@@ -16,7 +16,7 @@ from uuid import UUID
 
 import asyncpg
 
-from minicrm import rules, sizing, templating
+from minicrm import campaign_states as states, rules, sizing, templating
 from minicrm.sql import queries
 from minicrm.streams.app import app, campaigns_topic, deliveries_topic, settings, summaries_topic
 from minicrm.streams.batching import guarded, retry_forever, storable
@@ -68,7 +68,7 @@ async def run(db: asyncpg.Pool, request: CampaignRequest) -> str:
     await db.execute(queries.BEGIN_SEGMENTATION, campaign_id)
     status, published = await db.fetchrow(queries.CAMPAIGN_STATE, campaign_id)
     published = published or NIL
-    if status == "SEGMENTING":
+    if status == states.SEGMENTING:
         sql, params = audience_query(request)
         segmented = NIL
         while (last := await db.fetchval(sql, campaign_id, segmented, CHUNK, *params)) is not None:
@@ -78,7 +78,7 @@ async def run(db: asyncpg.Pool, request: CampaignRequest) -> str:
         await db.execute(queries.FINISH_SEGMENTATION, campaign_id)
         status, _ = await db.fetchrow(queries.CAMPAIGN_STATE, campaign_id)
         log.info("campaign %s segmented: %s", campaign_id, status)
-    if status in ("RUNNING", "PAUSED"):
+    if status in states.SENDING:
         await publish_deliveries(db, campaign_id, published, MAX)
     return status
 
@@ -99,5 +99,7 @@ async def fail(db: asyncpg.Pool, request: CampaignRequest, reason: str) -> None:
 
 
 async def segment(request: CampaignRequest) -> None:
-    if await run(await pool(), request) == "COMPLETED":
+    db = await pool()
+    await run(db, request)
+    if await db.fetchval(queries.NEEDS_SUMMARY, UUID(request.id)):  # delivered while segmenting, or nobody
         await (await summaries_topic.send(key=request.id, value=CampaignDone(campaign_id=request.id)))

@@ -25,7 +25,7 @@ from uuid import UUID
 import aiohttp
 import orjson
 
-from minicrm import sizing
+from minicrm import campaign_states as states, sizing
 from minicrm.ratelimit import TokenBucket
 from minicrm.sql import queries
 from minicrm.streams.app import app, deliveries_topic, settings
@@ -127,7 +127,7 @@ async def send(campaign_id: UUID, deliveries: list[dict]) -> None:
         try:
             await call_vendor(deliveries)
             if failures >= settings.vendor_pause_after:
-                await set_status(campaign_id, "PAUSED", "RUNNING")
+                await set_status(campaign_id, states.PAUSED, states.RUNNING)
             return
         except VendorRejected as exc:
             await record_outcomes(campaign_id, failed(deliveries, str(exc)))
@@ -135,7 +135,7 @@ async def send(campaign_id: UUID, deliveries: list[dict]) -> None:
         except (VendorBusy, aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             failures += 1
             if failures == settings.vendor_pause_after:
-                await set_status(campaign_id, "RUNNING", "PAUSED")
+                await set_status(campaign_id, states.RUNNING, states.PAUSED)
             told = exc.retry_after if isinstance(exc, VendorBusy) else None
             delay = told if told is not None else backoff(failures, settings.vendor_backoff_max)
             log.warning("vendor call failed (%r), attempt %d; retry in %.2fs", exc, failures, delay)

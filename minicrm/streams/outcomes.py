@@ -27,7 +27,7 @@ async def record_outcomes(campaign_id: UUID, receipts: list[dict]) -> None:
     )
     if result is None:
         log.error("receipts for unknown campaign %s ignored (%d)", campaign_id, len(ids))
-    elif result["status"] == "COMPLETED" and result["needs_summary"]:
+    elif result["needs_summary"]:
         # Derived from state, not from the transition: a replayed batch triggers it again.
         done = CampaignDone(campaign_id=str(campaign_id))
         await (await summaries_topic.send(key=str(campaign_id), value=done))

@@ -34,8 +34,8 @@ async def statistics(conn: asyncpg.Connection, campaign: asyncpg.Record) -> dict
 async def summarise(campaign_id: UUID) -> None:
     db = await pool()
     async with db.acquire() as conn:
-        campaign = await conn.fetchrow(queries.CAMPAIGN_FOR_SUMMARY, campaign_id)
-        if campaign is None or campaign["status"] != "COMPLETED" or not campaign["needs_summary"]:
+        campaign = await conn.fetchrow(queries.CAMPAIGN_TO_SUMMARISE, campaign_id)
+        if campaign is None:
             return
         stats = await statistics(conn, campaign)
     text = await ai.summary(campaign["name"], stats)
