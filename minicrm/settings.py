@@ -67,6 +67,10 @@ class Settings:
     max_page_size: int = 1000
     """Largest page size a client may ask for (MINICRM_MAX_PAGE_SIZE)."""
 
+    unpaged_cap: int = 100_000
+    """Most rows a list read without paging parameters returns (MINICRM_UNPAGED_CAP): every match
+    up to this, streamed, as the original API answered; `X-Result-Capped` says when it cut."""
+
     worker_roles: tuple[str, ...] = ("ingest", "campaigns", "deliveries", "receipts", "summaries")
     """Agents this worker runs, comma-separated (MINICRM_WORKER_ROLES)."""
 

@@ -113,4 +113,4 @@ async def test_summary_and_intent_fall_back_too(gemini):
     fake.reply = (200, {"summary": ""})
     stats = {"audience_size": 1, "sent": 1, "failed": 0, "delivery_rate": 1.0, "duration_seconds": 1.0,
              "by_spend_band": [], "by_city": []}
-    assert (await ai.summary("X", stats)).startswith('Campaign "X" reached 1 customers')
+    assert (await ai.summary("X", stats)).startswith('Campaign "X" reached 1 customer, and the message was delivered')

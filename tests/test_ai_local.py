@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import asyncio
 from datetime import timedelta
 
@@ -190,3 +192,54 @@ def test_suggestions_use_only_allowed_placeholders():
         assert len(out) == 3
         for message in out:
             templating.parse(message)
+
+
+OBJECTIVES = [
+    ("Winback", "win back lapsed high spenders who stopped buying"),
+    ("We miss you", "re-engage customers inactive for 90 days"),
+    ("Diwali Sale", "20% off sweets for the festive season"),
+    ("Christmas", "push gift cards to families before the holidays"),
+    ("Eid offers", "celebrate eid with our loyal customers in Hyderabad"),
+    ("New Year", "start the year with a bang and clear old stock"),
+    ("Flash sale", "clear winter inventory quickly with a 30% discount"),
+    ("Clearance", "move the last units of discontinued shoes"),
+    ("Weekend deal", "drive footfall to stores on saturday and sunday"),
+    ("Monsoon collection", "introduce the new monsoon collection of raincoats"),
+    ("Launch", "announce our mobile app launch to existing buyers"),
+    ("Just in", "show off latest arrivals in home decor"),
+    ("VIP", "thank our top customers and give early access"),
+    ("Rewards", "tell members about the new points programme"),
+    ("Premium", "upsell premium subscription to high spend customers"),
+    ("Welcome", "welcome new customers who signed up this month"),
+    ("First order", "convert sign ups into a first purchase"),
+    ("Onboarding", "onboard customers who joined through the referral program"),
+    ("Feedback", "ask recent buyers to rate their purchase"),
+    ("Survey", "collect opinions about our delivery experience"),
+    ("Back to school", "bags and stationery for parents of school kids"),
+    ("Summer", "promote cold drinks and ice cream in hot cities"),
+    ("Referral", "get customers to invite friends for a reward"),
+    ("Anniversary", "celebrate our 5th anniversary with 15 % cashback"),
+    ("Cart", "remind people who abandoned their carts last week"),
+    ("Restock", "tell customers their favourite tea is back in stock"),
+    ("Local", "bring Pune customers to the new store opening"),
+    ("Upgrade", "cross-sell accessories to phone buyers"),
+    ("Price drop", "inform wishlist owners that prices dropped"),
+    ("", "increase repeat purchase rate among one-time buyers by Q3"),
+]
+
+
+@pytest.mark.parametrize("name,objective", OBJECTIVES)
+def test_suggestions_read_like_messages_and_never_paste_the_brief(name, objective):
+    messages = local.suggestions(name, objective)
+    assert len(messages) == 3 and len(set(messages)) == 3
+    brief = objective.lower().split()
+    runs = {" ".join(brief[i:i + 3]) for i in range(len(brief) - 2)}
+    for message in messages:
+        templating.parse(message)  # only the allowed placeholders
+        assert "{{name}}" in message  # the personal touch
+        text = " ".join(message.lower().replace(",", " ").replace(".", " ").replace("!", " ").split())
+        leaked = [run for run in runs if run in text]
+        assert not leaked, (leaked, message)
+    percent = re.search(r"(\d+)\s?%", objective)
+    if percent:
+        assert any(f"{percent.group(1)}% off" in m for m in messages)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -55,36 +56,113 @@ def intent(tree: Any, currency: str) -> str:
     return f"Customers who {_group_words(group, currency, True)}."
 
 
+def _pct(rate: float) -> str:
+    return f"{rate * 100:.1f}%"
+
+
+def _people(n: int) -> str:
+    return f"{n:,} customer" + ("" if n == 1 else "s")
+
+
 def summary(name: str, stats: dict[str, Any]) -> str:
-    pct = lambda r: f"{r * 100:.1f}%"  # noqa: E731
-    text = (
-        f"Campaign \"{name}\" reached {stats['audience_size']:,} customers: {stats['sent']:,} messages delivered "
-        f"and {stats['failed']:,} failed, a delivery rate of {pct(stats['delivery_rate'])}"
-    )
-    if stats.get("duration_seconds"):
-        text += f" in {stats['duration_seconds']:.1f} seconds"
-    text += "."
-    bands = [s for s in stats["by_spend_band"] if s["total"]]
-    if bands:
-        best = max(bands, key=lambda s: (s["delivery_rate"], s["total"]))
-        text += f" Customers with {best['label']} had the best delivery rate, {pct(best['delivery_rate'])}."
-    cities = [s for s in stats["by_city"] if s["total"] and s["label"]]
-    if len(cities) > 1:
-        worst = min(cities, key=lambda s: (s["delivery_rate"], -s["total"]))
-        text += f" {worst['label']} had the lowest rate among cities, {pct(worst['delivery_rate'])}."
+    """A few sentences a marketer can read in every case: nobody reached, all failed, one
+    customer, one city or many, a difference between spend bands or none."""
+    audience, sent, failed = stats["audience_size"], stats["sent"], stats["failed"]
+    title = f'Campaign "{name}"'
+    if audience == 0 or sent + failed == 0:
+        return f"{title} matched no customers, so no message was sent. Widen the segment and try again."
+    if audience == 1:
+        text = f"{title} reached 1 customer, and the message was " + ("delivered." if sent else "not delivered.")
+    elif sent == 0:
+        text = f"{title} reached {_people(audience)}, but none of the {failed:,} messages was delivered."
+    else:
+        text = (f"{title} reached {_people(audience)}: {sent:,} messages delivered and {failed:,} failed, "
+                f"a delivery rate of {_pct(stats['delivery_rate'])}")
+        text += f" in {stats['duration_seconds']:.1f} seconds." if stats.get("duration_seconds") else "."
+    bands = [b for b in stats["by_spend_band"] if b["total"]]
+    if sent and len(bands) > 1:
+        best = max(bands, key=lambda b: (b["delivery_rate"], b["total"]))
+        worst = min(bands, key=lambda b: (b["delivery_rate"], -b["total"]))
+        if best["delivery_rate"] > worst["delivery_rate"]:
+            text += (f" Customers with {best['label']} had the best delivery rate, {_pct(best['delivery_rate'])}, "
+                     f"against {_pct(worst['delivery_rate'])} for {worst['label']}.")
+    cities = [c for c in stats["by_city"] if c["total"] and c["label"]]
+    if len(cities) == 1:
+        text += f" Everyone reached lives in {cities[0]['label']}."
+    elif sent and len(cities) > 1:
+        worst = min(cities, key=lambda c: (c["delivery_rate"], -c["total"]))
+        text += f" {worst['label']} had the lowest rate among {len(cities)} cities, {_pct(worst['delivery_rate'])}."
+    if sent == 0:
+        text += " Check the vendor's answers in the campaign's logs before sending again."
     return text
 
 
-_SUGGESTION_OPENERS = (
-    "Hi {{name}}, {objective} — just for you in {{city}}.",
-    "{{name}}, don't miss out: {objective}. Reply or visit us soon!",
-    "Hello {{name}}! {Name} is here: {objective}. We'll send the details to {{email}}.",
+# Message drafts by theme, read by customers: an offer, a reason to act now, a personal touch.
+# {title} is the campaign's name, {cue} the theme's word that matched (a festival's name),
+# {offer} an offer named in the brief or a generic one; the brief itself is never pasted.
+THEMES: dict[str, tuple[tuple[str, ...], tuple[str, str, str]]] = {
+    "win_back": (("win back", "winback", "lapsed", "inactive", "dormant", "churn", "re-engage", "reengage",
+                  "come back", "stopped", "missed", "haven't ordered", "not ordered", "return"), (
+        "Hi {{name}}, we've missed you! Come back this week for {offer} on your next order.",
+        "{{name}}, it's been a while. Your favourites are waiting in {{city}}, and so is {offer}. Ends Sunday!",
+        "We saved something for you, {{name}}: {offer}, only until the weekend. See you soon!",
+    )),
+    "festival": (("diwali", "christmas", "holi", "eid", "festive", "festival", "new year", "pongal", "onam",
+                  "navratri", "holiday", "season"), (
+        "Happy {cue}, {{name}}! Celebrate with {offer}, for a few days only.",
+        "{{name}}, make this {cue} special: {offer} on gifts for everyone you love in {{city}}.",
+        "The {cue} countdown is on, {{name}}! Shop early and enjoy {offer} before it's gone.",
+    )),
+    "sale": (("sale", "discount", "% off", "offer", "deal", "clearance", "promo", "coupon", "cashback",
+              "flash"), (
+        "{{name}}, the {title} is on! Enjoy {offer} for the next 48 hours only.",
+        "Hi {{name}}, {offer} is waiting for you in the {title}. Shop before it ends!",
+        "Good news, {{name}}: the {title} starts today in {{city}}, with {offer}. Don't miss it!",
+    )),
+    "welcome": (("welcome", "first order", "first purchase", "onboard", "sign up", "signup", "new customer",
+                 "joined"), (
+        "Welcome, {{name}}! Here's {offer} on your first order with us.",
+        "{{name}}, we're so glad you're here. Start with {offer}, valid this week.",
+        "Hi {{name}}, thanks for joining us! Your welcome gift: {offer}.",
+    )),
+    "launch": (("new", "launch", "arrival", "collection", "introduc", "latest", "just in", "release"), (
+        "{{name}}, something new just arrived! Be among the first to see {title}, with {offer} this week.",
+        "Hi {{name}}, {title} is here. Take a first look, and {offer} on your first pick.",
+        "Fresh in {{city}}, {{name}}: {title}. Early shoppers get {offer}!",
+    )),
+    "loyalty": (("loyal", "vip", "high spend", "top customer", "best customer", "reward", "premium",
+                 "thank", "members"), (
+        "{{name}}, thank you for being one of our best customers. Here's {offer}, just for you.",
+        "You're on our VIP list, {{name}}! Enjoy early access to {title} and {offer}.",
+        "A small thank-you, {{name}}: {offer} on your next visit. We appreciate you!",
+    )),
+}
+GENERIC = (
+    "Hi {{name}}, {title} is on, with {offer} just for you. Don't wait too long!",
+    "{{name}}, here's something for you in {{city}}: {title}, with {offer} this week only.",
+    "Good news, {{name}}! {title}: {offer} is waiting for you. Reply or visit us soon.",
 )
+PERCENT = re.compile(r"(\d{1,2})\s?%")
+
+
+def _words(text: str) -> str:
+    return " ".join(text.replace("{", " ").replace("}", " ").split())
+
+
+def theme(name: str, objective: str) -> tuple[str, str] | None:
+    """The first theme whose cue words appear in the campaign's name or brief, and the cue."""
+    text = f" {name} {objective} ".lower()
+    return next(((key, cue) for key, (cues, _) in THEMES.items() for cue in cues if cue in text), None)
 
 
 def suggestions(name: str, objective: str) -> list[str]:
-    """Three messages for the campaign, using only the allowed placeholders."""
-    clean = " ".join(objective.replace("{", "").replace("}", "").split()).rstrip(".!") or "something new"
-    title = " ".join(name.replace("{", "").replace("}", "").split()) or "Our campaign"
-    objective_text = clean[0].lower() + clean[1:]
-    return [t.replace("{objective}", objective_text).replace("{Name}", title) for t in _SUGGESTION_OPENERS]
+    """Three messages a customer would read, on the campaign's theme, with only the allowed
+    placeholders. A percentage named in the brief becomes the offer; nothing else of the
+    brief (written for the marketer, not the customer) reaches the message."""
+    title = _words(name) or "our new offers"
+    percent = PERCENT.search(objective)
+    offer = f"{percent.group(1)}% off" if percent else "a special offer"
+    found = theme(name, objective)
+    drafts = THEMES[found[0]][1] if found else GENERIC
+    cue = found[1].title() if found else title
+    return [d.replace("{title}", title).replace("{cue}", cue).replace("{offer}", offer) for d in drafts]

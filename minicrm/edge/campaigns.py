@@ -9,7 +9,7 @@ from aiohttp import web
 
 from minicrm.edge.auth import current_user
 from minicrm.edge.errors import ApiError, InvalidInput, NotFound
-from minicrm.edge.listing import paged
+from minicrm.edge.listing import listing
 from minicrm.edge.requests import page, read_json, segment_condition, validate_one
 from minicrm.edge.responses import json_response
 from minicrm.edge.schemas import CampaignIn
@@ -49,7 +49,8 @@ async def create(request: web.Request) -> web.Response:
     )
 
 
-def _rates(row: dict[str, Any]) -> dict[str, Any]:
+def _rates(record: Any) -> dict[str, Any]:
+    row = dict(record)
     done = row["sent_count"] + row["failed_count"]
     row["delivery_rate"] = round(row["sent_count"] / done, 4) if done else None
     row["progress"] = round(done / row["audience_size"], 4) if row["audience_size"] else None
@@ -123,8 +124,8 @@ async def get(request: web.Request) -> web.Response:
         user_id = current_user(request)  # signed in, you see your own campaigns only
     where, params = ("c.user_id = $1", [user_id]) if user_id else ("TRUE", [])
     settings = request.app[SETTINGS]
-    limit, offset = page(request, settings.page_size, settings.max_page_size)
-    return await paged(
-        request.app[POOL], select=queries.CAMPAIGN_COLUMNS, source="campaigns c", where=where, params=params,
-        order="c.created_at DESC, c.id", limit=limit, offset=offset, shape=_rates,
+    listed = page(request, settings)
+    return await listing(
+        request, request.app[POOL], listed, select=queries.CAMPAIGN_COLUMNS, source="campaigns c", where=where, params=params,
+        order="c.created_at DESC, c.id", shape=_rates,
     )

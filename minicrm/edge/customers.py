@@ -6,7 +6,7 @@ import uuid
 
 from aiohttp import web
 
-from minicrm.edge.listing import paged
+from minicrm.edge.listing import listing
 from minicrm.edge.requests import page, read_json, segment_condition, validate_many
 from minicrm.edge.responses import json_response
 from minicrm.edge.schemas import CustomerIn
@@ -47,8 +47,8 @@ async def search(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     body = await read_json(request)
     condition, params = segment_condition(body)
-    limit, offset = page(request, settings.page_size, settings.max_page_size)
-    return await paged(
-        request.app[POOL], select=queries.CUSTOMER_COLUMNS, source="customers c", where=condition,
-        params=params, order="c.created_at, c.id", limit=limit, offset=offset,
+    listed = page(request, settings)
+    return await listing(
+        request, request.app[POOL], listed, select=queries.CUSTOMER_COLUMNS, source="customers c", where=condition,
+        params=params, order="c.created_at, c.id",
     )

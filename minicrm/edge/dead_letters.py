@@ -8,7 +8,7 @@ from aiohttp import web
 
 from minicrm import dead_letters
 from minicrm.edge.errors import InvalidInput
-from minicrm.edge.listing import paged
+from minicrm.edge.listing import listing
 from minicrm.edge.requests import page
 from minicrm.edge.state import POOL, SETTINGS
 from minicrm.sql import queries
@@ -16,7 +16,7 @@ from minicrm.sql import queries
 
 async def list_dead_letters(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
-    limit, offset = page(request, settings.page_size, settings.max_page_size)
+    listed = page(request, settings, unpaged=False)
     conditions, params = [], []
     if topic := request.query.get("topic"):
         params.append(dead_letters.topic_name(settings, topic))
@@ -27,8 +27,8 @@ async def list_dead_letters(request: web.Request) -> web.Response:
         except ValueError:
             raise InvalidInput("since must be an ISO 8601 date or time") from None
         conditions.append(f"d.created_at >= ${len(params)}")
-    return await paged(
-        request.app[POOL], select=queries.DEAD_LETTER_COLUMNS, source="dead_letters d",
-        where=" AND ".join(conditions) or "TRUE", params=params, order="d.id DESC", limit=limit, offset=offset,
+    return await listing(
+        request, request.app[POOL], listed, select=queries.DEAD_LETTER_COLUMNS, source="dead_letters d",
+        where=" AND ".join(conditions) or "TRUE", params=params, order="d.id DESC",
         shape=dead_letters.shape,
     )

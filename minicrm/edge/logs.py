@@ -6,7 +6,7 @@ from aiohttp import web
 
 from minicrm.edge.auth import current_user
 from minicrm.edge.campaigns import campaign_uuid, owned
-from minicrm.edge.listing import paged
+from minicrm.edge.listing import listing
 from minicrm.edge.requests import filters, page
 from minicrm.edge.state import POOL, SETTINGS
 from minicrm.sql import queries
@@ -16,7 +16,7 @@ STATUSES = ("PENDING", "SENT", "FAILED")
 
 async def list_logs(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
-    limit, offset = page(request, settings.page_size, settings.max_page_size)
+    listed = page(request, settings)
     where, params = filters(
         request,
         uuids={"campaignId": "l.campaign_id", "customerId": "l.customer_id"},
@@ -28,7 +28,7 @@ async def list_logs(request: web.Request) -> web.Response:
                 await owned(conn, request, campaign_uuid(request.query["campaignId"]))
         params.append(user)
         where += f" AND l.campaign_id IN (SELECT id FROM campaigns WHERE user_id = ${len(params)})"
-    return await paged(
-        request.app[POOL], select=queries.LOG_COLUMNS, source="communication_log l", where=where,
-        params=params, order="l.created_at, l.id", limit=limit, offset=offset,
+    return await listing(
+        request, request.app[POOL], listed, select=queries.LOG_COLUMNS, source="communication_log l", where=where,
+        params=params, order="l.created_at, l.id",
     )

@@ -11,7 +11,7 @@ from uuid import UUID
 import asyncpg
 from aiohttp import web
 
-from minicrm.edge.listing import paged
+from minicrm.edge.listing import listing
 from minicrm.edge.errors import Conflict, InvalidInput
 from minicrm.edge.requests import filters, page, read_json, validate_many
 from minicrm.edge.responses import json_response
@@ -80,9 +80,9 @@ async def create(request: web.Request) -> web.Response:
 
 async def list_orders(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
-    limit, offset = page(request, settings.page_size, settings.max_page_size)
+    listed = page(request, settings)
     where, params = filters(request, uuids={"customerId": "o.customer_id"}, choices={"status": ("o.status", STATUSES)})
-    return await paged(
-        request.app[POOL], select=queries.ORDER_COLUMNS, source="orders o", where=where,
-        params=params, order="o.order_date DESC, o.id", limit=limit, offset=offset,
+    return await listing(
+        request, request.app[POOL], listed, select=queries.ORDER_COLUMNS, source="orders o", where=where,
+        params=params, order="o.order_date DESC, o.id",
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from minicrm import rules
 from minicrm.edge.errors import InvalidInput, PayloadTooLarge
+from minicrm.settings import Settings
 
 Model = TypeVar("Model", bound=BaseModel)
 MAX_OFFSET = 10_000_000
@@ -90,19 +92,32 @@ def validate_many(model: type[Model], data: Any, max_items: int) -> list[Model]:
     return valid
 
 
-def page(request: web.Request, default_size: int, max_size: int) -> tuple[int, int]:
-    """(limit, offset) from `?limit=&offset=` (also `page` and `pageSize`, 1-based)."""
+@dataclass(frozen=True)
+class Page:
+    limit: int
+    offset: int = 0
+    unpaged: bool = False  # every match, up to `limit` (the cap)
+
+
+PAGING = ("limit", "offset", "page", "pageSize")
+
+
+def page(request: web.Request, settings: Settings, unpaged: bool = True) -> Page:
+    """The page asked for by `?limit=&offset=` (also `page` and `pageSize`, 1-based). With none of
+    them, and `unpaged` allowed: every match up to the unpaged cap, as the original API answered."""
     query = request.query
+    if unpaged and not any(name in query for name in PAGING):
+        return Page(settings.unpaged_cap, 0, unpaged=True)
     try:
-        limit = int(query.get("limit") or query.get("pageSize") or default_size)
+        limit = int(query.get("limit") or query.get("pageSize") or settings.page_size)
         offset = int(query["offset"]) if "offset" in query else (int(query.get("page", 1)) - 1) * limit
     except ValueError:
         raise InvalidInput("limit, offset, page and pageSize must be whole numbers") from None
-    if not 1 <= limit <= max_size:
-        raise InvalidInput(f"page size must be between 1 and {max_size}")
+    if not 1 <= limit <= settings.max_page_size:
+        raise InvalidInput(f"page size must be between 1 and {settings.max_page_size}")
     if not 0 <= offset <= MAX_OFFSET:
         raise InvalidInput(f"offset must be between 0 and {MAX_OFFSET:,}; narrow the filters instead")
-    return limit, offset
+    return Page(limit, offset)
 
 
 def filters(
