@@ -8,13 +8,13 @@ from typing import Any
 from aiohttp import web
 
 from minicrm.edge.auth import current_user
-from minicrm.edge.errors import ApiError, InvalidInput, NotFound
+from minicrm.edge.errors import ApiError, InvalidInput
 from minicrm.edge.listing import listing
 from minicrm.edge.requests import page, read_json, segment_condition, validate_one
 from minicrm.edge.responses import json_response
 from minicrm.edge.schemas import CampaignIn
 from minicrm.edge.state import AI_SERVICE, POOL, PUBLISHER, SETTINGS
-from minicrm.sql import queries
+from minicrm.sql import queries, reads
 from minicrm.streams.records import CampaignRequest
 
 PREVIEW_SAMPLE = 10
@@ -28,13 +28,15 @@ async def create(request: web.Request) -> web.Response:
         raise InvalidInput([{"field": "userId", "message": "Field required"}])
     campaign_id = str(uuid.uuid4())
     intent = await request.app[AI_SERVICE].intent(campaign.ruleGroup)
+    condition, params = segment_condition(campaign.ruleGroup)
+    db = request.app[POOL]
+    estimate = await reads.segment_size(db, condition, params)  # the original answered with the audience size
     record = CampaignRequest(
         id=campaign_id, user_id=owner, name=campaign.name, segment=campaign.ruleGroup,
         message=campaign.message, intent=intent,
     )
     # The row is the ticket: it exists (QUEUED) before the answer, so the campaign can be read at
     # once; the worker's own insert of it does nothing. Nothing queued, nothing kept.
-    db = request.app[POOL]
     await db.execute(queries.CREATE_CAMPAIGN, uuid.UUID(campaign_id), owner, campaign.name, intent,
                      campaign.ruleGroup, campaign.message)
     try:
@@ -44,7 +46,7 @@ async def create(request: web.Request) -> web.Response:
         raise
     return json_response(
         {"message": "campaign accepted; it runs in the pipeline", "campaignId": campaign_id,
-         "audience_size": None, "intent": intent, "status": "QUEUED"},
+         "audience_size": estimate, "intent": intent, "status": "QUEUED"},
         status=201,
     )
 
@@ -64,24 +66,11 @@ def campaign_uuid(value: Any) -> uuid.UUID:
         raise InvalidInput("campaignId must be a UUID") from None
 
 
-async def owned(conn: Any, request: web.Request, cid: uuid.UUID, columns: str = "c.id") -> Any:
-    """The campaign's row if the caller may see it (their own, or any in open mode); 404 otherwise."""
-    user = current_user(request)
-    row = await conn.fetchrow(
-        f"SELECT {columns} FROM campaigns c WHERE c.id = $1 AND ($2::text IS NULL OR c.user_id = $2)", cid, user
-    )
-    if row is None:
-        raise NotFound(f"no campaign {cid}")
-    return row
-
-
 async def one(request: web.Request, campaign_id: Any) -> web.Response:
     cid = campaign_uuid(campaign_id)
     async with request.app[POOL].acquire() as conn:
-        row = await owned(conn, request, cid, queries.CAMPAIGN_COLUMNS)
-        timeline = await conn.fetch(queries.CAMPAIGN_TIMELINE, cid)
-    campaign = _rates(dict(row))
-    campaign["timeline"] = [dict(t) for t in timeline]
+        campaign = _rates(await reads.campaign(conn, cid, current_user(request), queries.CAMPAIGN_COLUMNS))
+        campaign["timeline"] = await reads.timeline(conn, cid)
     campaign["current_rate_per_second"] = current_rate(campaign["timeline"])
     return json_response(campaign)
 
@@ -98,15 +87,11 @@ def current_rate(timeline: list[dict[str, Any]], span: float = 5.0) -> float | N
 
 async def preview(request: web.Request, tree: Any) -> web.Response:
     condition, params = segment_condition(tree)
-    n = len(params)
     async with request.app[POOL].acquire() as conn:
-        size = await conn.fetchval(f"SELECT count(*) FROM customers c WHERE {condition}", *params)
-        sample = await conn.fetch(
-            f"SELECT {queries.CUSTOMER_COLUMNS} FROM customers c WHERE {condition}"
-            f" ORDER BY c.created_at, c.id LIMIT ${n + 1}", *params, PREVIEW_SAMPLE,
-        )
+        size = await reads.segment_size(conn, condition, params)
+        sample = await reads.segment_sample(conn, condition, params, PREVIEW_SAMPLE)
     intent = await request.app[AI_SERVICE].intent(tree)
-    return json_response({"audience_size": size, "sample": [dict(r) for r in sample], "intent": intent})
+    return json_response({"audience_size": size, "sample": sample, "intent": intent})
 
 
 async def get(request: web.Request) -> web.Response:

@@ -9,6 +9,7 @@ import asyncpg
 from aiohttp import web
 
 from minicrm.edge.responses import json_response
+from minicrm.sql import reads
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +30,6 @@ class InvalidInput(ApiError):
 
 class Unauthorized(ApiError):
     status, error = 401, "unauthorized"
-
-
-class NotFound(ApiError):
-    status, error = 404, "not found"
 
 
 class Conflict(ApiError):
@@ -65,6 +62,8 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
         return await handler(request)
     except ApiError as exc:
         return json_response({"error": exc.error, "detail": exc.detail}, status=exc.status, headers=exc.headers)
+    except reads.NotFound as exc:
+        return json_response({"error": "not found", "detail": str(exc)}, status=404)
     except OUTAGES as exc:
         log.warning("%s %s: database unavailable (%r)", request.method, request.path, exc)
         return json_response({"error": "service unavailable", "detail": "the database is unavailable; retry shortly"},

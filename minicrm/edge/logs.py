@@ -5,11 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from minicrm.edge.auth import current_user
-from minicrm.edge.campaigns import campaign_uuid, owned
+from minicrm.edge.campaigns import campaign_uuid
 from minicrm.edge.listing import listing
 from minicrm.edge.requests import filters, page
 from minicrm.edge.state import POOL, SETTINGS
-from minicrm.sql import queries
+from minicrm.sql import queries, reads
 
 STATUSES = ("PENDING", "SENT", "FAILED")
 
@@ -25,7 +25,7 @@ async def list_logs(request: web.Request) -> web.Response:
     if user := current_user(request):  # signed in: only the logs of your own campaigns
         if "campaignId" in request.query:
             async with request.app[POOL].acquire() as conn:
-                await owned(conn, request, campaign_uuid(request.query["campaignId"]))
+                await reads.campaign(conn, campaign_uuid(request.query["campaignId"]), user)
         params.append(user)
         where += f" AND l.campaign_id IN (SELECT id FROM campaigns WHERE user_id = ${len(params)})"
     return await listing(

@@ -259,6 +259,14 @@ c.pending_count, c.sent_count, c.failed_count, c.created_at AS "createdAt", c.st
 c.completed_at AS "completedAt", c.summary, c.summary_stats AS "summaryStats", c.failure_reason
 """
 
+# {columns} from CAMPAIGN_COLUMNS or "c.id"; $2 the signed-in user, NULL in open mode.
+OWNED_CAMPAIGN = "SELECT {columns} FROM campaigns c WHERE c.id = $1 AND ($2::text IS NULL OR c.user_id = $2)"
+
+# {condition} is compiled by `rules` from allow-listed columns; its values are bind parameters.
+SEGMENT_SIZE = "SELECT count(*) FROM customers c WHERE {condition}"
+
+SEGMENT_SAMPLE = f"SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE {{condition}} ORDER BY c.created_at, c.id LIMIT {{limit}}"
+
 CAMPAIGN_TIMELINE = """
 SELECT window_start, sent, failed FROM campaign_timeline WHERE campaign_id = $1 ORDER BY window_start
 """
