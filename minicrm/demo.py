@@ -88,6 +88,18 @@ async def load(client: Client, name: str, path: str, items: list[dict], chunk: i
     return elapsed, ids
 
 
+async def stored(client: Client, name: str, method: str, path: str, expected: int) -> None:
+    """Waits, showing progress, until PostgreSQL holds `expected` rows (the ingest agents catch up)."""
+    while True:
+        _, headers = await client.call(method, path, {} if method == "POST" else None)
+        count = int(headers["X-Total-Count"])
+        print(f"\r  stored    {bar(min(count, expected), expected)} {name} in PostgreSQL", end="", flush=True)
+        if count >= expected:
+            print()
+            return
+        await asyncio.sleep(0.3)
+
+
 async def sign_in(settings, base: str) -> str:
     """Issues a login key for the demo user (as `minicrm issue-key` does) and signs in with it."""
     pool = await create_pool(settings.database_url, max_size=1)
@@ -110,22 +122,15 @@ async def main(customers: int, orders_per_customer: int) -> None:
     async with aiohttp.ClientSession(base_url=base, headers={"Authorization": f"Bearer {token}"}) as session:
         client = Client(session)
         print(f"Loading {len(people):,} customers and {len(orders):,} orders through {base}/api")
+        start = time.perf_counter()
         timings["customers over HTTP"], ids = await load(client, "customers", "/api/customers", people)
+        # Orders name their customers, which the edge checks: let the customers land first.
+        await stored(client, "customers", "POST", "/api/customers/get?limit=1", len(people))
         for o in orders:
             o["customerId"] = ids[o.pop("_customer")]
         timings["orders over HTTP"], _ = await load(client, "orders", "/api/orders", orders)
-
-        start = time.perf_counter()
-        while True:  # the ingest agents catch up
-            _, headers = await client.call("GET", "/api/orders?limit=1")
-            stored = int(headers["X-Total-Count"])
-            print(f"\r  stored    {bar(min(stored, len(orders)), len(orders))} orders in PostgreSQL", end="", flush=True)
-            if stored >= len(orders):
-                break
-            await asyncio.sleep(0.3)
-        await asyncio.sleep(1.0)
-        print()
-        timings["ingest to PostgreSQL"] = time.perf_counter() - start
+        await stored(client, "orders", "GET", "/api/orders?limit=1", len(orders))
+        timings["ingest, HTTP to PostgreSQL"] = time.perf_counter() - start
 
         preview, _ = await client.call("POST", "/api/campaigns/get", {"ruleGroup": SEGMENT})
         print(f"\nSegment: {preview['intent']}\nAudience: {preview['audience_size']:,} customers")
@@ -136,15 +141,16 @@ async def main(customers: int, orders_per_customer: int) -> None:
         )
         print(f"Campaign {ticket['campaignId']} accepted in {1000 * (time.perf_counter() - start):.0f} ms")
         while True:
-            c, _ = await client.call("POST", "/api/campaigns/get", {"campaignId": ticket["campaignId"]}, expect=(200, 404))
-            c = c or {"status": "QUEUED", "audience_size": None}  # 404 until the pipeline creates it
+            c, _ = await client.call("POST", "/api/campaigns/get", {"campaignId": ticket["campaignId"]})
             if c["audience_size"] is not None:
                 done = c["sent_count"] + c["failed_count"]
                 rate = c.get("current_rate_per_second") or 0
                 print(f"\r  {c['status']:<9} {bar(done, c['audience_size'])} sent {c['sent_count']:,} "
                       f"failed {c['failed_count']:,} ({rate:,.0f} msg/s)   ", end="", flush=True)
-            if c["status"] == "COMPLETED" and c.get("summary"):
+            if c["status"] == "COMPLETED":  # with its summary, always
                 break
+            if c["status"] == "FAILED":
+                sys.exit(f"\ncampaign failed: {c['failure_reason']}")
             await asyncio.sleep(0.2)
         timings["campaign, request to summary"] = time.perf_counter() - start
         print("\n\nSummary:\n  " + c["summary"])
