@@ -109,12 +109,13 @@ async def floor_kafka(bootstrap: str, n: int) -> dict[str, float]:
     return {"kafka_produce_seconds": round(produce, 3), "kafka_consume_seconds": round(consume, 3)}
 
 
-async def http_ingest(pipeline: Pipeline, n: int, token: str) -> dict[str, float]:
-    """Records per second the edge accepts (202/201 means the broker has them), 4 clients."""
+async def http_ingest(pipeline: Pipeline, n: int, token: str, buyers: list[str]) -> dict[str, float]:
+    """Records per second the edge accepts (202/201 means the broker has them), 4 clients.
+    Orders are for `buyers`, stored customers: the edge refuses orders for unknown ones."""
     tag = uuid.uuid4().hex[:6]
     customers = [{"name": f"Http Customer {i}", "email": f"http.{tag}.{i}@bench.example", "city": "HttpCity"}
                  for i in range(n)]
-    orders = [{"id": f"http-{tag}-{i}", "customerId": str(uuid.uuid4()), "amount": 10, "status": "PENDING",
+    orders = [{"id": f"http-{tag}-{i}", "customerId": buyers[i % len(buyers)], "amount": 10, "status": "PENDING",
                "items": [{"name": "x", "quantity": 1, "unitPrice": 10, "total": 10}]} for i in range(n)]
     receipts = [{"commId": str(uuid.uuid4()), "campaignId": str(uuid.uuid4()), "status": "SENT"} for _ in range(n)]
     secret = pipeline.settings.webhook_secrets[0]
@@ -198,7 +199,8 @@ async def main(n: int, workers: int, http_n: int) -> None:
         _, token = await pipeline.new_user("bench@minicrm.local")
         campaign = await run_campaign(pipeline, conn, n, token)
         print(f"Measuring HTTP ingest ({http_n:,} records each) ...", flush=True)
-        ingest = await http_ingest(pipeline, http_n, token)
+        buyers = [str(r["id"]) for r in await conn.fetch("SELECT id FROM customers LIMIT 10000")]
+        ingest = await http_ingest(pipeline, http_n, token, buyers)
         print("Measuring the floor on the same machine ...", flush=True)
         floor = {**await floor_postgres(conn, n), **await floor_kafka(pipeline.settings.kafka_bootstrap, n)}
         floor_total = sum(floor.values())
