@@ -78,6 +78,7 @@ class Pipeline:
             "MINICRM_WORKER_DATADIR": str(workdir / "faust"),
             "MINICRM_CUSTOMER_WAIT": "2",
             "MINICRM_PARKED_ORDER_TTL": "6",
+            "MINICRM_VENDOR_TIMEOUT": "2",
             "MINICRM_SESSION_SECRET": f"test-session-secret-{tag}-{uuid.uuid4().hex}",
             **overrides,
         }

@@ -105,6 +105,13 @@ class Settings:
     """Largest request body the vendor takes (MINICRM_VENDOR_MAX_BODY_BYTES); 0: unknown, learned
     from its 413 answers (a batch it refuses as too large is split and the size that worked kept)."""
 
+    vendor_error_window: float = 30.0
+    """Seconds over which the vendor's error rate is judged (MINICRM_VENDOR_ERROR_WINDOW)."""
+
+    vendor_error_threshold: float = 0.5
+    """Share of failed calls in that window (of 10 or more) that pauses a campaign whose call
+    fails (MINICRM_VENDOR_ERROR_THRESHOLD)."""
+
     vendor_backoff_max: float = 5.0
     """Cap of the exponential retry backoff, seconds (MINICRM_VENDOR_BACKOFF_MAX)."""
 

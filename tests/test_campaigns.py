@@ -119,14 +119,36 @@ async def test_vendor_outage_pauses_then_completes(pipeline, http, normal_vendor
     await vendor(pipeline, outage_seconds=8)
     cid = await start_campaign(http, city)
     paused = await eventually(lambda: _status_is(http, cid, "PAUSED"), timeout=30)
-    assert paused
+    assert "the vendor failed" in paused["pause_reason"] and "503" in paused["pause_reason"]
     c = await finished(http, cid)
     await assert_exact(pipeline, c, 2000)
+    assert c["pause_reason"] is None  # resumed by itself
+
+
+async def test_a_rude_vendor_gets_every_message_once(pipeline, http, normal_vendor):
+    """429 with Retry-After, 500s, and calls taken but answered too late (the worker times
+    out and retries): the campaign is exact, and the vendor, honouring Idempotency-Key, got
+    no message twice under a new key."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as s, s.get(f"{pipeline.vendor_url}/vendor/stats") as r:
+        before = await r.json()
+    # Bodies of at most 60 kB make about 40 calls of the campaign, so that every fault shows.
+    await vendor(pipeline, throttle_rate=0.2, error_rate=0.2, hang_rate=0.2, hang_seconds=3, body_limit=60_000)
+    city = await add_customers(pipeline, http, 3000)
+    c = await finished(http, await start_campaign(http, city), timeout=180)
+    await assert_exact(pipeline, c, 3000)
+    async with aiohttp.ClientSession() as s, s.get(f"{pipeline.vendor_url}/vendor/stats") as r:
+        after = await r.json()
+    delta = {k: after[k] - before[k] for k in after}
+    assert delta["throttled_calls"] and delta["error_calls"] and delta["hung_calls"]
+    assert delta["accepted"] == 3000 and delta["repeated_past_key"] == 0
+    assert delta["repeated_calls"] >= 1  # a timed-out call came again with its key, and was not repeated
 
 
 async def _status_is(http, cid, status):
     c = await campaign(http, cid)
-    return c is not None and c["status"] == status
+    return c if c is not None and c["status"] == status else None
 
 
 async def test_messages_the_vendor_rejects_fail_with_the_reason(pipeline, http, normal_vendor):

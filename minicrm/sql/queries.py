@@ -187,7 +187,7 @@ DELETE_QUEUED_CAMPAIGN = "DELETE FROM campaigns WHERE id = $1 AND status = 'QUEU
 
 SET_PUBLISHED_THROUGH = "UPDATE campaigns SET published_through = $2 WHERE id = $1"
 
-SET_CAMPAIGN_STATUS = "UPDATE campaigns SET status = $3 WHERE id = $1 AND status = $2"
+SET_CAMPAIGN_STATUS = "UPDATE campaigns SET status = $3, pause_reason = $4 WHERE id = $1 AND status = $2"
 
 # Log rows move from PENDING only, so a duplicate or late receipt moves nothing; the
 # campaign's counters and its one-second timeline window move by exactly the rows that
@@ -256,7 +256,8 @@ WHERE id = $1 AND summary IS NULL AND status IN ('RUNNING', 'PAUSED') AND pendin
 CAMPAIGN_COLUMNS = """
 c.id, c.name, c.user_id AS "userId", c.intent, c.segment, c.message, c.audience_size, c.status,
 c.pending_count, c.sent_count, c.failed_count, c.created_at AS "createdAt", c.started_at AS "startedAt",
-c.completed_at AS "completedAt", c.summary, c.summary_stats AS "summaryStats", c.failure_reason
+c.completed_at AS "completedAt", c.summary, c.summary_stats AS "summaryStats", c.failure_reason,
+c.pause_reason
 """
 
 # {columns} from CAMPAIGN_COLUMNS or "c.id"; $2 the signed-in user, NULL in open mode.

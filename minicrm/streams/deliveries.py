@@ -2,9 +2,10 @@
 
 A batch is never dropped. A call that times out or fails is retried with capped
 exponential backoff and jitter, or after the vendor's `Retry-After` when it gives one;
-after `vendor_pause_after` failures in a row the campaign is marked PAUSED (no more of
-its batches go out while the vendor is down, as the partition waits on this one), and
-it is set RUNNING again by the first call that succeeds. A vendor that refuses a batch
+after `vendor_pause_after` failures in a row, or once the vendor's error rate over the
+last `vendor_error_window` seconds passes `vendor_error_threshold`, the campaign is marked
+PAUSED with the reason (no more of its batches go out while the vendor is down, as the
+partition waits on this one), and it is set RUNNING again by the first call that succeeds. A vendor that refuses a batch
 as too large (413) gets it in halves, and the size it took is kept for later batches;
 no message fails because its batch was too big. A vendor that rejects a batch outright
 (another 4xx but 408, 425 and 429) fails those messages for good, with its answer as
@@ -26,6 +27,7 @@ import aiohttp
 import orjson
 
 from minicrm import campaign_states as states, sizing
+from minicrm.error_window import ErrorWindow
 from minicrm.ratelimit import TokenBucket
 from minicrm.sql import queries
 from minicrm.streams.app import app, deliveries_topic, settings
@@ -37,6 +39,7 @@ from minicrm.streams.resources import pool
 log = logging.getLogger(__name__)
 RETRYABLE_4XX = {408, 425, 429}
 bucket = TokenBucket(settings.vendor_rate)
+health = ErrorWindow(settings.vendor_error_window, settings.vendor_error_threshold)
 # The most messages per call a vendor took after refusing a larger call as too large (413).
 batch_limits: dict[str, int] = {}
 _session: aiohttp.ClientSession | None = None
@@ -114,28 +117,43 @@ def failed(deliveries: list[dict], reason: str) -> list[dict]:
     return [{"commId": d["commId"], "status": "FAILED", "reason": reason} for d in deliveries]
 
 
-async def set_status(campaign_id: UUID, old: str, new: str) -> None:
+async def set_status(campaign_id: UUID, old: str, new: str, reason: str | None = None) -> None:
     db = await pool()
-    await retry_forever(lambda: db.execute(queries.SET_CAMPAIGN_STATUS, campaign_id, old, new), "campaign status")
-    log.warning("campaign %s: %s -> %s", campaign_id, old, new)
+    await retry_forever(lambda: db.execute(queries.SET_CAMPAIGN_STATUS, campaign_id, old, new, reason),
+                        "campaign status")
+    log.warning("campaign %s: %s -> %s %s", campaign_id, old, new, reason or "")
+
+
+def pause_reason(failures: int, exc: BaseException) -> str | None:
+    """Why the campaign should pause now, or None while the vendor looks usable."""
+    if failures >= settings.vendor_pause_after:
+        return f"the vendor failed {failures} calls in a row (last: {exc})"
+    if health.unhealthy():
+        failed, total = health.failures()
+        return f"the vendor failed {failed} of its last {total} calls (last: {exc})"
+    return None
 
 
 async def send(campaign_id: UUID, deliveries: list[dict]) -> None:
     """One call's worth of messages, retried until the vendor takes or refuses them."""
-    failures = 0
+    failures, paused = 0, False
     while True:
         try:
             await call_vendor(deliveries)
-            if failures >= settings.vendor_pause_after:
+            health.record(ok=True)
+            if paused:
                 await set_status(campaign_id, states.PAUSED, states.RUNNING)
             return
         except VendorRejected as exc:
+            health.record(ok=True)  # the vendor works; it refuses these messages
             await record_outcomes(campaign_id, failed(deliveries, str(exc)))
             return
         except (VendorBusy, aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             failures += 1
-            if failures == settings.vendor_pause_after:
-                await set_status(campaign_id, states.RUNNING, states.PAUSED)
+            health.record(ok=False)
+            if not paused and (reason := pause_reason(failures, exc)):
+                await set_status(campaign_id, states.RUNNING, states.PAUSED, reason)
+                paused = True
             told = exc.retry_after if isinstance(exc, VendorBusy) else None
             delay = told if told is not None else backoff(failures, settings.vendor_backoff_max)
             log.warning("vendor call failed (%r), attempt %d; retry in %.2fs", exc, failures, delay)

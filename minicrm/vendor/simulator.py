@@ -4,9 +4,10 @@
 four in flight, each after `latency` seconds. Failure rate, latency, duplicates, shuffling
 and outages come from the settings and can be changed while it runs with
 `POST /vendor/control {failure_rate, latency, duplicate_rate, shuffle, receipt_batch,
-outage_seconds, reject_status, body_limit, throttle_rate}`;
-`GET /vendor/stats` counts what it took and reported. Receipts are retried until the
-edge takes them. Like real vendors it can be rude: a body limit (413 past it, as the
+outage_seconds, reject_status, body_limit, throttle_rate, error_rate, hang_rate, hang_seconds}`;
+`GET /vendor/stats` counts what it took and reported, and the repeats it saw. Like a real
+provider it honours `Idempotency-Key` (a repeated call is answered, not repeated) and never
+delivers a `commId` twice. Receipts are retried until the edge takes them. Like real vendors it can be rude: a body limit (413 past it, as the
 original Express vendor's 100 kB), 429 with `Retry-After`, outages (503), refusals.
 The `original` profile behaves as the original Node vendor: 100 kB body limit, unsigned
 receipts.
@@ -44,6 +45,9 @@ class Behaviour:
     reject_status: int = 0  # answer every call with this 4xx, as a vendor refusing for good
     body_limit: int = 0  # bytes; a larger body gets 413 (0: no limit)
     throttle_rate: float = 0.0  # share of calls answered 429 with Retry-After: 1
+    error_rate: float = 0.0  # share of calls answered 500
+    hang_rate: float = 0.0  # share of calls taken but answered only after hang_seconds (the caller times out)
+    hang_seconds: float = 10.0
     signed: bool = True  # sign receipts (Standard Webhooks); the original vendor did not
 
 
@@ -80,7 +84,12 @@ class Simulator:
         self.wakeup = asyncio.Event()
         self.posts = asyncio.Semaphore(CONCURRENT_POSTS)
         self.stats = {"calls": 0, "accepted": 0, "reported": 0, "rejected_calls": 0, "too_large_calls": 0,
-                      "throttled_calls": 0, "receipt_posts_failed": 0}
+                      "throttled_calls": 0, "error_calls": 0, "hung_calls": 0, "receipt_posts_failed": 0,
+                      "repeated_calls": 0, "repeated_messages": 0, "repeated_past_key": 0}
+        # Like a real provider: a call whose Idempotency-Key was seen is answered again and not
+        # repeated, and a message whose commId was seen is not delivered again.
+        self.keys: set[str] = set()
+        self.messages: set[str] = set()
 
     async def accept(self, request: web.Request) -> web.Response:
         self.stats["calls"] += 1
@@ -96,6 +105,9 @@ class Simulator:
         if time.monotonic() < self.behaviour.outage_until:
             self.stats["rejected_calls"] += 1
             return web.json_response({"error": "vendor outage (simulated)"}, status=503)
+        if self.rng.random() < self.behaviour.error_rate:
+            self.stats["error_calls"] += 1
+            return web.json_response({"error": "internal error (simulated)"}, status=500)
         try:
             deliveries = orjson.loads(await request.read())
         except orjson.JSONDecodeError:
@@ -104,14 +116,31 @@ class Simulator:
             isinstance(d, dict) and d.get("commId") and d.get("campaignId") for d in deliveries
         ):
             return web.json_response({"error": "expected an array of {commId, campaignId, ...}"}, status=400)
-        self.pending.extend(deliveries)
-        self.stats["accepted"] += len(deliveries)
+        answer = {"message": "accepted for delivery", "count": len(deliveries)}
+        key = request.headers.get("Idempotency-Key")
+        if key and key in self.keys:
+            self.stats["repeated_calls"] += 1
+            self.stats["repeated_messages"] += len(deliveries)
+            return web.json_response(answer, status=202)
+        if key:
+            self.keys.add(key)
+        fresh = [d for d in deliveries if d["commId"] not in self.messages]
+        repeated = len(deliveries) - len(fresh)
+        self.stats["repeated_messages"] += repeated
+        self.stats["repeated_past_key"] += repeated  # a provider honouring keys only would send these twice
+        self.messages.update(d["commId"] for d in fresh)
+        self.pending.extend(fresh)
+        self.stats["accepted"] += len(fresh)
         self.wakeup.set()
-        return web.json_response({"message": "accepted for delivery", "count": len(deliveries)}, status=202)
+        if self.rng.random() < self.behaviour.hang_rate:
+            self.stats["hung_calls"] += 1
+            await asyncio.sleep(self.behaviour.hang_seconds)
+        return web.json_response(answer, status=202)
 
     async def control(self, request: web.Request) -> web.Response:
         body = orjson.loads(await request.read() or b"{}")
-        for name in ("failure_rate", "latency", "duplicate_rate", "throttle_rate"):
+        for name in ("failure_rate", "latency", "duplicate_rate", "throttle_rate", "error_rate", "hang_rate",
+                     "hang_seconds"):
             if name in body:
                 setattr(self.behaviour, name, float(body[name]))
         for name in ("reject_status", "body_limit"):
