@@ -3,29 +3,55 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import zlib
 from collections import defaultdict
 from typing import Callable, Iterable
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import (
+    InvalidProducerIdMapping, KafkaError, OutOfOrderSequenceNumber, UnknownProducerId,
+)
 
 from minicrm import sizing
 from minicrm.edge.errors import PayloadTooLarge, Unavailable
 from minicrm.streams.records import Record
 
 
+# An idempotent producer that lost its sequence with the broker (after a broker restart)
+# fails every send from then on (aiokafka #1017): only a new producer, with a new id, sends.
+SEQUENCE_LOST = (OutOfOrderSequenceNumber, UnknownProducerId, InvalidProducerIdMapping)
+log = logging.getLogger(__name__)
+
+
 class Publisher:
     def __init__(self, bootstrap: str, max_record_bytes: int) -> None:
-        self.max_record_bytes = max_record_bytes
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap,
+        self.bootstrap, self.max_record_bytes = bootstrap, max_record_bytes
+        self._producer = self._new_producer()
+        self._renewing = asyncio.Lock()
+
+    def _new_producer(self) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap,
             enable_idempotence=True,  # acks=all, no duplicates from the producer's own retries
             linger_ms=2,
             max_batch_size=1024 * 1024,
-            max_request_size=2 * max_record_bytes,
+            max_request_size=2 * self.max_record_bytes,
             request_timeout_ms=10_000,
         )
+
+    async def _renew(self, broken: AIOKafkaProducer) -> None:
+        async with self._renewing:
+            if self._producer is not broken:
+                return  # another request renewed it already
+            log.warning("the Kafka producer lost its sequence with the broker; starting a new one")
+            fresh = self._new_producer()
+            await fresh.start()
+            self._producer = fresh
+            try:
+                await asyncio.wait_for(broken.stop(), timeout=5)
+            except Exception:  # noqa: BLE001 - it is broken; what it held is sent again by the caller
+                log.warning("the old producer did not stop cleanly", exc_info=True)
 
     async def start(self) -> None:
         await self._producer.start()
@@ -73,11 +99,20 @@ class Publisher:
         return value
 
     async def _send(self, topic: str, messages: list[dict]) -> None:
-        try:
-            futures = [await self._producer.send(topic, **message) for message in messages]
-            await asyncio.gather(*futures)
-        except KafkaError as exc:
-            raise Unavailable(f"could not publish to Kafka: {exc}") from exc
+        """Sends and waits for every ack; a producer that lost its sequence is replaced and the
+        messages sent once more (a record written twice changes nothing downstream)."""
+        for attempt in (1, 2):
+            producer = self._producer
+            try:
+                futures = [await producer.send(topic, **message) for message in messages]
+                await asyncio.gather(*futures)
+                return
+            except SEQUENCE_LOST as exc:
+                if attempt == 2:
+                    raise Unavailable(f"could not publish to Kafka: {exc}") from exc
+                await self._renew(producer)
+            except KafkaError as exc:
+                raise Unavailable(f"could not publish to Kafka: {exc}") from exc
 
     async def ready(self) -> bool:
         try:

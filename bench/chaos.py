@@ -1,0 +1,213 @@
+"""Chaos: a campaign of N customers while faults are injected at random moments from a seed.
+
+Runs a private deployment (own database and topics) on the stack bin/stack started: web,
+an all-in-one worker, a second worker for the hot path (deliveries, receipts), and the
+vendor simulator, which honours Idempotency-Key and never delivers a commId twice, as real
+providers do. Faults: SIGKILL of either worker, SIGKILL of the web edge while receipts are
+posted, a Kafka broker restart, a PostgreSQL restart, and a vendor answering 30% 5xx, 429
+with Retry-After, 413, calls that time out, and a 30 s outage. One row per fault (what,
+when, recovery seconds: from the fault's end until messages move again; calls and messages
+the vendor saw again), then exactly one closing line:
+
+    chaos: N faults, lost L, double-counted D, duplicate sends S, summaries K, recovery max R s
+
+lost: log rows not final, or missing; double-counted: campaign counters against log rows;
+duplicate sends: messages that reached the vendor again under a new Idempotency-Key (what a
+provider honouring keys would deliver twice; this simulator also drops them by commId);
+summaries: summary writes for the campaign.
+
+    bin/chaos [--customers 100000] [--faults 20] [--seed S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+
+from minicrm.localstack import ROOT, Pipeline, vendor
+
+sys.path.insert(0, str(Path(__file__).parent))
+from campaign import seed  # noqa: E402  (the benchmark's COPY seeding)
+
+HOT = "deliveries,receipts"
+VENDOR_FAULT_SECONDS = 5.0
+FINISH_TIMEOUT = 900.0
+STUCK = 120.0  # no message moved for this long after a fault: reported, and the run goes on
+
+
+class Chaos:
+    def __init__(self, pipeline: Pipeline, rng: random.Random) -> None:
+        self.pipeline, self.rng = pipeline, rng
+        self.workers = {"all": pipeline.processes[-2], "hot": pipeline.processes[-1]}
+
+    async def restart_worker(self, which: str) -> None:
+        proc = self.workers[which]
+        proc.kill(signal.SIGKILL)
+        self.pipeline.processes.remove(proc)
+        roles = {"MINICRM_WORKER_ROLES": HOT} if which == "hot" else {}
+        self.workers[which] = self.pipeline.start("worker", **roles)
+        await self.pipeline.wait_worker(self.workers[which])
+
+    async def restart_web(self) -> None:
+        [web] = [p for p in self.pipeline.processes if p.role == "web"]
+        web.kill(signal.SIGKILL)
+        self.pipeline.processes.remove(web)
+        await asyncio.sleep(self.rng.uniform(0.5, 3))  # receipts are refused meanwhile; the vendor retries
+        web = self.pipeline.start("web")
+        await self.pipeline.wait_http(f"{self.pipeline.url}/readyz", web)
+
+    async def restart_server(self, which: str) -> None:
+        await asyncio.to_thread(subprocess.run, [str(ROOT / "bin" / "stack"), "restart", which], check=True,
+                                stdout=subprocess.DEVNULL)
+
+    async def vendor_for(self, seconds: float, **behaviour) -> None:
+        await vendor(self.pipeline, **behaviour)
+        await asyncio.sleep(seconds)
+        await vendor(self.pipeline, error_rate=0, throttle_rate=0, hang_rate=0, body_limit=0)
+
+    def faults(self) -> dict[str, object]:
+        return {
+            "SIGKILL worker (all roles)": lambda: self.restart_worker("all"),
+            "SIGKILL worker (deliveries, receipts)": lambda: self.restart_worker("hot"),
+            "SIGKILL web during receipts": self.restart_web,
+            "Kafka broker restart": lambda: self.restart_server("kafka"),
+            "PostgreSQL restart": lambda: self.restart_server("postgres"),
+            "vendor 30% 5xx": lambda: self.vendor_for(VENDOR_FAULT_SECONDS, error_rate=0.3),
+            "vendor 429 + Retry-After": lambda: self.vendor_for(VENDOR_FAULT_SECONDS, throttle_rate=0.5),
+            "vendor 413 (10 kB limit)": lambda: self.vendor_for(VENDOR_FAULT_SECONDS, body_limit=10_000),
+            "vendor timeouts": lambda: self.vendor_for(VENDOR_FAULT_SECONDS, hang_rate=0.3, hang_seconds=8),
+            "vendor 30 s outage": lambda: self.vendor_for(30, outage_seconds=30),
+        }
+
+
+async def query(pipeline: Pipeline, sql: str, *args):
+    """One query on a fresh connection, retried through a PostgreSQL restart."""
+    while True:
+        try:
+            conn = await asyncpg.connect(pipeline.settings.database_url, timeout=5)
+            try:
+                return await conn.fetchrow(sql, *args)
+            finally:
+                await conn.close()
+        except (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError):
+            await asyncio.sleep(0.5)
+
+
+async def progress(pipeline: Pipeline, campaign_id: uuid.UUID) -> tuple[int, str, bool]:
+    row = await query(pipeline, "SELECT sent_count + failed_count AS done, status, summary IS NOT NULL AS summarised"
+                                " FROM campaigns WHERE id = $1", campaign_id)
+    return row["done"], row["status"], row["summarised"]
+
+
+async def vendor_stats(pipeline: Pipeline) -> dict:
+    async with aiohttp.ClientSession() as s, s.get(f"{pipeline.vendor_url}/vendor/stats") as r:
+        return await r.json()
+
+
+async def recovery(pipeline: Pipeline, campaign_id: uuid.UUID) -> float:
+    """Seconds until messages move again (or the campaign is done)."""
+    start = time.monotonic()
+    before, _, _ = await progress(pipeline, campaign_id)
+    while time.monotonic() - start < STUCK:
+        done, status, _ = await progress(pipeline, campaign_id)
+        if done > before or status in ("COMPLETED", "FAILED"):
+            return time.monotonic() - start
+        await asyncio.sleep(0.1)
+    return float("inf")
+
+
+async def verdict(pipeline: Pipeline, campaign_id: uuid.UUID, n: int) -> tuple[int, int]:
+    row = await query(pipeline, """
+        SELECT c.sent_count, c.failed_count, c.pending_count,
+               count(l.id) FILTER (WHERE l.status = 'SENT') AS sent,
+               count(l.id) FILTER (WHERE l.status = 'FAILED') AS failed,
+               count(l.id) FILTER (WHERE l.status = 'PENDING') AS pending, count(l.id) AS rows
+        FROM campaigns c LEFT JOIN communication_log l ON l.campaign_id = c.id
+        WHERE c.id = $1 GROUP BY c.id""", campaign_id)
+    lost = row["pending"] + max(0, n - row["rows"])
+    double = (abs(row["sent_count"] - row["sent"]) + abs(row["failed_count"] - row["failed"])
+              + abs(row["pending_count"] - row["pending"]))
+    return lost, double
+
+
+async def main(n: int, faults: int, seed_value: int) -> None:
+    rng = random.Random(seed_value)
+    print(f"chaos seed {seed_value}: {n:,} customers, {faults} faults", flush=True)
+    # Paced (100-message calls, 5 calls a second per worker) so that the faults land mid-campaign.
+    pipeline = Pipeline(Path(tempfile.mkdtemp(prefix="minicrm-chaos-")), MINICRM_BATCH_SIZE="100",
+                        MINICRM_VENDOR_RATE="5", MINICRM_VENDOR_TIMEOUT="3")
+    await pipeline.create()
+    try:
+        conn = await asyncpg.connect(pipeline.settings.database_url)
+        await seed(conn, n, uuid.uuid4().hex[:6])
+        await conn.close()
+        web, sim = pipeline.start("web"), pipeline.start("vendor")
+        workers = [pipeline.start("worker"), pipeline.start("worker", MINICRM_WORKER_ROLES=HOT)]
+        await pipeline.wait_http(f"{pipeline.url}/readyz", web)
+        await pipeline.wait_http(f"{pipeline.vendor_url}/vendor/stats", sim)
+        for w in workers:
+            await pipeline.wait_worker(w)
+        chaos = Chaos(pipeline, rng)
+        _, token = await pipeline.new_user("chaos@minicrm.local")
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
+            async with http.post(f"{pipeline.url}/api/campaigns", json={
+                "name": f"Chaos {seed_value}", "ruleGroup": {}, "message": "Hi {{name}}, news from {{city}}"}) as r:
+                assert r.status == 201, await r.text()
+                campaign_id = uuid.UUID((await r.json())["campaignId"])
+        started = time.monotonic()
+        table, names = [], list(chaos.faults())
+        print(f"{'fault':<40} {'at s':>7} {'recovery s':>11} {'calls again':>12} {'messages again':>15}", flush=True)
+        for _ in range(faults):
+            await asyncio.sleep(rng.uniform(0.5, 3.0))
+            if (await progress(pipeline, campaign_id))[1] in ("COMPLETED", "FAILED"):
+                print("  (the campaign finished before every fault was injected)")
+                break
+            name = rng.choice(names)
+            before = await vendor_stats(pipeline)
+            at = time.monotonic() - started
+            await chaos.faults()[name]()
+            took = await recovery(pipeline, campaign_id)
+            after = await vendor_stats(pipeline)
+            again = (after["repeated_calls"] - before["repeated_calls"], after["repeated_messages"] - before["repeated_messages"])
+            table.append((name, at, took))
+            print(f"{name:<40} {at:7.1f} {took:11.1f} {again[0]:12,} {again[1]:15,}", flush=True)
+        deadline = time.monotonic() + FINISH_TIMEOUT
+        while time.monotonic() < deadline:
+            _, status, _ = await progress(pipeline, campaign_id)
+            if status in ("COMPLETED", "FAILED"):  # COMPLETED comes with the summary
+                break
+            await asyncio.sleep(0.5)
+        print(f"campaign {status} after {time.monotonic() - started:.1f} s", flush=True)
+        lost, double = await verdict(pipeline, campaign_id, n)
+        stats = await vendor_stats(pipeline)
+        summaries = sum(log.read_text(errors="replace").count(f"campaign {campaign_id} summarised")
+                        for log in pipeline.workdir.glob("worker-*.log"))  # killed workers' logs too
+        recovery_max = max((t for _, _, t in table), default=0.0)
+        print(f"vendor: {stats['calls']:,} calls, {stats['accepted']:,} messages taken once, "
+              f"{stats['repeated_calls']:,} calls and {stats['repeated_messages']:,} messages seen again "
+              f"(same key: answered, not repeated)")
+        print(f"chaos: {len(table)} faults, lost {lost}, double-counted {double}, duplicate sends "
+              f"{stats['repeated_past_key']}, summaries {summaries}, recovery max {recovery_max:.1f} s")
+    finally:
+        pipeline.stop()
+        await pipeline.drop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--faults", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=None)
+    args = parser.parse_args()
+    asyncio.run(main(args.customers, args.faults, args.seed if args.seed is not None else random.randrange(10**6)))
