@@ -25,7 +25,6 @@ Write = Callable[[asyncpg.Connection, Sequence[T]], Awaitable[Any]]
 log = logging.getLogger(__name__)
 
 # Failures of the connection, the server or the moment, never of the record: retried.
-# InterfaceError is not here: it is a programming error, and retrying it loops forever.
 TRANSIENT = (
     OSError,
     asyncio.TimeoutError,
@@ -39,9 +38,17 @@ TRANSIENT = (
 )
 
 
-def is_transient(exc: BaseException) -> bool:
-    """True for an outage (retry), False for a failure of the record itself (dead letter)."""
-    return isinstance(exc, TRANSIENT)
+# A connection broken in the middle of an operation (the server shutting down) surfaces as
+# these, and so does a programming error: retried a few times, then final, so that a
+# database restart is ridden out and a bug is not retried forever.
+SUSPECT = (asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError)
+SUSPECT_ATTEMPTS = 5
+
+
+def is_transient(exc: BaseException, attempt: int = 0) -> bool:
+    """True for an outage (retry), False for a failure of the record itself (dead letter).
+    `attempt` is how many times this action has failed already."""
+    return isinstance(exc, TRANSIENT) or (isinstance(exc, SUSPECT) and attempt < SUSPECT_ATTEMPTS)
 
 
 class Rejected(Exception):
@@ -60,7 +67,7 @@ async def retry_forever(action: Callable[[], Awaitable[T]], what: str, cap: floa
         try:
             return await action()
         except Exception as exc:
-            if not is_transient(exc):
+            if not is_transient(exc, attempt):
                 raise
             attempt += 1
             delay = backoff(attempt, cap)
