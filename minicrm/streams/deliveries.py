@@ -139,14 +139,13 @@ async def send(campaign_id: UUID, deliveries: list[dict]) -> None:
     failures, paused = 0, False
     while True:
         try:
-            await call_vendor(deliveries)
+            try:
+                await call_vendor(deliveries)
+            except VendorRejected as exc:  # the vendor works; it refuses these messages
+                await record_outcomes(campaign_id, failed(deliveries, str(exc)))
             health.record(ok=True)
             if paused:
                 await set_status(campaign_id, states.PAUSED, states.RUNNING)
-            return
-        except VendorRejected as exc:
-            health.record(ok=True)  # the vendor works; it refuses these messages
-            await record_outcomes(campaign_id, failed(deliveries, str(exc)))
             return
         except (VendorBusy, aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             failures += 1
