@@ -5,9 +5,10 @@ from __future__ import annotations
 import faust
 
 from minicrm.settings import load_settings
-from minicrm.streams import records
+from minicrm.streams import faust_patches, records
 
 settings = load_settings()
+faust_patches.install()
 
 app = faust.App(
     settings.topic_prefix,
