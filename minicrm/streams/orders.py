@@ -9,6 +9,7 @@ behind it, so the records of one order are applied in the order they came.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from decimal import Decimal
 from typing import Sequence
@@ -21,10 +22,11 @@ from minicrm import order_effects
 from minicrm.order_effects import OrderState
 from minicrm.sql import queries
 from minicrm.streams.app import app, orders_topic, settings
-from minicrm.streams.batching import Rejected, guarded, latest_by, store
+from minicrm.streams.batching import Rejected, guarded, is_transient, latest_by, store
 from minicrm.streams.records import OrderBatch, OrderRecord
 from minicrm.streams.resources import pool
 
+log = logging.getLogger(__name__)
 REDRIVE_LOCK = 727_275  # one worker re-drives at a time
 REDRIVE_BATCH = 5_000
 
@@ -99,6 +101,18 @@ async def ingest_orders(stream):
 
 @app.timer(1.0)
 async def redrive_parked_orders() -> None:
+    # A timer that raises crashes the whole worker (a PostgreSQL restart did): log, and the
+    # next tick tries again.
+    try:
+        await redrive()
+    except Exception as exc:  # noqa: BLE001
+        if is_transient(exc):
+            log.warning("re-driving parked orders failed (%r); next tick retries", exc)
+        else:
+            log.exception("re-driving parked orders failed; next tick retries")
+
+
+async def redrive() -> None:
     """Writes parked orders whose customer has arrived; dead-letters those that waited too long."""
     db = await pool()
     topic = orders_topic.get_topic_name()
