@@ -33,3 +33,13 @@ def test_the_message_at_the_committed_offset_holds_the_commit_until_it_is_acked(
 def test_unpatched_faust_commits_past_it():
     state = Offsets(committed=2585, acked=[2586, 2587, 2588, 2589])
     assert faust_patches._new_offset(state, TOPIC) == 2590  # the message at 2585 would be lost
+
+
+async def test_a_jump_in_offsets_is_not_taken_for_acked_messages():
+    faust_patches.install()
+    state = Offsets(committed=100, acked=[100])
+    await Consumer._add_gap(state, TOPIC, 101, 140)  # a prefetched message at 140 came first
+    state._acked[TOPIC].append(140)
+    state._acked_index[TOPIC].add(140)
+    assert not state._gap[TOPIC]
+    assert Consumer._new_offset(state, TOPIC) == 101  # not 141: 101 to 139 are still unread
