@@ -98,6 +98,10 @@ ORDER BY p.seq
 LIMIT $1
 """
 
+TRY_LOCK = "SELECT pg_try_advisory_lock($1)"
+
+UNLOCK = "SELECT pg_advisory_unlock($1)"
+
 UNPARK_ORDERS = "DELETE FROM parked_orders WHERE seq = ANY($1::bigint[])"
 
 # Parked orders that waited past $2 seconds go to dead letters ($1 their topic) in the same

@@ -117,7 +117,7 @@ async def redrive() -> None:
     db = await pool()
     topic = orders_topic.get_topic_name()
     async with db.acquire() as conn:
-        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", REDRIVE_LOCK):
+        if not await conn.fetchval(queries.TRY_LOCK, REDRIVE_LOCK):
             return
         try:
             rows = await conn.fetch(queries.READY_PARKED_ORDERS, REDRIVE_BATCH)
@@ -127,4 +127,4 @@ async def redrive() -> None:
                 await conn.execute(queries.UNPARK_ORDERS, [r["seq"] for r in rows])
             await conn.execute(queries.EXPIRE_PARKED_ORDERS, topic, settings.parked_order_ttl)
         finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", REDRIVE_LOCK)
+            await conn.execute(queries.UNLOCK, REDRIVE_LOCK)
