@@ -139,6 +139,10 @@ async def test_records_no_stage_can_use_end_in_dead_letters_and_campaigns_end_fa
     assert "not-a-uuid" in letters[f"{tag}-bad"]["reason"] or "UUID" in letters[f"{tag}-bad"]["reason"]
     async with http.get("/readyz") as r:
         assert (await r.json())["dead_letters"] >= 4
+    async with http.get("/api/dead-letters", params={"since": "2000-01-01T00:00:00", "limit": "1"}) as r:
+        assert r.status == 200 and int(r.headers["X-Total-Count"]) >= 4
+    async with http.get("/api/dead-letters", params={"topic": "orders\x00"}) as r:
+        assert r.status == 400 and (await r.json())["detail"][0]["field"] == "topic"
 
 
 async def test_a_dead_letter_replays_after_the_fix(pipeline, http):

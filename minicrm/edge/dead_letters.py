@@ -9,7 +9,7 @@ from aiohttp import web
 from minicrm import dead_letters
 from minicrm.edge.errors import InvalidInput
 from minicrm.edge.listing import listing
-from minicrm.edge.requests import page
+from minicrm.edge.requests import page, query_text
 from minicrm.edge.state import POOL, SETTINGS
 from minicrm.sql import queries
 
@@ -18,7 +18,7 @@ async def list_dead_letters(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     listed = page(request, settings, unpaged=False)
     conditions, params = [], []
-    if topic := request.query.get("topic"):
+    if topic := query_text(request, "topic"):
         params.append(dead_letters.topic_name(settings, topic))
         conditions.append(f"d.topic = ${len(params)}")
     if since := request.query.get("since"):

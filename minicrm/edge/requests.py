@@ -16,6 +16,7 @@ from minicrm.settings import Settings
 
 Model = TypeVar("Model", bound=BaseModel)
 MAX_OFFSET = 10_000_000
+NUL_MESSAGE = "text holds a NUL character (\\u0000), which cannot be stored"
 
 
 async def read_json(request: web.Request) -> Any:
@@ -30,7 +31,7 @@ def parse_json(raw: bytes) -> Any:
     except orjson.JSONDecodeError as exc:
         raise InvalidInput(f"malformed JSON: {exc}") from None
     if b"\\u0000" in raw and (where := nul_path(data, ())) is not None:
-        problem = {"field": _field(where), "message": "text holds a NUL character (\\u0000), which cannot be stored"}
+        problem = {"field": _field(where), "message": NUL_MESSAGE}
         if isinstance(data, list):
             problem = {"item": where[0], **problem, "field": _field(where[1:])}
         raise InvalidInput([problem])
@@ -118,6 +119,14 @@ def page(request: web.Request, settings: Settings, unpaged: bool = True) -> Page
     if not 0 <= offset <= MAX_OFFSET:
         raise InvalidInput(f"offset must be between 0 and {MAX_OFFSET:,}; narrow the filters instead")
     return Page(limit, offset)
+
+
+def query_text(request: web.Request, name: str) -> str | None:
+    """A free-text query parameter; one holding a NUL (which PostgreSQL cannot take) is refused."""
+    value = request.query.get(name)
+    if value is not None and "\x00" in value:
+        raise InvalidInput([{"field": name, "message": NUL_MESSAGE}])
+    return value
 
 
 def filters(
