@@ -141,6 +141,8 @@ async def test_records_no_stage_can_use_end_in_dead_letters_and_campaigns_end_fa
         assert (await r.json())["dead_letters"] >= 4
     async with http.get("/api/dead-letters", params={"since": "2000-01-01T00:00:00", "limit": "1"}) as r:
         assert r.status == 200 and int(r.headers["X-Total-Count"]) >= 4
+    async with http.get("/api/dead-letters", params={"since": "0001-01-01T00:00:00+14:00"}) as r:
+        assert r.status == 400  # before the year 1 in UTC
     async with http.get("/api/dead-letters", params={"topic": "orders\x00"}) as r:
         assert r.status == 400 and (await r.json())["detail"][0]["field"] == "topic"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from aiohttp import web
 
@@ -23,9 +23,10 @@ async def list_dead_letters(request: web.Request) -> web.Response:
         conditions.append(f"d.topic = ${len(params)}")
     if since := request.query.get("since"):
         try:
-            params.append(datetime.fromisoformat(since))
-        except ValueError:
-            raise InvalidInput("since must be an ISO 8601 date or time") from None
+            moment = datetime.fromisoformat(since)
+            params.append((moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(timezone.utc))
+        except (ValueError, OverflowError):
+            raise InvalidInput([{"field": "since", "message": "must be an ISO 8601 date or time"}]) from None
         conditions.append(f"d.created_at >= ${len(params)}")
     return await listing(
         request, request.app[POOL], listed, select=queries.DEAD_LETTER_COLUMNS, source="dead_letters d",
