@@ -57,11 +57,9 @@ async def issue_key(settings, email: str, name: str):
 
 
 def dead_letters_command(settings, args) -> None:
-    import asyncpg
     import orjson
 
     from minicrm import dead_letters
-    from minicrm.sql import queries
 
     if args.action == "replay":
         if args.id is None and args.topic is None:
@@ -70,16 +68,8 @@ def dead_letters_command(settings, args) -> None:
         print(f"replayed {len(ids)} dead letter(s): {', '.join(map(str, ids)) or 'none waiting'}")
         return
 
-    async def listing():
-        conn = await asyncpg.connect(settings.database_url)
-        try:
-            return await conn.fetch(queries.LATEST_DEAD_LETTERS, dead_letters.topic_name(settings, args.topic),
-                                    args.id, args.limit)
-        finally:
-            await conn.close()
-
-    for row in asyncio.run(listing()):
-        print(orjson.dumps(dead_letters.shape(row), default=str).decode())
+    for letter in asyncio.run(dead_letters.latest(settings, args.topic, args.id, args.limit)):
+        print(orjson.dumps(letter, default=str).decode())
 
 
 def main(argv: list[str] | None = None) -> None:

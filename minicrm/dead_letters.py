@@ -32,9 +32,14 @@ def shape(row: asyncpg.Record) -> dict[str, Any]:
     return letter
 
 
-async def pending(conn: asyncpg.Connection, settings: Settings, topic: str | None, letter_id: int | None,
-                  limit: int) -> list[asyncpg.Record]:
-    return await conn.fetch(queries.DEAD_LETTERS_TO_REPLAY, topic_name(settings, topic), letter_id, limit)
+async def latest(settings: Settings, topic: str | None, letter_id: int | None, limit: int) -> list[dict[str, Any]]:
+    """The newest dead letters (one, or a topic's, or all), shaped as the API shows them."""
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        rows = await conn.fetch(queries.LATEST_DEAD_LETTERS, topic_name(settings, topic), letter_id, limit)
+    finally:
+        await conn.close()
+    return [shape(row) for row in rows]
 
 
 async def replay(settings: Settings, topic: str | None = None, letter_id: int | None = None,
@@ -46,7 +51,7 @@ async def replay(settings: Settings, topic: str | None = None, letter_id: int | 
                                 max_request_size=2 * settings.max_record_bytes)
     await producer.start()
     try:
-        rows = await pending(conn, settings, topic, letter_id, limit)
+        rows = await conn.fetch(queries.DEAD_LETTERS_TO_REPLAY, topic_name(settings, topic), letter_id, limit)
         for row in rows:
             key = row["key"].encode() if row["key"] else None
             await producer.send_and_wait(row["topic"], row["payload"].encode(), key=key)

@@ -81,8 +81,9 @@ class Publisher:
             count += 1
         messages = []
         for group, members in groups.items():
-            for start in range(0, len(members), max_items or len(members)):
-                chunk = members[start : start + (max_items or len(members))]
+            size = max_items or len(members)
+            for start in range(0, len(members), size):
+                chunk = members[start : start + size]
                 try:
                     parts = sizing.fit(chunk, lambda part: wrap(part).dumps(), self.max_record_bytes)
                 except sizing.TooLarge as exc:

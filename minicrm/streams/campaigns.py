@@ -60,8 +60,8 @@ async def publish_deliveries(db: asyncpg.Pool, campaign_id: UUID, after: UUID, u
         await retry_forever(lambda: db.execute(queries.SET_PUBLISHED_THROUGH, campaign_id, after), "cursor")
 
 
-async def run(db: asyncpg.Pool, request: CampaignRequest) -> str:
-    """Segments (or resumes) the campaign; returns its status afterwards."""
+async def run(db: asyncpg.Pool, request: CampaignRequest) -> None:
+    """Segments (or resumes) the campaign."""
     campaign_id = UUID(request.id)
     await db.execute(queries.CREATE_CAMPAIGN, campaign_id, request.user_id, request.name, request.intent,
                      request.segment, request.message)
@@ -80,7 +80,6 @@ async def run(db: asyncpg.Pool, request: CampaignRequest) -> str:
         log.info("campaign %s segmented: %s", campaign_id, status)
     if status in states.SENDING:
         await publish_deliveries(db, campaign_id, published, MAX)
-    return status
 
 
 @app.agent(campaigns_topic)

@@ -7,8 +7,10 @@ and outages come from the settings and can be changed while it runs with
 outage_seconds, reject_status, body_limit, throttle_rate, error_rate, hang_rate, hang_seconds}`;
 `GET /vendor/stats` counts what it took and reported, and the repeats it saw. Like a real
 provider it honours `Idempotency-Key` (a repeated call is answered, not repeated) and never
-delivers a `commId` twice. Receipts are retried until the edge takes them. Like real vendors it can be rude: a body limit (413 past it, as the
-original Express vendor's 100 kB), 429 with `Retry-After`, outages (503), refusals.
+delivers a `commId` twice. Receipts are retried until the edge takes them. Like real
+vendors it can be rude: a body limit (413 past it, as the original Express vendor's
+100 kB), 429 with `Retry-After`, 500s, calls answered after the caller gave up, outages
+(503), refusals.
 The `original` profile behaves as the original Node vendor: 100 kB body limit, unsigned
 receipts.
 """
