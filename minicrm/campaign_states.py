@@ -1,15 +1,101 @@
-"""A campaign's statuses, in one place.
+"""A campaign's state machine, in one place: statuses, the moves between them, who makes each.
 
-QUEUED → SEGMENTING → RUNNING (⇄ PAUSED) → COMPLETED, or FAILED from any status before
-COMPLETED. A campaign is *delivered* when it is RUNNING or PAUSED with no pending message;
-it reads COMPLETED only once its summary is written, in the statement that writes it, so
-a COMPLETED campaign always has its summary. COMPLETED and FAILED are final.
+    SCHEDULED ─due─▶ QUEUED ─begin─▶ SEGMENTING ─segmented─▶ RUNNING ─summarised─▶ COMPLETED
+                                          │  ▲                 │  ▲
+                                    pause │  │ resume    pause │  │ resume / vendor up
+                                          ▼  │                 ▼  │
+                                          PAUSED ◀──vendor down──┘
+
+Any status but a final one can be cancelled (CANCELLED) or fail (FAILED: its request could
+not be run). A campaign is *delivered* once it is segmented and no message is pending; it
+reads COMPLETED only when its summary is written, in the statement that writes it. A
+cancelled campaign is final at once and gets its summary too (if it had started).
+
+Both pauses read PAUSED; `paused_by` tells the user's pause (it stays until the user
+resumes) from the vendor's (the fan-out lifts it on the first call that succeeds). A
+resume starts a new *delivery epoch*: batches published before it are dropped by the
+fan-out and the messages still pending are published again, so nothing is sent twice
+by us and nothing is left behind.
+
+This module is pure: the edge asks `decide()` whether a user's action is allowed and what
+it leads to, the SQL takes its status lists from here (`sql_list`), the OpenAPI document
+its enums, and a test checks the database's CHECK constraints against these tuples.
 """
 
 from __future__ import annotations
 
-QUEUED, SEGMENTING, RUNNING, PAUSED, COMPLETED, FAILED = (
-    "QUEUED", "SEGMENTING", "RUNNING", "PAUSED", "COMPLETED", "FAILED")
-STATUSES = (QUEUED, SEGMENTING, RUNNING, PAUSED, COMPLETED, FAILED)
-SENDING = (RUNNING, PAUSED)  # segmented; messages are out or waiting for the vendor
-FINAL = (COMPLETED, FAILED)
+from dataclasses import dataclass
+
+SCHEDULED, QUEUED, SEGMENTING, RUNNING, PAUSED, COMPLETED, FAILED, CANCELLED = (
+    "SCHEDULED", "QUEUED", "SEGMENTING", "RUNNING", "PAUSED", "COMPLETED", "FAILED", "CANCELLED")
+STATUSES = (SCHEDULED, QUEUED, SEGMENTING, RUNNING, PAUSED, COMPLETED, FAILED, CANCELLED)
+FINAL = (COMPLETED, FAILED, CANCELLED)
+SENDING = (RUNNING, PAUSED)  # segmented (or being segmented, if PAUSED); messages out or waiting
+STARTED = (SEGMENTING, RUNNING, PAUSED)
+
+USER, VENDOR = "user", "vendor"  # who paused
+
+# A message (one communication_log row). PENDING until an outcome; SKIPPED rows are the
+# segment's customers that were not messaged (opted out, or over the frequency cap).
+PENDING, SENT, MESSAGE_FAILED, MESSAGE_CANCELLED, SKIPPED = "PENDING", "SENT", "FAILED", "CANCELLED", "SKIPPED"
+MESSAGE_STATUSES = (PENDING, SENT, MESSAGE_FAILED, MESSAGE_CANCELLED, SKIPPED)
+RESENDABLE = (SENT, MESSAGE_FAILED, MESSAGE_CANCELLED, SKIPPED)  # final message statuses
+OPTED_OUT, FREQUENCY_CAPPED = "opted out", "frequency cap"  # the reasons of SKIPPED rows
+
+# What a user may do, and from which statuses.
+PAUSE, RESUME, CANCEL, RESCHEDULE = "pause", "resume", "cancel", "reschedule"
+ACTIONS = (PAUSE, RESUME, CANCEL, RESCHEDULE)
+
+
+class IllegalTransition(Exception):
+    """The action is not allowed in the campaign's present state (the edge answers 409)."""
+
+
+@dataclass(frozen=True)
+class State:
+    status: str
+    paused_by: str | None = None
+    segmented: bool = False  # its whole audience is written
+    delivered: bool = False  # segmented and nothing pending: only its summary is to come
+
+
+@dataclass(frozen=True)
+class Move:
+    status: str
+    paused_by: str | None = None
+
+
+def decide(action: str, state: State) -> Move:
+    """Where a user's action takes a campaign, or IllegalTransition saying why not."""
+    status = state.status
+    if status in FINAL:
+        raise IllegalTransition(f"the campaign is {status}, which is final")
+    if state.delivered:
+        raise IllegalTransition("every message of the campaign has its outcome; its summary is being written")
+    if action == CANCEL:
+        return Move(CANCELLED)
+    if action == RESCHEDULE:
+        if status != SCHEDULED:
+            raise IllegalTransition(f"only a SCHEDULED campaign can be rescheduled; this one is {status}")
+        return Move(SCHEDULED)
+    if action == PAUSE:
+        if status == PAUSED and state.paused_by == USER:
+            raise IllegalTransition("the campaign is paused already")
+        if status not in STARTED:
+            raise IllegalTransition(f"only a started campaign can be paused; this one is {status} (cancel it instead)")
+        return Move(PAUSED, USER)  # a vendor's pause becomes the user's: it stays until resumed
+    if action == RESUME:
+        if status != PAUSED:
+            raise IllegalTransition(f"only a PAUSED campaign can be resumed; this one is {status}")
+        return Move(RUNNING if state.segmented else SEGMENTING)
+    raise ValueError(f"unknown action {action!r}")
+
+
+def delivering(status: str, paused_by: str | None) -> bool:
+    """Whether the fan-out sends this campaign's messages (a vendor's pause retries; a user's waits)."""
+    return status in STARTED and not (status == PAUSED and paused_by == USER)
+
+
+def sql_list(values: tuple[str, ...]) -> str:
+    """`('A', 'B')` for a SQL `IN`: the statuses are constants of this module, never input."""
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"

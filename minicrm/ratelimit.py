@@ -14,16 +14,17 @@ class TokenBucket:
         self.clock = clock
         self.updated = clock()
 
-    def wait_time(self) -> float:
-        """Takes a token if one is there (0.0), or says how long until one is."""
+    def wait_time(self, tokens: float = 1.0) -> float:
+        """Takes `tokens` (at most the burst) if they are there (0.0), or says how long until they are."""
+        tokens = min(tokens, self.capacity)
         now = self.clock()
         self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
-        if self.tokens >= 1:
-            self.tokens -= 1
+        if self.tokens >= tokens:
+            self.tokens -= tokens
             return 0.0
-        return (1 - self.tokens) / self.rate
+        return (tokens - self.tokens) / self.rate
 
-    async def acquire(self) -> None:
-        while (delay := self.wait_time()) > 0:
+    async def acquire(self, tokens: float = 1.0) -> None:
+        while (delay := self.wait_time(tokens)) > 0:
             await asyncio.sleep(delay)

@@ -1,28 +1,54 @@
-"""Folding a batch of receipts: one outcome per message, the first one seen.
+"""Folding a batch of receipts: one outcome per message, the first one seen, and the opt-outs.
 
 A log row moves from PENDING once, so among duplicates only the first receipt can
-matter; keeping it here keeps every commId once in the SQL batch.
+matter; keeping it here keeps every commId once in the SQL batch. A vendor may also
+report that a recipient unsubscribed (the message was delivered) or bounced (it was not):
+either is an outcome and an opt-out, which suppresses the recipient from later campaigns.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Iterable
 from uuid import UUID
 
-OUTCOMES = ("SENT", "FAILED")
+OUTCOMES = {"SENT": "SENT", "FAILED": "FAILED", "UNSUBSCRIBED": "SENT", "BOUNCED": "FAILED"}
+RECEIPT_STATUSES = tuple(OUTCOMES)
+OPT_OUTS = {"UNSUBSCRIBED": "unsubscribed", "BOUNCED": "bounced"}
 
 
-def fold(receipts: Iterable[dict[str, Any]]) -> tuple[list[UUID], list[str], list[str | None]]:
-    """(commIds, statuses, reasons), first receipt per commId; unknown statuses and ids that
-    are no message's (not UUIDs) left out: they can move no log row."""
+@dataclass
+class Folded:
+    ids: list[UUID] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)
+    reasons: list[str | None] = field(default_factory=list)
+    opt_outs: dict[UUID, str] = field(default_factory=dict)  # commId → why its recipient opted out
+
+
+def _text(value: Any) -> str | None:
+    return value.replace("\x00", "") if isinstance(value, str) else None
+
+
+def fold(receipts: Iterable[dict[str, Any]]) -> Folded:
+    """First outcome per commId, and every opt-out; unknown statuses and ids that are no
+    message's (not UUIDs) left out: they can move no log row."""
     seen: dict[UUID, tuple[str, str | None]] = {}
+    folded = Folded()
     for receipt in receipts:
         status = receipt.get("status")
         try:
             comm_id = UUID(str(receipt.get("commId")))
         except ValueError:
             continue
-        if status in OUTCOMES and comm_id not in seen:
-            reason = receipt.get("reason")
-            seen[comm_id] = (status, reason.replace("\x00", "") if isinstance(reason, str) else None)
-    return list(seen), [s for s, _ in seen.values()], [r for _, r in seen.values()]
+        if status not in OUTCOMES:
+            continue
+        reason = _text(receipt.get("reason"))
+        if status in OPT_OUTS:
+            folded.opt_outs.setdefault(comm_id, f"{OPT_OUTS[status]}: {reason}" if reason else OPT_OUTS[status])
+            reason = reason or OPT_OUTS[status]
+        if comm_id not in seen:
+            seen[comm_id] = (OUTCOMES[status], reason)
+    folded.ids = list(seen)
+    folded.statuses = [s for s, _ in seen.values()]
+    folded.reasons = [r for _, r in seen.values()]
+    return folded

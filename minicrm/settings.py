@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, fields
 from typing import Any
 
+from minicrm.exclusions import FrequencyCap, parse_cap
+
 
 class SettingsError(Exception):
     """A setting is missing or malformed; the process stops with this message."""
@@ -88,6 +90,11 @@ class Settings:
     parked_order_ttl: float = 600.0
     """Seconds an order that reached the pipeline before its customer stays parked (re-driven
     every second, holding up nothing) before it is dead-lettered (MINICRM_PARKED_ORDER_TTL)."""
+
+    frequency_cap: str = ""
+    """At most this many messages per customer per period across campaigns, e.g. `3/7d` (units s,
+    m, h, d) (MINICRM_FREQUENCY_CAP); customers over it are skipped at segmentation and counted.
+    Test sends do not count. Empty: no cap."""
 
     vendor_url: str = "http://127.0.0.1:3500/vendor"
     """Where deliveries are sent (MINICRM_VENDOR_URL); the original vendor's address."""
@@ -191,6 +198,10 @@ class Settings:
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}.{name}"
 
+    @property
+    def cap(self) -> FrequencyCap | None:
+        return parse_cap(self.frequency_cap)
+
 
 def load_settings() -> Settings:
     """Reads MINICRM_<FIELD> for every field, once; raises SettingsError naming a bad variable."""
@@ -209,6 +220,10 @@ def load_settings() -> Settings:
         raise SettingsError("MINICRM_MAX_RECORD_BYTES must be between 1000 and 4 MiB (the broker takes 10 MiB)")
     if settings.simulator_profile not in ("", "original"):
         raise SettingsError("MINICRM_SIMULATOR_PROFILE must be empty or 'original'")
+    try:
+        settings.cap
+    except ValueError as exc:
+        raise SettingsError(f"MINICRM_FREQUENCY_CAP: {exc}") from None
     if settings.session_secret and len(settings.session_secret) < 32:
         raise SettingsError("MINICRM_SESSION_SECRET must be at least 32 characters")
     return settings

@@ -67,8 +67,29 @@ def _people(n: int) -> str:
 def summary(name: str, stats: dict[str, Any]) -> str:
     """A few sentences a marketer can read in every case: nobody reached, all failed, one
     customer, one city or many, a difference between spend bands or none."""
+    return _outcomes(name, stats) + _left_out(stats)
+
+
+def _left_out(stats: dict[str, Any]) -> str:
+    """The customers of the segment that were not messaged, and the messages a cancel stopped."""
+    text = ""
+    cancelled, opted_out, capped = (stats.get(k, 0) for k in ("cancelled", "opted_out", "frequency_capped"))
+    if cancelled and stats["sent"] + stats["failed"]:
+        text += f" The campaign was cancelled: {cancelled:,} of its messages were not sent."
+    if opted_out or capped:
+        reasons = [f"{n:,} had opted out" if k == "o" else f"{n:,} had reached the frequency cap"
+                   for k, n in (("o", opted_out), ("c", capped)) if n]
+        text += f" Not messaged from the segment: {' and '.join(reasons)}."
+    return text
+
+
+def _outcomes(name: str, stats: dict[str, Any]) -> str:
     audience, sent, failed = stats["audience_size"], stats["sent"], stats["failed"]
     title = f'Campaign "{name}"'
+    if stats.get("cancelled") and sent + failed == 0:
+        return f"{title} was cancelled before any of its {stats['cancelled']:,} messages went out."
+    if (audience == 0 or sent + failed == 0) and (stats.get("opted_out") or stats.get("frequency_capped")):
+        return f"{title} sent no message."
     if audience == 0 or sent + failed == 0:
         return f"{title} matched no customers, so no message was sent. Widen the segment and try again."
     if audience == 1:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
+from minicrm import campaign_states as states
 from minicrm.edge.auth import current_user
 from minicrm.edge.errors import ApiError, InvalidInput
 from minicrm.edge.listing import listing
@@ -26,29 +28,44 @@ async def create(request: web.Request) -> web.Response:
     owner = current_user(request) or campaign.userId
     if owner is None:
         raise InvalidInput([{"field": "userId", "message": "Field required"}])
-    campaign_id = str(uuid.uuid4())
     intent = await request.app[AI_SERVICE].intent(campaign.ruleGroup)
     condition, params = segment_condition(campaign.ruleGroup)
-    db = request.app[POOL]
-    estimate = await reads.segment_size(db, condition, params)  # the original answered with the audience size
+    counts = await reads.segment_counts(request.app[POOL], condition, params, settings.cap)
     record = CampaignRequest(
-        id=campaign_id, user_id=owner, name=campaign.name, segment=campaign.ruleGroup,
-        message=campaign.message, intent=intent,
+        id=str(uuid.uuid4()), user_id=owner, name=campaign.name, segment=campaign.ruleGroup,
+        message=campaign.message, intent=intent, rate_per_second=campaign.ratePerSecond,
     )
-    # The row is the ticket: it exists (QUEUED) before the answer, so the campaign can be read at
-    # once; the worker's own insert of it does nothing. Nothing queued, nothing kept.
-    await db.execute(queries.CREATE_CAMPAIGN, uuid.UUID(campaign_id), owner, campaign.name, intent,
-                     campaign.ruleGroup, campaign.message)
-    try:
-        await request.app[PUBLISHER].publish(settings.topic("campaigns"), [(campaign_id, record)])
-    except ApiError:
-        await db.execute(queries.DELETE_QUEUED_CAMPAIGN, uuid.UUID(campaign_id))
-        raise
+    status = await submit(request, record, campaign.sendAt)
     return json_response(
-        {"message": "campaign accepted; it runs in the pipeline", "campaignId": campaign_id,
-         "audience_size": estimate, "intent": intent, "status": "QUEUED"},
+        {"message": "campaign accepted; it runs in the pipeline", "campaignId": record.id,
+         "audience_size": counts["audience"], "excluded": excluded(counts), "intent": intent, "status": status,
+         "sendAt": campaign.sendAt},
         status=201,
     )
+
+
+async def submit(request: web.Request, record: CampaignRequest, send_at: datetime | None = None) -> str:
+    """Stores the campaign's row and publishes its request (a scheduled one: the scheduler does,
+    when due); answers its status. The row is the ticket: it exists before the answer, so the
+    campaign can be read at once; the worker's own insert of it does nothing. Nothing queued,
+    nothing kept."""
+    db = request.app[POOL]
+    status = states.SCHEDULED if send_at else states.QUEUED
+    await db.execute(queries.CREATE_CAMPAIGN, uuid.UUID(record.id), record.user_id, record.name, record.intent,
+                     record.segment, record.message, status, send_at, record.rate_per_second,
+                     uuid.UUID(record.resend_of) if record.resend_of else None, record.resend_statuses)
+    if status == states.QUEUED:
+        try:
+            await request.app[PUBLISHER].publish(request.app[SETTINGS].topic("campaigns"), [(record.id, record)])
+        except ApiError:
+            await db.execute(queries.DELETE_UNSTARTED_CAMPAIGN, uuid.UUID(record.id))
+            raise
+    return status
+
+
+def excluded(counts: dict[str, int]) -> dict[str, int]:
+    """The segment's customers that are not messaged, by reason."""
+    return {"opted_out": counts["opted_out"], "frequency_capped": counts["frequency_capped"]}
 
 
 def _rates(record: Any) -> dict[str, Any]:
@@ -88,10 +105,11 @@ def current_rate(timeline: list[dict[str, Any]], span: float = 5.0) -> float | N
 async def preview(request: web.Request, tree: Any) -> web.Response:
     condition, params = segment_condition(tree)
     async with request.app[POOL].acquire() as conn:
-        size = await reads.segment_size(conn, condition, params)
+        counts = await reads.segment_counts(conn, condition, params, request.app[SETTINGS].cap)
         sample = await reads.segment_sample(conn, condition, params, PREVIEW_SAMPLE)
     intent = await request.app[AI_SERVICE].intent(tree)
-    return json_response({"audience_size": size, "sample": sample, "intent": intent})
+    return json_response({"audience_size": counts["audience"], "excluded": excluded(counts), "sample": sample,
+                          "intent": intent})
 
 
 async def get(request: web.Request) -> web.Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from minicrm import campaign_states as states
 from minicrm.edge.auth import current_user
 from minicrm.edge.campaigns import campaign_uuid
 from minicrm.edge.listing import listing
@@ -11,7 +12,6 @@ from minicrm.edge.requests import filters, page
 from minicrm.edge.state import POOL, SETTINGS
 from minicrm.sql import queries, reads
 
-STATUSES = ("PENDING", "SENT", "FAILED")
 
 
 async def list_logs(request: web.Request) -> web.Response:
@@ -20,7 +20,7 @@ async def list_logs(request: web.Request) -> web.Response:
     where, params = filters(
         request,
         uuids={"campaignId": "l.campaign_id", "customerId": "l.customer_id"},
-        choices={"status": ("l.status", STATUSES)},
+        choices={"status": ("l.status", states.MESSAGE_STATUSES)},
     )
     if user := current_user(request):  # signed in: only the logs of your own campaigns
         if "campaignId" in request.query:

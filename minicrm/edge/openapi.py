@@ -13,7 +13,9 @@ from pydantic import BaseModel
 from minicrm.edge.ai import CampaignIdea, Query
 from minicrm.edge.auth import GoogleLogin, KeyLogin, TrustedLogin
 from minicrm.edge.responses import json_response
-from minicrm.edge.schemas import CampaignIn, CustomerIn, OrderIn, ReceiptIn
+from minicrm import campaign_states as states
+from minicrm.edge.schemas import (CampaignIn, CustomerIn, OrderIn, ReceiptIn, RescheduleIn, ResendIn, SuppressionIn,
+                                 TestSendIn)
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 OBJECT = {"type": "object"}
@@ -38,8 +40,8 @@ def _op(summary: str, body: dict | None = None, ok: int = 200, answer: dict | No
     op: dict[str, Any] = {
         "summary": summary,
         "responses": {
-            str(ok): {"description": "success", "content": {"application/json": {"schema": answer or OBJECT}},
-                      **({"headers": headers} if headers else {})},
+            str(ok): {"description": "success", **({} if ok == 204 else {
+                "content": {"application/json": {"schema": answer or OBJECT}}}), **({"headers": headers} if headers else {})},
             "default": {"description": "an error: 4xx for bad input, 401 without a session, 503 when Kafka or "
                                        "PostgreSQL is unreachable", "content": {"application/json": {"schema": ERROR}}},
         },
@@ -54,6 +56,7 @@ def _op(summary: str, body: dict | None = None, ok: int = 200, answer: dict | No
 
 
 TOTAL = {"X-Total-Count": {"schema": {"type": "integer"}, "description": "rows matching, over all pages"}}
+CAMPAIGN_ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}]
 UUID_QUERY = lambda name: {"name": name, "in": "query", "schema": {"type": "string", "format": "uuid"}}  # noqa: E731
 
 
@@ -71,14 +74,24 @@ def spec() -> dict[str, Any]:
             "id": {"type": "string"}, "combinator": {"type": "string", "enum": ["AND", "OR"]},
             "rules": {"type": "array", "items": {"anyOf": [{"$ref": "#/components/schemas/Rule"},
                                                            {"$ref": "#/components/schemas/RuleGroup"}]}}}},
+        "CampaignStatus": {"type": "string", "enum": list(states.STATUSES),
+                           "description": "COMPLETED, FAILED and CANCELLED are final; PAUSED says `paused_by` "
+                                          "(user or vendor) and `pause_reason`"},
+        "Campaign": {"type": "object", "properties": {
+            "id": {"type": "string", "format": "uuid"}, "status": {"$ref": "#/components/schemas/CampaignStatus"},
+            "paused_by": {"enum": [states.USER, states.VENDOR, None]}, "pause_reason": {"type": ["string", "null"]},
+            **{name: {"type": ["integer", "null"]} for name in (
+                "audience_size", "pending_count", "sent_count", "failed_count", "cancelled_count",
+                "suppressed_count", "capped_count")}}},
     }
     for model in (CustomerIn, OrderIn, CampaignIn, ReceiptIn, CampaignIdea, Query, GoogleLogin, KeyLogin,
-                  TrustedLogin):
+                  TrustedLogin, RescheduleIn, TestSendIn, ResendIn, SuppressionIn):
         schema = _model(model)
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
     schemas["CampaignIn"]["properties"]["ruleGroup"] = {"$ref": "#/components/schemas/RuleGroup"}
     ref = lambda name: {"$ref": f"#/components/schemas/{name}"}  # noqa: E731
+    CAMPAIGN = ref("Campaign")
     paths = {
         "/api/auth": {
             "post": _op("Sign in with a Google ID token, a login key, or as the trusted frontend",
@@ -98,7 +111,31 @@ def spec() -> dict[str, Any]:
                 {"name": "status", "in": "query", "schema": {"type": "string", "enum": [
                     "PENDING", "COMPLETED", "CANCELLED", "REFUNDED"]}}]),
         },
-        "/api/campaigns": {"post": _op("Create a campaign; it runs in the pipeline", ref("CampaignIn"), 201)},
+        "/api/campaigns": {"post": _op("Create a campaign; it runs in the pipeline (with sendAt: SCHEDULED, "
+                                       "started when due)", ref("CampaignIn"), 201)},
+        "/api/campaigns/{id}": {"patch": _op("Reschedule a SCHEDULED campaign (409 otherwise)", ref("RescheduleIn"),
+                                             answer=CAMPAIGN, params=CAMPAIGN_ID)},
+        "/api/campaigns/{id}/pause": {"post": _op(
+            "Pause: no further vendor calls within a second or two (409 unless started and not final)",
+            answer=CAMPAIGN, params=CAMPAIGN_ID)},
+        "/api/campaigns/{id}/resume": {"post": _op("Resume a PAUSED campaign where it stopped (409 otherwise)",
+                                                   answer=CAMPAIGN, params=CAMPAIGN_ID)},
+        "/api/campaigns/{id}/cancel": {"post": _op(
+            "Cancel: final; messages not yet sent become CANCELLED and are counted (409 once final)",
+            answer=CAMPAIGN, params=CAMPAIGN_ID)},
+        "/api/campaigns/{id}/test": {"post": _op(
+            "Send the personalised message to up to 10 customers (ids or emails), marked test, not counted",
+            ref("TestSendIn"), 202, params=CAMPAIGN_ID)},
+        "/api/campaigns/{id}/resend": {"post": _op(
+            "A new campaign, linked to this final one, to its customers whose messages ended in `statuses`",
+            ref("ResendIn"), 201, params=CAMPAIGN_ID)},
+        "/api/suppressions": {
+            "post": _op("Opt customers out (by email or customerId) of every campaign", _one_or_many("SuppressionIn"),
+                        201),
+            "get": _op("The opt-out list, newest first", answer=ARRAY_OF_OBJECTS, headers=TOTAL, params=PAGING),
+        },
+        "/api/suppressions/{email}": {"delete": {**_op("Take an email off the opt-out list", ok=204), "parameters": [
+            {"name": "email", "in": "path", "required": True, "schema": {"type": "string"}}]}},
         "/api/campaigns/get": {"post": _op(
             "{} or {userId}: your campaigns; {campaignId}: one with metrics; {ruleGroup}: a preview",
             {"type": "object", "properties": {"userId": {"type": "string"}, "campaignId": {"type": "string",
@@ -109,7 +146,7 @@ def spec() -> dict[str, Any]:
                                  answer=ARRAY_OF_OBJECTS, headers=TOTAL, params=PAGING + [
                                      UUID_QUERY("campaignId"), UUID_QUERY("customerId"),
                                      {"name": "status", "in": "query",
-                                      "schema": {"type": "string", "enum": ["PENDING", "SENT", "FAILED"]}}])},
+                                      "schema": {"type": "string", "enum": list(states.MESSAGE_STATUSES)}}])},
         "/api/receipts": {"post": _op("Vendor delivery receipts, signed (Standard Webhooks)",
                                       {"type": "array", "items": ref("ReceiptIn"), "maxItems": 10000}, 201,
                                       public=True)},

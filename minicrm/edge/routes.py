@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from minicrm.edge import ai, auth, campaigns, customers, dead_letters, health, logs, openapi, orders, receipts
+from minicrm.edge import (ai, auth, campaign_controls, campaigns, customers, dead_letters, health, logs, openapi, orders,
+                         receipts, suppressions)
 
 
 def setup_routes(app: web.Application) -> None:
@@ -16,6 +17,15 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/orders", orders.list_orders)
     app.router.add_post("/api/campaigns", campaigns.create)
     app.router.add_post("/api/campaigns/get", campaigns.get)
+    app.router.add_patch("/api/campaigns/{id}", campaign_controls.reschedule)
+    app.router.add_post("/api/campaigns/{id}/pause", campaign_controls.pause)
+    app.router.add_post("/api/campaigns/{id}/resume", campaign_controls.resume)
+    app.router.add_post("/api/campaigns/{id}/cancel", campaign_controls.cancel)
+    app.router.add_post("/api/campaigns/{id}/test", campaign_controls.test_send)
+    app.router.add_post("/api/campaigns/{id}/resend", campaign_controls.resend)
+    app.router.add_post("/api/suppressions", suppressions.create)
+    app.router.add_get("/api/suppressions", suppressions.list_suppressions)
+    app.router.add_delete("/api/suppressions/{email}", suppressions.delete)
     app.router.add_get("/api/logs", logs.list_logs)
     app.router.add_post("/api/receipts", receipts.create)
     app.router.add_get("/api/dead-letters", dead_letters.list_dead_letters)

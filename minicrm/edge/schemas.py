@@ -10,7 +10,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from minicrm import rules, templating
+from minicrm import campaign_states as states, receipt_folding, rules, templating
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 CENT = Decimal("0.01")
@@ -105,11 +105,35 @@ class OrderIn(Body):
         return self
 
 
+SCHEDULE_SLACK = 300  # seconds a sendAt may lie in the past (clocks differ): it starts at once
+
+
+def _send_at(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("must carry its UTC offset, e.g. 2030-01-31T09:00:00+05:30")
+    if (datetime.now(timezone.utc) - value).total_seconds() > SCHEDULE_SLACK:
+        raise ValueError("is in the past")
+    return value
+
+
+SendAt = Annotated[datetime, AfterValidator(_send_at)]
+def _template(value: str) -> str:
+    templating.parse(value)  # TemplateError is a ValueError: pydantic reports it on the field
+    return value
+
+
+Message = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_template)]
+
+
 class CampaignIn(Body):
     userId: Line | None = Field(default=None, min_length=1, max_length=200)  # the session's user wins
     name: Line = Field(min_length=1, max_length=200)
     ruleGroup: dict[str, Any]
-    message: str = Field(min_length=1, max_length=2000)
+    message: Message
+    sendAt: SendAt | None = Field(default=None, description="ISO 8601 with offset: the campaign is SCHEDULED "
+                                                             "and starts then (its audience as of that moment)")
+    ratePerSecond: float | None = Field(default=None, gt=0, le=1_000_000,
+                                        description="at most this many messages a second (per worker)")
 
     @field_validator("ruleGroup")
     @classmethod
@@ -117,16 +141,44 @@ class CampaignIn(Body):
         rules.parse(value)  # RuleError is a ValueError: pydantic reports it on this field
         return value
 
-    @field_validator("message")
-    @classmethod
-    def _message(cls, value: str) -> str:
-        templating.parse(value)
-        return value
-
 
 class ReceiptIn(Body):
     commId: UUID
     campaignId: UUID
     customerId: UUID | None = None
-    status: Literal["SENT", "FAILED"]
+    status: Literal[receipt_folding.RECEIPT_STATUSES]  # UNSUBSCRIBED and BOUNCED also opt the recipient out
     reason: str | None = Field(default=None, max_length=500)
+
+
+class RescheduleIn(Body):
+    sendAt: SendAt
+
+
+class TestSendIn(Body):
+    to: list[Annotated[str, Field(min_length=1, max_length=254)]] = Field(
+        min_length=1, max_length=10, description="customer ids or emails")
+
+
+class ResendIn(Body):
+    statuses: list[Literal[states.RESENDABLE]] = Field(min_length=1, max_length=4)
+    name: Line | None = Field(default=None, min_length=1, max_length=200)
+    message: Message | None = None
+
+
+class SuppressionIn(Body):
+    email: str | None = Field(default=None, max_length=254)
+    customerId: UUID | None = None
+    reason: Line = Field(default="opted out", min_length=1, max_length=200)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not EMAIL.match(value):
+            raise ValueError("not a valid email address")
+        return value.lower() if value else value
+
+    @model_validator(mode="after")
+    def _one(self) -> SuppressionIn:
+        if (self.email is None) == (self.customerId is None):
+            raise ValueError("give an email or a customerId")
+        return self

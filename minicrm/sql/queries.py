@@ -1,5 +1,14 @@
 """Named queries. `$n` bind parameters only; arrays go in through unnest."""
 
+from minicrm import campaign_states as states
+
+SENDING = states.sql_list(states.SENDING)
+FINAL = states.sql_list(states.FINAL)
+# Segmented, nothing pending: every message has its outcome (only the summary is to come).
+DELIVERED = f"(c.segmented_at IS NOT NULL AND c.status IN {SENDING} AND c.pending_count = 0)"
+# Waiting for its summary: delivered, or cancelled after it had started.
+SUMMARISABLE = f"(c.summary IS NULL AND ({DELIVERED} OR (c.status = 'CANCELLED' AND c.started_at IS NOT NULL)))"
+
 INSERT_DEAD_LETTER = """
 INSERT INTO dead_letters (topic, key, payload, reason) VALUES ($1, $2, $3, $4)
 """
@@ -131,84 +140,179 @@ coalesce((SELECT json_agg(json_build_object('name', i.name, 'quantity', i.quanti
 """
 
 CREATE_CAMPAIGN = """
-INSERT INTO campaigns (id, user_id, name, intent, segment, message)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO campaigns (id, user_id, name, intent, segment, message, status, send_at, rate_per_second,
+                       resend_of, resend_statuses)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 ON CONFLICT (id) DO NOTHING
 """
 
-CAMPAIGN_STATE = "SELECT status, published_through FROM campaigns WHERE id = $1"
+CAMPAIGN_STATE = """
+SELECT status, paused_by, published_through, delivery_epoch, segmented_at IS NOT NULL AS segmented
+FROM campaigns WHERE id = $1
+"""
 
-BEGIN_SEGMENTATION = "UPDATE campaigns SET status = 'SEGMENTING', started_at = now() WHERE id = $1 AND status = 'QUEUED'"
+# A QUEUED campaign, or a SCHEDULED one that is due (its request can come before the scheduler
+# marks it QUEUED), starts.
+BEGIN_SEGMENTATION = """
+UPDATE campaigns SET status = 'SEGMENTING', started_at = now()
+WHERE id = $1 AND (status = 'QUEUED' OR (status = 'SCHEDULED' AND send_at <= now()))
+"""
 
 # One chunk of the audience, in customer id order after $2: its log rows are written and
-# counted in the campaign in one statement. {condition} and {message} are built by the rule
-# compiler and the templating module from allow-listed columns; their values are bind
-# parameters from $4 on. A replayed chunk inserts nothing and counts nothing.
+# counted in the campaign in one statement; customers not to be messaged ({skip}: opted out,
+# over the frequency cap) as SKIPPED rows with the reason. {condition}, {message} and {skip}
+# are built by `rules`, `templating` and `exclusions` from allow-listed columns; their values
+# are bind parameters from $4 on. A replayed chunk inserts nothing and counts nothing. The
+# campaign row is locked first, so a chunk is written before a cancel or not at all.
 INSERT_AUDIENCE_CHUNK = """
-WITH chunk AS (
-    SELECT c.id, c.name, c.email, c.phone, {message} AS message
+WITH open AS (
+    SELECT id FROM campaigns
+    WHERE id = $1::uuid AND segmented_at IS NULL AND status IN ('SEGMENTING', 'PAUSED')
+    FOR UPDATE
+), chunk AS (
+    SELECT c.id, c.name, c.email, c.phone, {message} AS message, {skip} AS skipped
     FROM customers c
-    WHERE {condition} AND c.id > $2
+    WHERE {condition} AND c.id > $2 AND EXISTS (SELECT 1 FROM open)
     ORDER BY c.id
     LIMIT $3
 ), inserted AS (
-    INSERT INTO communication_log (id, campaign_id, customer_id, customer_name, email, phone, personalized_msg)
-    SELECT md5($1::uuid::text || ':' || id::text)::uuid, $1::uuid, id, name, email, phone, message FROM chunk
+    INSERT INTO communication_log (id, campaign_id, customer_id, customer_name, email, phone, personalized_msg,
+                                   status, reason)
+    SELECT md5($1::uuid::text || ':' || id::text)::uuid, $1::uuid, id, name, email, phone, message,
+           CASE WHEN skipped IS NULL THEN 'PENDING' ELSE 'SKIPPED' END, skipped
+    FROM chunk
     ON CONFLICT (id) DO NOTHING
-    RETURNING 1
+    RETURNING status, reason
+), counts AS (
+    SELECT count(*) FILTER (WHERE status = 'PENDING')::int AS pending,
+           count(*) FILTER (WHERE reason = 'opted out' AND status = 'SKIPPED')::int AS suppressed,
+           count(*) FILTER (WHERE reason = 'frequency cap' AND status = 'SKIPPED')::int AS capped
+    FROM inserted
 ), counted AS (
     UPDATE campaigns
-    SET pending_count = pending_count + (SELECT count(*) FROM inserted),
-        audience_size = coalesce(audience_size, 0) + (SELECT count(*) FROM inserted)
+    SET pending_count = pending_count + counts.pending,
+        audience_size = coalesce(audience_size, 0) + counts.pending,
+        suppressed_count = suppressed_count + counts.suppressed,
+        capped_count = capped_count + counts.capped
+    FROM counts
     WHERE id = $1::uuid
 )
 SELECT (SELECT id FROM chunk ORDER BY id DESC LIMIT 1) AS last_customer
 """
 
-# The audience is complete: the campaign runs. If every receipt came in while it was being
-# segmented (or the audience is empty) it is delivered already, and waits for its summary.
+# A resend's audience: the customers of campaign ${first} whose messages ended in ${second}.
+RESEND_AUDIENCE = """c.id IN (SELECT l.customer_id FROM communication_log l
+                  WHERE l.campaign_id = ${first}::uuid AND l.status = ANY(${second}::text[]) AND NOT l.test)"""
+
+# The audience is complete. A segmenting campaign runs; a paused one stays paused. If every
+# receipt came in meanwhile (or the audience is empty) it is delivered, and waits for its summary.
 FINISH_SEGMENTATION = """
 UPDATE campaigns
-SET audience_size = coalesce(audience_size, 0), status = 'RUNNING',
+SET audience_size = coalesce(audience_size, 0), segmented_at = now(),
+    status = CASE WHEN status = 'SEGMENTING' THEN 'RUNNING' ELSE status END,
     completed_at = CASE WHEN pending_count = 0 THEN now() END
-WHERE id = $1 AND status = 'SEGMENTING'
+WHERE id = $1 AND segmented_at IS NULL AND status IN ('SEGMENTING', 'PAUSED')
 """
 
 PENDING_DELIVERIES = """
 SELECT id, customer_id, customer_name, email, phone, personalized_msg
 FROM communication_log
-WHERE campaign_id = $1 AND customer_id > $2 AND customer_id <= $3 AND status = 'PENDING'
+WHERE campaign_id = $1 AND customer_id > $2 AND customer_id <= $3 AND status = 'PENDING' AND NOT test
 ORDER BY customer_id
 LIMIT $4
 """
 
-FAIL_CAMPAIGN = """
+FAIL_CAMPAIGN = f"""
 UPDATE campaigns SET status = 'FAILED', failure_reason = $2, completed_at = now()
-WHERE id = $1 AND status NOT IN ('COMPLETED', 'FAILED')
+WHERE id = $1 AND status NOT IN {FINAL}
 """
 
-DELETE_QUEUED_CAMPAIGN = "DELETE FROM campaigns WHERE id = $1 AND status = 'QUEUED'"
+DELETE_UNSTARTED_CAMPAIGN = "DELETE FROM campaigns WHERE id = $1 AND status IN ('QUEUED', 'SCHEDULED')"
 
-SET_PUBLISHED_THROUGH = "UPDATE campaigns SET published_through = $2 WHERE id = $1"
+SET_PUBLISHED_THROUGH = "UPDATE campaigns SET published_through = $2 WHERE id = $1 AND delivery_epoch = $3"
 
-SET_CAMPAIGN_STATUS = "UPDATE campaigns SET status = $3, pause_reason = $4 WHERE id = $1 AND status = $2"
+# The fan-out's pause and resume when the vendor fails and recovers; a user's pause is the user's.
+VENDOR_PAUSE = """
+UPDATE campaigns SET status = 'PAUSED', paused_by = 'vendor', pause_reason = $2 WHERE id = $1 AND status = 'RUNNING'
+"""
+VENDOR_RESUME = """
+UPDATE campaigns SET status = 'RUNNING', paused_by = NULL, pause_reason = NULL
+WHERE id = $1 AND status = 'PAUSED' AND paused_by = 'vendor'
+"""
+
+# What the fan-out needs to know before it calls the vendor for a campaign.
+DELIVERY_GATE = "SELECT status, paused_by, delivery_epoch, rate_per_second FROM campaigns WHERE id = $1"
+
+# The state a user's action is decided on (campaign_states.decide), if the campaign is theirs.
+CONTROL_STATE = f"""
+SELECT c.status, c.paused_by, c.segmented_at IS NOT NULL AS segmented, {DELIVERED} AS delivered
+FROM campaigns c WHERE c.id = $1 AND ($2::text IS NULL OR c.user_id = $2)
+"""
+
+# The user's actions, each applied only if the status is still the one decided on ($2).
+PAUSE = """
+UPDATE campaigns SET status = 'PAUSED', paused_by = 'user', pause_reason = $3 WHERE id = $1 AND status = $2
+"""
+# A new delivery epoch: batches published before are dropped, what is pending is published again.
+RESUME = """
+UPDATE campaigns
+SET status = $3, paused_by = NULL, pause_reason = NULL, delivery_epoch = delivery_epoch + 1, published_through = NULL
+WHERE id = $1 AND status = 'PAUSED'
+"""
+CANCEL = f"""
+UPDATE campaigns SET status = 'CANCELLED', paused_by = NULL, pause_reason = NULL, completed_at = now()
+WHERE id = $1 AND status = $2 AND status NOT IN {FINAL}
+"""
+# Messages of a cancelled campaign that are still pending become CANCELLED (idempotent; in a
+# statement of its own after CANCEL commits, so no chunk written before the cancel is missed).
+CANCEL_PENDING = """
+WITH moved AS (
+    UPDATE communication_log SET status = 'CANCELLED', reason = 'the campaign was cancelled'
+    WHERE campaign_id = $1 AND status = 'PENDING' AND NOT test
+    RETURNING 1
+)
+UPDATE campaigns c
+SET cancelled_count = cancelled_count + (SELECT count(*) FROM moved),
+    pending_count = pending_count - (SELECT count(*) FROM moved)
+WHERE c.id = $1 AND c.status = 'CANCELLED'
+"""
+RESCHEDULE = "UPDATE campaigns SET send_at = $3 WHERE id = $1 AND status = $2"
+
+# Customers of campaign $1 whose messages ended in $2, not opted out: a resend's audience.
+RESEND_SIZE = """
+SELECT count(*) FROM communication_log l
+WHERE l.campaign_id = $1 AND l.status = ANY($2::text[]) AND NOT l.test
+  AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.email = l.email)
+"""
+
+# Scheduled campaigns that are due, oldest first; then each marked QUEUED once its request is out.
+CAMPAIGN_REQUEST_COLUMNS = "id, user_id, name, intent, segment, message, rate_per_second, resend_of, resend_statuses"
+DUE_CAMPAIGNS = f"""
+SELECT {CAMPAIGN_REQUEST_COLUMNS}
+FROM campaigns WHERE status = 'SCHEDULED' AND send_at <= now() ORDER BY send_at LIMIT $1
+"""
+CAMPAIGN_REQUEST = f"SELECT {CAMPAIGN_REQUEST_COLUMNS} FROM campaigns WHERE id = $1"
+MARK_QUEUED = "UPDATE campaigns SET status = 'QUEUED' WHERE id = $1 AND status = 'SCHEDULED'"
 
 # Log rows move from PENDING only, so a duplicate or late receipt moves nothing; the
 # campaign's counters and its one-second timeline window move by exactly the rows that
-# moved. The statement that moves the last pending row marks the delivery finished
-# (completed_at) and says the campaign needs its summary; writing the summary completes it.
-APPLY_RECEIPTS = """
+# moved (test sends are not counted). The statement that moves the last pending row marks
+# the delivery finished (completed_at) and says the campaign needs its summary; writing the
+# summary completes it. {moved_from} is 'PENDING', or 'CANCELLED' for the receipts of
+# messages that were out when their campaign was cancelled (they were sent after all).
+_APPLY = """
 WITH r AS (
     SELECT * FROM unnest($2::uuid[], $3::text[], $4::text[]) AS r(id, status, reason)
 ), moved AS (
     UPDATE communication_log l
     SET status = r.status, reason = r.reason, delivered_at = now()
     FROM r
-    WHERE l.id = r.id AND l.campaign_id = $1 AND l.status = 'PENDING'
-    RETURNING l.status
+    WHERE l.id = r.id AND l.campaign_id = $1 AND l.status = '{moved_from}'
+    RETURNING l.status, l.test
 ), counts AS (
-    SELECT count(*) FILTER (WHERE status = 'SENT')::int AS sent,
-           count(*) FILTER (WHERE status = 'FAILED')::int AS failed
+    SELECT count(*) FILTER (WHERE status = 'SENT' AND NOT test)::int AS sent,
+           count(*) FILTER (WHERE status = 'FAILED' AND NOT test)::int AS failed,
+           count(*)::int AS moved
     FROM moved
 ), timeline AS (
     INSERT INTO campaign_timeline AS t (campaign_id, window_start, sent, failed)
@@ -219,24 +323,35 @@ WITH r AS (
 UPDATE campaigns c
 SET sent_count = c.sent_count + counts.sent,
     failed_count = c.failed_count + counts.failed,
-    pending_count = c.pending_count - counts.sent - counts.failed,
+    {counter} = c.{counter} - counts.sent - counts.failed,
     completed_at = CASE WHEN c.pending_count = counts.sent + counts.failed AND c.completed_at IS NULL
-                        AND c.status IN ('RUNNING', 'PAUSED') THEN now() ELSE c.completed_at END
+                        AND c.segmented_at IS NOT NULL AND c.status IN {sending} THEN now() ELSE c.completed_at END
 FROM counts
 WHERE c.id = $1
-RETURNING c.pending_count = 0 AND c.status IN ('RUNNING', 'PAUSED') AND c.summary IS NULL AS needs_summary
+RETURNING {summarisable} AS needs_summary, c.status, counts.moved
+"""
+APPLY_RECEIPTS = _APPLY.format(moved_from="PENDING", counter="pending_count", sending=SENDING,
+                               summarisable=SUMMARISABLE)
+APPLY_LATE_RECEIPTS = _APPLY.format(moved_from="CANCELLED", counter="cancelled_count", sending=SENDING,
+                                    summarisable="FALSE")
+
+# The opted-out recipients of these messages ($1), with the vendor's reasons ($2).
+SUPPRESS_RECIPIENTS = """
+INSERT INTO suppressions (email, reason, source)
+SELECT DISTINCT ON (l.email) l.email, r.reason, 'vendor'
+FROM unnest($1::uuid[], $2::text[]) AS r(id, reason) JOIN communication_log l ON l.id = r.id
+ON CONFLICT (email) DO NOTHING
 """
 
-# A delivered campaign without its summary, if $1 is one.
-CAMPAIGN_TO_SUMMARISE = """
-SELECT id, name, intent, segment, message, audience_size, sent_count, failed_count, started_at, completed_at
-FROM campaigns
-WHERE id = $1 AND status IN ('RUNNING', 'PAUSED') AND pending_count = 0 AND summary IS NULL
+# A campaign waiting for its summary, if $1 is one.
+CAMPAIGN_TO_SUMMARISE = f"""
+SELECT id, name, intent, segment, message, status, audience_size, sent_count, failed_count, cancelled_count,
+       suppressed_count, capped_count, started_at, completed_at
+FROM campaigns c
+WHERE id = $1 AND {SUMMARISABLE}
 """
 
-NEEDS_SUMMARY = """
-SELECT status IN ('RUNNING', 'PAUSED') AND pending_count = 0 AND summary IS NULL FROM campaigns WHERE id = $1
-"""
+NEEDS_SUMMARY = f"SELECT {SUMMARISABLE} FROM campaigns c WHERE id = $1"
 
 # Outcomes per spend band and per city in one pass over the campaign's log.
 OUTCOMES_BY_SEGMENT = """
@@ -251,24 +366,55 @@ FROM (
 GROUP BY GROUPING SETS ((bucket), (city))
 """
 
-# The summary and COMPLETED together, once.
-WRITE_SUMMARY = """
-UPDATE campaigns SET summary = $2, summary_stats = $3, status = 'COMPLETED', completed_at = coalesce(completed_at, now())
-WHERE id = $1 AND summary IS NULL AND status IN ('RUNNING', 'PAUSED') AND pending_count = 0
+# The summary and COMPLETED together, once (a cancelled campaign stays CANCELLED).
+WRITE_SUMMARY = f"""
+UPDATE campaigns c
+SET summary = $2, summary_stats = $3, completed_at = coalesce(completed_at, now()),
+    status = CASE WHEN status = 'CANCELLED' THEN status ELSE 'COMPLETED' END, paused_by = NULL, pause_reason = NULL
+WHERE id = $1 AND {SUMMARISABLE}
 """
 
 CAMPAIGN_COLUMNS = """
 c.id, c.name, c.user_id AS "userId", c.intent, c.segment, c.message, c.audience_size, c.status,
 c.pending_count, c.sent_count, c.failed_count, c.created_at AS "createdAt", c.started_at AS "startedAt",
 c.completed_at AS "completedAt", c.summary, c.summary_stats AS "summaryStats", c.failure_reason,
-c.pause_reason
+c.pause_reason, c.paused_by, c.cancelled_count, c.suppressed_count, c.capped_count, c.send_at AS "sendAt",
+c.rate_per_second AS "ratePerSecond", c.resend_of AS "resendOf", c.resend_statuses AS "resendStatuses"
 """
 
 # {columns} from CAMPAIGN_COLUMNS or "c.id"; $2 the signed-in user, NULL in open mode.
 OWNED_CAMPAIGN = "SELECT {columns} FROM campaigns c WHERE c.id = $1 AND ($2::text IS NULL OR c.user_id = $2)"
 
-# {condition} is compiled by `rules` from allow-listed columns; its values are bind parameters.
-SEGMENT_SIZE = "SELECT count(*) FROM customers c WHERE {condition}"
+# {condition} is compiled by `rules` from allow-listed columns, {skip} by `exclusions`; their
+# values are bind parameters.
+SEGMENT_COUNTS = """
+SELECT count(*) FILTER (WHERE skipped IS NULL)::int AS audience,
+       count(*) FILTER (WHERE skipped = 'opted out')::int AS opted_out,
+       count(*) FILTER (WHERE skipped = 'frequency cap')::int AS frequency_capped
+FROM (SELECT {skip} AS skipped FROM customers c WHERE {condition}) s
+"""
+
+# Customers by id ($1) or email ($2), for a test send.
+CUSTOMERS_BY_ID_OR_EMAIL = """
+SELECT c.id, c.name, c.email, c.phone, c.city, EXISTS (SELECT 1 FROM suppressions s WHERE s.email = c.email) AS opted_out
+FROM customers c WHERE c.id = ANY($1::uuid[]) OR c.email = ANY($2::text[])
+"""
+
+INSERT_TEST_MESSAGES = """
+INSERT INTO communication_log (id, campaign_id, customer_id, customer_name, email, phone, personalized_msg, test)
+SELECT id, $1, customer_id, name, email, phone, message, true
+FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[])
+     AS t(id, customer_id, name, email, phone, message)
+"""
+
+INSERT_SUPPRESSIONS = """
+INSERT INTO suppressions AS s (email, reason, source)
+SELECT * FROM unnest($1::text[], $2::text[]) AS t(email, reason), (VALUES ('user')) AS v(source)
+ON CONFLICT (email) DO UPDATE SET reason = excluded.reason, source = excluded.source
+"""
+SUPPRESSION_COLUMNS = "s.email, s.reason, s.source, s.created_at AS \"createdAt\""
+DELETE_SUPPRESSION = "DELETE FROM suppressions WHERE email = $1"
+EMAILS_OF_CUSTOMERS = "SELECT id, email FROM customers WHERE id = ANY($1::uuid[])"
 
 SEGMENT_SAMPLE = f"SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE {{condition}} ORDER BY c.created_at, c.id LIMIT {{limit}}"
 
@@ -278,7 +424,7 @@ SELECT window_start, sent, failed FROM campaign_timeline WHERE campaign_id = $1 
 
 LOG_COLUMNS = """
 l.id, l.campaign_id AS "campaignId", l.customer_id AS "customerId", l.customer_name, l.email, l.phone,
-l.personalized_msg, l.status, l.reason, l.delivered_at, l.created_at AS "createdAt"
+l.personalized_msg, l.status, l.reason, l.test, l.delivered_at, l.created_at AS "createdAt"
 """
 
 USER_COLUMNS = """

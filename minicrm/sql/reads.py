@@ -7,6 +7,8 @@ from uuid import UUID
 
 import asyncpg
 
+from minicrm import campaign_states as states, exclusions
+from minicrm.exclusions import FrequencyCap
 from minicrm.sql import queries
 
 
@@ -23,13 +25,25 @@ async def campaign(conn: asyncpg.Connection, campaign_id: UUID, user: str | None
     return row
 
 
+async def control_state(conn: asyncpg.Connection, campaign_id: UUID, user: str | None) -> states.State:
+    """What a user's action on the campaign is decided on (`campaign_states.decide`)."""
+    row = await conn.fetchrow(queries.CONTROL_STATE, campaign_id, user)
+    if row is None:
+        raise NotFound(f"no campaign {campaign_id}")
+    return states.State(**row)
+
+
 async def timeline(conn: asyncpg.Connection, campaign_id: UUID) -> list[dict[str, Any]]:
     return [dict(t) for t in await conn.fetch(queries.CAMPAIGN_TIMELINE, campaign_id)]
 
 
-async def segment_size(conn: asyncpg.Connection, condition: str, params: list[Any]) -> int:
-    """How many customers match a compiled rule condition (from `rules`, values bound)."""
-    return await conn.fetchval(queries.SEGMENT_SIZE.format(condition=condition), *params)
+async def segment_counts(conn: asyncpg.Connection, condition: str, params: list[Any],
+                         cap: FrequencyCap | None) -> dict[str, int]:
+    """Of the customers matching a compiled rule condition (from `rules`, values bound): how many
+    would be messaged (`audience`), and how many not (`opted_out`, `frequency_capped`)."""
+    skip, skip_params = exclusions.skip_reason(cap, len(params) + 1)
+    row = await conn.fetchrow(queries.SEGMENT_COUNTS.format(condition=condition, skip=skip), *params, *skip_params)
+    return dict(row)
 
 
 async def segment_sample(conn: asyncpg.Connection, condition: str, params: list[Any], size: int) -> list[dict]:

@@ -6,6 +6,12 @@ deliveries are published at once, so the vendor starts on the first chunk while 
 ones are still being written. The campaign stays SEGMENTING, and so cannot complete,
 until the last chunk is in. A replayed request writes nothing twice (log ids follow from
 campaign and customer) and resumes publication where `published_through` says.
+
+Between chunks the campaign's state is read again: a cancelled one stops, a paused one
+is still written but not published, and a resumed one (a new delivery epoch) publishes
+what is pending again from the start. A resume re-publishes the request, which publishes
+whatever is still pending once segmentation is over. Scheduled campaigns are started by
+a timer when due.
 """
 
 from __future__ import annotations
@@ -16,8 +22,9 @@ from uuid import UUID
 
 import asyncpg
 
-from minicrm import campaign_states as states, rules, sizing, templating
+from minicrm import campaign_states as states, exclusions, rules, sizing, templating
 from minicrm.sql import queries
+from minicrm.streams import timers
 from minicrm.streams.app import app, campaigns_topic, deliveries_topic, settings, summaries_topic
 from minicrm.streams.batching import guarded, retry_forever, storable
 from minicrm.streams.records import CampaignDone, CampaignRequest, DeliveryBatch
@@ -27,16 +34,25 @@ log = logging.getLogger(__name__)
 NIL = UUID(int=0)
 MAX = UUID(int=2**128 - 1)
 CHUNK = 20_000
+DUE_BATCH = 100
 
 
 def audience_query(request: CampaignRequest) -> tuple[str, list]:
-    """The chunk statement ($1 campaign, $2 after customer, $3 limit) and its rule and message values."""
-    condition, rule_params = rules.compile_tree(request.segment, first_param=4)
-    message, message_params = templating.sql_expression(request.message, first_param=4 + len(rule_params))
-    return queries.INSERT_AUDIENCE_CHUNK.format(condition=condition, message=message), rule_params + message_params
+    """The chunk statement ($1 campaign, $2 after customer, $3 limit) and its audience, message
+    and exclusion values."""
+    if request.resend_of:
+        condition = queries.RESEND_AUDIENCE.format(first=4, second=5)
+        audience_params: list = [UUID(request.resend_of), list(request.resend_statuses or [])]
+    else:
+        condition, audience_params = rules.compile_tree(request.segment, first_param=4)
+    message, message_params = templating.sql_expression(request.message, first_param=4 + len(audience_params))
+    skip, skip_params = exclusions.skip_reason(settings.cap, 4 + len(audience_params) + len(message_params),
+                                               campaign="$1::uuid")
+    sql = queries.INSERT_AUDIENCE_CHUNK.format(condition=condition, message=message, skip=skip)
+    return sql, audience_params + message_params + skip_params
 
 
-async def publish_deliveries(db: asyncpg.Pool, campaign_id: UUID, after: UUID, upto: UUID) -> UUID:
+async def publish_deliveries(db: asyncpg.Pool, campaign_id: UUID, epoch: int, after: UUID, upto: UUID) -> UUID:
     """Publishes the pending log rows of customers in (after, upto]; returns the new cursor."""
     while True:
         rows = await retry_forever(
@@ -50,36 +66,55 @@ async def publish_deliveries(db: asyncpg.Pool, campaign_id: UUID, after: UUID, u
              "personalized_msg": r["personalized_msg"]}
             for r in rows
         ]
-        parts = sizing.fit(deliveries, lambda part: DeliveryBatch(campaign_id=str(campaign_id), deliveries=part).dumps(),
-                           settings.max_record_bytes)
+        parts = sizing.fit(
+            deliveries, lambda part: DeliveryBatch(campaign_id=str(campaign_id), deliveries=part, epoch=epoch).dumps(),
+            settings.max_record_bytes)
         # Keyed past the campaign id, so a campaign's batches spread over the partitions.
         sent = [await deliveries_topic.send(key=f"{campaign_id}:{part[-1]['customerId']}", value=value)
                 for part, value in parts]
         await asyncio.gather(*sent)
         after = rows[-1]["customer_id"]
-        await retry_forever(lambda: db.execute(queries.SET_PUBLISHED_THROUGH, campaign_id, after), "cursor")
+        await retry_forever(lambda: db.execute(queries.SET_PUBLISHED_THROUGH, campaign_id, after, epoch), "cursor")
+
+
+def sending(state: asyncpg.Record) -> bool:
+    return states.delivering(state["status"], state["paused_by"])
 
 
 async def run(db: asyncpg.Pool, request: CampaignRequest) -> None:
     """Segments (or resumes) the campaign."""
     campaign_id = UUID(request.id)
-    await db.execute(queries.CREATE_CAMPAIGN, campaign_id, request.user_id, request.name, request.intent,
-                     request.segment, request.message)
+    await create(db, request)
     await db.execute(queries.BEGIN_SEGMENTATION, campaign_id)
-    status, published = await db.fetchrow(queries.CAMPAIGN_STATE, campaign_id)
-    published = published or NIL
-    if status == states.SEGMENTING:
+    state = await db.fetchrow(queries.CAMPAIGN_STATE, campaign_id)
+    if not state["segmented"] and state["status"] in states.STARTED:
         sql, params = audience_query(request)
-        segmented = NIL
-        while (last := await db.fetchval(sql, campaign_id, segmented, CHUNK, *params)) is not None:
+        segmented, published, epoch = NIL, state["published_through"] or NIL, state["delivery_epoch"]
+        while True:
+            state = await db.fetchrow(queries.CAMPAIGN_STATE, campaign_id)
+            if state["status"] not in states.STARTED:
+                log.info("campaign %s is %s: segmentation stops", campaign_id, state["status"])
+                return
+            if state["delivery_epoch"] != epoch:  # resumed: what is pending goes out again
+                published, epoch = NIL, state["delivery_epoch"]
+            last = await db.fetchval(sql, campaign_id, segmented, CHUNK, *params)
+            if last is None:
+                break
             segmented = last
-            if segmented > published:
-                published = await publish_deliveries(db, campaign_id, published, segmented)
+            if sending(state) and segmented > published:
+                published = await publish_deliveries(db, campaign_id, epoch, published, segmented)
         await db.execute(queries.FINISH_SEGMENTATION, campaign_id)
-        status, _ = await db.fetchrow(queries.CAMPAIGN_STATE, campaign_id)
-        log.info("campaign %s segmented: %s", campaign_id, status)
-    if status in states.SENDING:
-        await publish_deliveries(db, campaign_id, published, MAX)
+        state = await db.fetchrow(queries.CAMPAIGN_STATE, campaign_id)
+        log.info("campaign %s segmented: %s", campaign_id, state["status"])
+    if state["segmented"] and sending(state):
+        await publish_deliveries(db, campaign_id, state["delivery_epoch"], state["published_through"] or NIL, MAX)
+
+
+async def create(db: asyncpg.Pool, request: CampaignRequest) -> None:
+    """The campaign's row, unless the edge wrote it already (it does, before it answers)."""
+    await db.execute(queries.CREATE_CAMPAIGN, UUID(request.id), request.user_id, request.name, request.intent,
+                     request.segment, request.message, states.QUEUED, None, request.rate_per_second,
+                     UUID(request.resend_of) if request.resend_of else None, request.resend_statuses)
 
 
 @app.agent(campaigns_topic)
@@ -92,8 +127,7 @@ async def run_campaigns(stream):
 
 async def fail(db: asyncpg.Pool, request: CampaignRequest, reason: str) -> None:
     """A campaign whose request was dead-lettered ends FAILED with the reason, never waits forever."""
-    await db.execute(queries.CREATE_CAMPAIGN, UUID(request.id), request.user_id, request.name, request.intent,
-                     request.segment, request.message)
+    await create(db, request)
     await db.execute(queries.FAIL_CAMPAIGN, UUID(request.id), f"the campaign could not be run: {storable(reason)}")
 
 
@@ -102,3 +136,17 @@ async def segment(request: CampaignRequest) -> None:
     await run(db, request)
     if await db.fetchval(queries.NEEDS_SUMMARY, UUID(request.id)):  # delivered while segmenting, or nobody
         await (await summaries_topic.send(key=request.id, value=CampaignDone(campaign_id=request.id)))
+
+
+async def start_due(conn: asyncpg.Connection) -> None:
+    """Publishes the requests of scheduled campaigns that are due, then marks them QUEUED (a
+    crash in between publishes one again, which runs nothing twice)."""
+    for row in await conn.fetch(queries.DUE_CAMPAIGNS, DUE_BATCH):
+        await (await campaigns_topic.send(key=str(row["id"]), value=CampaignRequest.from_row(row)))
+        await conn.execute(queries.MARK_QUEUED, row["id"])
+        log.info("scheduled campaign %s is due: started", row["id"])
+
+
+@app.timer(1.0)
+async def start_due_campaigns() -> None:
+    await timers.exclusive(timers.START_DUE_CAMPAIGNS, "starting due campaigns", start_due)

@@ -11,6 +11,12 @@ no message fails because its batch was too big. A vendor that rejects a batch ou
 (another 4xx but 408, 425 and 429) fails those messages for good, with its answer as
 the reason. Every call carries an `Idempotency-Key` derived from the messages it holds,
 the same on every retry, and each message its `commId`, so a vendor can drop repeats.
+
+Before every call the campaign's state is looked at (read at most every `GATE_TTL`
+seconds): a campaign the user paused or cancelled, or a batch from before a resume (an
+older delivery epoch), gets no call; its messages stay as they are, and a resume
+publishes the pending ones again. A campaign's `rate_per_second` caps its messages per
+second (per worker), under the vendor-wide `vendor_rate` of calls.
 """
 
 from __future__ import annotations
@@ -18,12 +24,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections import deque
 from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
 from uuid import UUID
 
 import aiohttp
+import asyncpg
 import orjson
 
 from minicrm import campaign_states as states, sizing
@@ -43,6 +51,9 @@ health = ErrorWindow(settings.vendor_error_window, settings.vendor_error_thresho
 # The most messages per call a vendor took after refusing a larger call as too large (413).
 batch_limits: dict[str, int] = {}
 _session: aiohttp.ClientSession | None = None
+GATE_TTL = 0.5  # seconds a campaign's state is trusted: a pause stops its calls within this
+_gates: dict[UUID, tuple[float, asyncpg.Record | None]] = {}
+campaign_rates: dict[UUID, TokenBucket] = {}
 
 
 class VendorRejected(Exception):
@@ -101,9 +112,43 @@ async def call_vendor(deliveries: list[dict]) -> None:
         raise VendorBusy(f"vendor answered {response.status}: {body}", retry_after(response.headers.get("Retry-After")))
 
 
-def parts(deliveries: list[dict]) -> list[list[dict]]:
-    """The batch in calls the vendor is known to take: the count it took, the bytes it allows."""
-    size = batch_limits.get(settings.vendor_url) or len(deliveries)
+async def campaign_state(campaign_id: UUID) -> asyncpg.Record | None:
+    """The campaign's status, pauser, delivery epoch and rate, at most GATE_TTL seconds old."""
+    now = time.monotonic()
+    cached = _gates.get(campaign_id)
+    if cached and now - cached[0] < GATE_TTL:
+        return cached[1]
+    db = await pool()
+    row = await retry_forever(lambda: db.fetchrow(queries.DELIVERY_GATE, campaign_id), "campaign state")
+    if len(_gates) > 10_000:
+        _gates.clear()
+    _gates[campaign_id] = (now, row)
+    return row
+
+
+async def may_send(batch: DeliveryBatch) -> bool:
+    """Whether the batch's messages go to the vendor now (a test send always does)."""
+    if batch.test:
+        return True
+    state = await campaign_state(UUID(batch.campaign_id))
+    return (state is not None and states.delivering(state["status"], state["paused_by"])
+            and batch.epoch >= state["delivery_epoch"])
+
+
+def rate_of(campaign_id: UUID, per_second: float | None) -> TokenBucket | None:
+    """The campaign's own message rate, if it has one."""
+    if not per_second:
+        return None
+    bucket_ = campaign_rates.get(campaign_id)
+    if bucket_ is None or bucket_.rate != per_second:
+        bucket_ = campaign_rates[campaign_id] = TokenBucket(per_second)
+    return bucket_
+
+
+def parts(deliveries: list[dict], most: int | None = None) -> list[list[dict]]:
+    """The batch in calls the vendor is known to take (the count it took, the bytes it allows),
+    of at most `most` messages."""
+    size = min(batch_limits.get(settings.vendor_url) or len(deliveries), most or len(deliveries))
     calls = [deliveries[i : i + size] for i in range(0, len(deliveries), size)]
     if not settings.vendor_max_body_bytes:
         return calls
@@ -117,11 +162,11 @@ def failed(deliveries: list[dict], reason: str) -> list[dict]:
     return [{"commId": d["commId"], "status": "FAILED", "reason": reason} for d in deliveries]
 
 
-async def set_status(campaign_id: UUID, old: str, new: str, reason: str | None = None) -> None:
+async def vendor_status(campaign_id: UUID, query: str, *args: str) -> None:
+    """The vendor's pause (VENDOR_PAUSE, with the reason) or its end (VENDOR_RESUME)."""
     db = await pool()
-    await retry_forever(lambda: db.execute(queries.SET_CAMPAIGN_STATUS, campaign_id, old, new, reason),
-                        "campaign status")
-    log.warning("campaign %s: %s -> %s %s", campaign_id, old, new, reason or "")
+    await retry_forever(lambda: db.execute(query, campaign_id, *args), "campaign status")
+    log.warning("campaign %s: %s", campaign_id, args[0] if args else "the vendor works again: RUNNING")
 
 
 def pause_reason(failures: int, exc: BaseException) -> str | None:
@@ -134,10 +179,12 @@ def pause_reason(failures: int, exc: BaseException) -> str | None:
     return None
 
 
-async def send(campaign_id: UUID, deliveries: list[dict]) -> None:
-    """One call's worth of messages, retried until the vendor takes or refuses them."""
+async def send(batch: DeliveryBatch, deliveries: list[dict]) -> None:
+    """One call's worth of messages, retried until the vendor takes or refuses them, or until
+    the campaign no longer sends (paused by its user, cancelled, resumed since)."""
+    campaign_id = UUID(batch.campaign_id)
     failures, paused = 0, False
-    while True:
+    while await may_send(batch):
         try:
             try:
                 await call_vendor(deliveries)
@@ -145,13 +192,13 @@ async def send(campaign_id: UUID, deliveries: list[dict]) -> None:
                 await record_outcomes(campaign_id, failed(deliveries, str(exc)))
             health.record(ok=True)
             if paused:
-                await set_status(campaign_id, states.PAUSED, states.RUNNING)
+                await vendor_status(campaign_id, queries.VENDOR_RESUME)
             return
         except (VendorBusy, aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             failures += 1
             health.record(ok=False)
             if not paused and (reason := pause_reason(failures, exc)):
-                await set_status(campaign_id, states.RUNNING, states.PAUSED, reason)
+                await vendor_status(campaign_id, queries.VENDOR_PAUSE, reason)
                 paused = True
             told = exc.retry_after if isinstance(exc, VendorBusy) else None
             delay = told if told is not None else backoff(failures, settings.vendor_backoff_max)
@@ -161,11 +208,15 @@ async def send(campaign_id: UUID, deliveries: list[dict]) -> None:
 
 async def deliver(batch: DeliveryBatch) -> None:
     campaign_id = UUID(batch.campaign_id)
-    calls = deque(parts(batch.deliveries))
-    while calls:
+    state = None if batch.test else await campaign_state(campaign_id)
+    own_rate = rate_of(campaign_id, state and state["rate_per_second"])
+    calls = deque(parts(batch.deliveries, max(1, int(own_rate.rate)) if own_rate else None))
+    while calls and await may_send(batch):
         part = calls.popleft()
+        if own_rate:
+            await own_rate.acquire(len(part))
         try:
-            await send(campaign_id, part)
+            await send(batch, part)
         except BodyTooLarge as exc:
             if len(part) == 1:
                 await record_outcomes(campaign_id, failed(part, f"the vendor refuses this message as too large ({exc})"))

@@ -22,12 +22,12 @@ from minicrm import order_effects
 from minicrm.order_effects import OrderState
 from minicrm.sql import queries
 from minicrm.streams.app import app, orders_topic, settings
-from minicrm.streams.batching import Rejected, guarded, is_transient, latest_by, store
+from minicrm.streams import timers
+from minicrm.streams.batching import Rejected, guarded, latest_by, store
 from minicrm.streams.records import OrderBatch, OrderRecord
 from minicrm.streams.resources import pool
 
 log = logging.getLogger(__name__)
-REDRIVE_LOCK = 727_275  # one worker re-drives at a time
 REDRIVE_BATCH = 5_000
 
 
@@ -101,30 +101,15 @@ async def ingest_orders(stream):
 
 @app.timer(1.0)
 async def redrive_parked_orders() -> None:
-    # A timer that raises crashes the whole worker (a PostgreSQL restart did): log, and the
-    # next tick tries again.
-    try:
-        await redrive()
-    except Exception as exc:  # noqa: BLE001
-        if is_transient(exc):
-            log.warning("re-driving parked orders failed (%r); next tick retries", exc)
-        else:
-            log.exception("re-driving parked orders failed; next tick retries")
+    await timers.exclusive(timers.REDRIVE_PARKED_ORDERS, "re-driving parked orders", redrive)
 
 
-async def redrive() -> None:
+async def redrive(conn: asyncpg.Connection) -> None:
     """Writes parked orders whose customer has arrived; dead-letters those that waited too long."""
-    db = await pool()
     topic = orders_topic.get_topic_name()
-    async with db.acquire() as conn:
-        if not await conn.fetchval(queries.TRY_LOCK, REDRIVE_LOCK):
-            return
-        try:
-            rows = await conn.fetch(queries.READY_PARKED_ORDERS, REDRIVE_BATCH)
-            if rows:
-                records = [OrderRecord(**orjson.loads(r["payload"])) for r in rows]
-                await store(db, topic, records, write_orders, as_batch)
-                await conn.execute(queries.UNPARK_ORDERS, [r["seq"] for r in rows])
-            await conn.execute(queries.EXPIRE_PARKED_ORDERS, topic, settings.parked_order_ttl)
-        finally:
-            await conn.execute(queries.UNLOCK, REDRIVE_LOCK)
+    rows = await conn.fetch(queries.READY_PARKED_ORDERS, REDRIVE_BATCH)
+    if rows:
+        records = [OrderRecord(**orjson.loads(r["payload"])) for r in rows]
+        await store(await pool(), topic, records, write_orders, as_batch)
+        await conn.execute(queries.UNPARK_ORDERS, [r["seq"] for r in rows])
+    await conn.execute(queries.EXPIRE_PARKED_ORDERS, topic, settings.parked_order_ttl)

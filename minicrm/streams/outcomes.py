@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from uuid import UUID
 
-from minicrm import receipt_folding
+from minicrm import campaign_states as states, receipt_folding
 from minicrm.sql import queries
 from minicrm.streams.app import summaries_topic
 from minicrm.streams.batching import retry_forever
@@ -16,18 +16,23 @@ log = logging.getLogger(__name__)
 
 
 async def record_outcomes(campaign_id: UUID, receipts: list[dict]) -> None:
-    """Applies the outcomes; triggers the summary when the campaign is complete and has none."""
-    ids, statuses, reasons = receipt_folding.fold(receipts)
-    if not ids:
+    """Applies the outcomes and opt-outs; triggers the summary when the campaign is complete and has none."""
+    folded = receipt_folding.fold(receipts)
+    if not folded.ids:
         return
     db = await pool()
-    result = await retry_forever(
-        lambda: db.fetchrow(queries.APPLY_RECEIPTS, campaign_id, ids, statuses, reasons),
-        "apply receipts",
-    )
+    args = (campaign_id, folded.ids, folded.statuses, folded.reasons)
+    result = await retry_forever(lambda: db.fetchrow(queries.APPLY_RECEIPTS, *args), "apply receipts")
     if result is None:
-        log.error("receipts for unknown campaign %s ignored (%d)", campaign_id, len(ids))
-    elif result["needs_summary"]:
+        log.error("receipts for unknown campaign %s ignored (%d)", campaign_id, len(folded.ids))
+        return
+    if result["status"] == states.CANCELLED and result["moved"] < len(folded.ids):
+        # Messages that were out when the campaign was cancelled: the vendor had them after all.
+        await retry_forever(lambda: db.execute(queries.APPLY_LATE_RECEIPTS, *args), "apply late receipts")
+    if folded.opt_outs:
+        await retry_forever(lambda: db.execute(queries.SUPPRESS_RECIPIENTS, list(folded.opt_outs),
+                                               list(folded.opt_outs.values())), "opt-outs")
+    if result["needs_summary"]:
         # Derived from state, not from the transition: a replayed batch triggers it again.
         done = CampaignDone(campaign_id=str(campaign_id))
         await (await summaries_topic.send(key=str(campaign_id), value=done))

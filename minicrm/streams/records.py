@@ -10,7 +10,7 @@ boundaries: every write is idempotent per customer email, order id or message id
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 import faust
 
@@ -50,19 +50,39 @@ class OrderBatch(Record):
 
 
 class CampaignRequest(Record):
+    """Run (or, after a resume, carry on with) a campaign. A resend's audience is the customers
+    of campaign `resend_of` whose messages ended in `resend_statuses`, not the segment's."""
+
     id: str
     user_id: str
     name: str
     segment: dict[str, Any]
     message: str
     intent: str
+    rate_per_second: float | None = None
+    resend_of: str | None = None
+    resend_statuses: list[str] | None = None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> CampaignRequest:
+        """The request that runs a stored campaign (`queries.CAMPAIGN_REQUEST_COLUMNS`): a scheduled
+        one when it is due, a resumed one again."""
+        return cls(
+            id=str(row["id"]), user_id=row["user_id"], name=row["name"], segment=row["segment"],
+            message=row["message"], intent=row["intent"] or "", rate_per_second=row["rate_per_second"],
+            resend_of=str(row["resend_of"]) if row["resend_of"] else None, resend_statuses=row["resend_statuses"],
+        )
 
 
 class DeliveryBatch(Record):
-    """Up to `batch_size` messages of one campaign, each in the vendor's wire format."""
+    """Up to `batch_size` messages of one campaign, each in the vendor's wire format. A batch of
+    an older delivery `epoch` than the campaign's (it was resumed since) is dropped; a `test`
+    batch goes out whatever the campaign's status."""
 
     campaign_id: str
     deliveries: list[dict[str, Any]]
+    epoch: int = 0
+    test: bool = False
 
 
 class ReceiptBatch(Record):

@@ -33,6 +33,8 @@ async def statistics(conn: asyncpg.Connection, campaign: asyncpg.Record) -> dict
 
 async def summarise(campaign_id: UUID) -> None:
     db = await pool()
+    # A cancel moves its pending messages itself; this finishes the move if the edge stopped first.
+    await db.execute(queries.CANCEL_PENDING, campaign_id)
     async with db.acquire() as conn:
         campaign = await conn.fetchrow(queries.CAMPAIGN_TO_SUMMARISE, campaign_id)
         if campaign is None:

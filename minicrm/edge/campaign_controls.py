@@ -1,0 +1,157 @@
+"""What a user does to a campaign once it exists: pause, resume, cancel, reschedule, a test
+send, and a resend to the customers whose messages ended as they say.
+
+Each action is decided by `campaign_states.decide` on the state read, and applied only if
+the status is still the one decided on (otherwise decided again): an illegal action answers
+409 with the reason, a campaign that is not the caller's 404. The answer is the campaign.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Awaitable, Callable
+
+import asyncpg
+from aiohttp import web
+
+from minicrm import campaign_states as states, templating
+from minicrm.edge.auth import current_user
+from minicrm.edge.campaigns import campaign_uuid, one, submit
+from minicrm.edge.errors import ApiError, Conflict, InvalidInput
+from minicrm.edge.requests import read_json, validate_one
+from minicrm.edge.responses import json_response
+from minicrm.edge.schemas import RescheduleIn, ResendIn, TestSendIn
+from minicrm.edge.state import POOL, PUBLISHER, SETTINGS
+from minicrm.sql import queries, reads
+from minicrm.streams.records import CampaignDone, CampaignRequest, DeliveryBatch
+
+ATTEMPTS = 5
+Apply = Callable[[asyncpg.Pool, uuid.UUID, states.State, states.Move], Awaitable[bool]]
+
+
+async def act(request: web.Request, action: str, apply: Apply) -> web.Response:
+    campaign_id = campaign_uuid(request.match_info["id"])
+    db = request.app[POOL]
+    for _ in range(ATTEMPTS):
+        state = await reads.control_state(db, campaign_id, current_user(request))
+        try:
+            move = states.decide(action, state)
+        except states.IllegalTransition as exc:
+            raise Conflict(str(exc)) from None
+        if await apply(db, campaign_id, state, move):
+            return await one(request, campaign_id)
+    raise Conflict("the campaign kept changing while this was applied; try again")
+
+
+def applied(tag: str) -> bool:
+    return tag.endswith(" 1")
+
+
+async def pause(request: web.Request) -> web.Response:
+    async def apply(db: asyncpg.Pool, campaign_id: uuid.UUID, state: states.State, move: states.Move) -> bool:
+        return applied(await db.execute(queries.PAUSE, campaign_id, state.status, "paused by its user"))
+
+    return await act(request, states.PAUSE, apply)
+
+
+async def resume(request: web.Request) -> web.Response:
+    """A new delivery epoch, and the request again: what is still pending is published again."""
+    async def apply(db: asyncpg.Pool, campaign_id: uuid.UUID, state: states.State, move: states.Move) -> bool:
+        if not applied(await db.execute(queries.RESUME, campaign_id, move.status)):
+            return False
+        record = CampaignRequest.from_row(await db.fetchrow(queries.CAMPAIGN_REQUEST, campaign_id))
+        try:
+            await request.app[PUBLISHER].publish(request.app[SETTINGS].topic("campaigns"), [(record.id, record)])
+        except ApiError:  # nothing would send it: paused it stays, and the user can try again
+            await db.execute(queries.PAUSE, campaign_id, move.status, "paused by its user")
+            raise
+        return True
+
+    return await act(request, states.RESUME, apply)
+
+
+async def cancel(request: web.Request) -> web.Response:
+    """CANCELLED at once; its pending messages become CANCELLED, and a started campaign gets its summary."""
+    async def apply(db: asyncpg.Pool, campaign_id: uuid.UUID, state: states.State, move: states.Move) -> bool:
+        if not applied(await db.execute(queries.CANCEL, campaign_id, state.status)):
+            return False
+        await db.execute(queries.CANCEL_PENDING, campaign_id)  # after CANCEL commits: no chunk is missed
+        if state.status in states.STARTED:
+            done = CampaignDone(campaign_id=str(campaign_id))
+            await request.app[PUBLISHER].publish(request.app[SETTINGS].topic("summaries"), [(done.campaign_id, done)])
+        return True
+
+    return await act(request, states.CANCEL, apply)
+
+
+async def reschedule(request: web.Request) -> web.Response:
+    """`PATCH /api/campaigns/{id}` with `{sendAt}` while SCHEDULED."""
+    body = validate_one(RescheduleIn, await read_json(request))
+
+    async def apply(db: asyncpg.Pool, campaign_id: uuid.UUID, state: states.State, move: states.Move) -> bool:
+        return applied(await db.execute(queries.RESCHEDULE, campaign_id, state.status, body.sendAt))
+
+    return await act(request, states.RESCHEDULE, apply)
+
+
+async def test_send(request: web.Request) -> web.Response:
+    """The personalised message to the given customers only (ids or emails, at most 10), marked
+    as test in the log and not counted in the campaign. Sent whatever the campaign's status."""
+    body = validate_one(TestSendIn, await read_json(request))
+    campaign_id = campaign_uuid(request.match_info["id"])
+    db = request.app[POOL]
+    async with db.acquire() as conn:
+        campaign = await reads.campaign(conn, campaign_id, current_user(request), "c.id, c.message")
+        ids, emails = split_recipients(body.to)
+        customers = await conn.fetch(queries.CUSTOMERS_BY_ID_OR_EMAIL, ids, emails)
+    by_key = {key: c for c in customers for key in (str(c["id"]), c["email"])}
+    problems = []
+    for i, who in enumerate(body.to):
+        customer = by_key.get(who.lower())
+        if customer is None or customer["opted_out"]:
+            problems.append({"field": f"to.{i}", "message": "this customer opted out" if customer else "no such customer"})
+    if problems:
+        raise InvalidInput(problems)
+    messages = [{"commId": str(uuid.uuid4()), "campaignId": str(campaign_id), "customerId": str(c["id"]),
+                 "name": c["name"], "email": c["email"], "phone": c["phone"],
+                 "personalized_msg": templating.render(campaign["message"], c)} for c in customers]
+    await db.execute(queries.INSERT_TEST_MESSAGES, campaign_id, *(
+        [m[key] for m in messages] for key in ("commId", "customerId", "name", "email", "phone", "personalized_msg")))
+    batch = DeliveryBatch(campaign_id=str(campaign_id), deliveries=messages, test=True)
+    await request.app[PUBLISHER].publish(request.app[SETTINGS].topic("deliveries"), [(batch.campaign_id, batch)])
+    return json_response({"message": "test messages accepted", "commIds": [m["commId"] for m in messages]},
+                         status=202)
+
+
+def split_recipients(recipients: list[str]) -> tuple[list[uuid.UUID], list[str]]:
+    ids, emails = [], []
+    for who in recipients:
+        try:
+            ids.append(uuid.UUID(who))
+        except ValueError:
+            emails.append(who.lower())
+    return ids, emails
+
+
+async def resend(request: web.Request) -> web.Response:
+    """A new campaign, linked to this one, to its customers whose messages ended in `statuses`
+    (minus opt-outs); this campaign's counters stay as they are."""
+    body = validate_one(ResendIn, await read_json(request))
+    campaign_id = campaign_uuid(request.match_info["id"])
+    db = request.app[POOL]
+    async with db.acquire() as conn:
+        first = await reads.campaign(conn, campaign_id, current_user(request),
+                                     "c.id, c.user_id, c.name, c.segment, c.message, c.status")
+        if first["status"] not in (states.COMPLETED, states.CANCELLED):
+            raise Conflict(f"a campaign can be resent to once it is COMPLETED or CANCELLED; this one is {first['status']}")
+        size = await conn.fetchval(queries.RESEND_SIZE, campaign_id, body.statuses)
+    statuses = sorted(set(body.statuses))
+    record = CampaignRequest(
+        id=str(uuid.uuid4()), user_id=first["user_id"], name=body.name or f"{first['name']} (resend)",
+        segment=first["segment"], message=body.message or first["message"],
+        intent=f"Customers whose messages of \"{first['name']}\" ended {' or '.join(statuses)}.",
+        resend_of=str(campaign_id), resend_statuses=statuses,
+    )
+    status = await submit(request, record)
+    return json_response({"message": "resend accepted; it runs in the pipeline", "campaignId": record.id,
+                          "resendOf": str(campaign_id), "audience_size": size, "status": status}, status=201)

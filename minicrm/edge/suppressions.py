@@ -1,0 +1,48 @@
+"""The opt-out (suppression) list: `POST`, `GET` (paged) and `DELETE /api/suppressions/{email}`.
+
+A suppressed email is never messaged by a campaign: segmentation writes it as SKIPPED
+("opted out") and counts it. The list is the organisation's, not one user's: an opt-out
+holds for every campaign. The vendor adds to it with UNSUBSCRIBED and BOUNCED receipts.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from minicrm.edge.errors import InvalidInput
+from minicrm.edge.listing import listing
+from minicrm.edge.requests import page, read_json, validate_many
+from minicrm.edge.responses import json_response
+from minicrm.edge.schemas import SuppressionIn
+from minicrm.edge.state import POOL, SETTINGS
+from minicrm.sql import queries, reads
+
+
+async def create(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    items = validate_many(SuppressionIn, await read_json(request), settings.max_items)
+    db = request.app[POOL]
+    ids = [i.customerId for i in items if i.customerId]
+    emails = {r["id"]: r["email"] for r in await db.fetch(queries.EMAILS_OF_CUSTOMERS, ids)} if ids else {}
+    unknown = [{"item": n, "field": "customerId", "message": "no such customer"}
+               for n, i in enumerate(items) if i.customerId and i.customerId not in emails]
+    if unknown:
+        raise InvalidInput(unknown)
+    chosen = {(i.email or emails[i.customerId]): i.reason for i in items}  # the last reason per email wins
+    await db.execute(queries.INSERT_SUPPRESSIONS, list(chosen), list(chosen.values()))
+    return json_response({"message": "suppressed", "emails": list(chosen)}, status=201)
+
+
+async def list_suppressions(request: web.Request) -> web.Response:
+    listed = page(request, request.app[SETTINGS], unpaged=False)
+    return await listing(request, request.app[POOL], listed, select=queries.SUPPRESSION_COLUMNS,
+                         source="suppressions s", where="TRUE", params=[], order="s.created_at DESC, s.email")
+
+
+async def delete(request: web.Request) -> web.Response:
+    email = request.match_info["email"].strip().lower()
+    if "\x00" in email:
+        raise InvalidInput([{"field": "email", "message": "not a valid email address"}])
+    if (await request.app[POOL].execute(queries.DELETE_SUPPRESSION, email)).endswith(" 0"):
+        raise reads.NotFound(f"{email} is not on the suppression list")
+    return web.Response(status=204)
