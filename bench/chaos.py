@@ -35,7 +35,7 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 
-from minicrm.localstack import ROOT, Pipeline, vendor
+from minicrm.localstack import ROOT, Pipeline, vendor, vendor_stats
 
 sys.path.insert(0, str(Path(__file__).parent))
 from campaign import seed  # noqa: E402  (the benchmark's COPY seeding)
@@ -108,11 +108,6 @@ async def progress(pipeline: Pipeline, campaign_id: uuid.UUID) -> tuple[int, str
     row = await query(pipeline, "SELECT sent_count + failed_count AS done, status, summary IS NOT NULL AS summarised"
                                 " FROM campaigns WHERE id = $1", campaign_id)
     return row["done"], row["status"], row["summarised"]
-
-
-async def vendor_stats(pipeline: Pipeline) -> dict:
-    async with aiohttp.ClientSession() as s, s.get(f"{pipeline.vendor_url}/vendor/stats") as r:
-        return await r.json()
 
 
 async def recovery(pipeline: Pipeline, campaign_id: uuid.UUID) -> float:

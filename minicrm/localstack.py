@@ -226,6 +226,12 @@ async def vendor(pipeline: Pipeline, **behaviour: Any) -> dict:
             return await r.json()
 
 
+async def vendor_stats(pipeline: Pipeline) -> dict:
+    """What the deployment's vendor simulator took and reported (`GET /vendor/stats`)."""
+    async with aiohttp.ClientSession() as s, s.get(f"{pipeline.vendor_url}/vendor/stats") as r:
+        return await r.json()
+
+
 async def eventually(check, timeout: float = 60, interval: float = 0.25) -> Any:
     """Polls `check()` (async) until it returns something truthy; returns it."""
     deadline = time.monotonic() + timeout

@@ -10,7 +10,7 @@ import aiohttp
 import orjson
 import pytest
 
-from minicrm.localstack import eventually, vendor
+from minicrm.localstack import eventually, vendor, vendor_stats
 from test_campaigns import add_customers, assert_exact, finished, start_campaign
 from test_ingest import make_order
 
@@ -193,11 +193,6 @@ async def test_a_vendor_with_a_body_limit_gets_smaller_calls(pipeline, http, nor
     await assert_exact(pipeline, c, 3000)
     assert 0.85 < c["sent_count"] / 3000 < 0.95  # the simulator's 10% failures, none from the size
     assert (await vendor_stats(pipeline))["too_large_calls"] >= 1
-
-
-async def vendor_stats(pipeline) -> dict:
-    async with aiohttp.ClientSession() as s, s.get(f"{pipeline.vendor_url}/vendor/stats") as r:
-        return await r.json()
 
 
 async def test_an_order_cannot_move_to_another_customer(pipeline, http):

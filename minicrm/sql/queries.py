@@ -256,7 +256,7 @@ UPDATE campaigns SET status = 'PAUSED', paused_by = 'user', pause_reason = $3 WH
 # A new delivery epoch: batches published before are dropped, what is pending is published again.
 RESUME = """
 UPDATE campaigns
-SET status = $3, paused_by = NULL, pause_reason = NULL, delivery_epoch = delivery_epoch + 1, published_through = NULL
+SET status = $2, paused_by = NULL, pause_reason = NULL, delivery_epoch = delivery_epoch + 1, published_through = NULL
 WHERE id = $1 AND status = 'PAUSED'
 """
 CANCEL = f"""

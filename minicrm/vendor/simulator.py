@@ -4,8 +4,10 @@
 four in flight, each after `latency` seconds. Failure rate, latency, duplicates, shuffling
 and outages come from the settings and can be changed while it runs with
 `POST /vendor/control {failure_rate, latency, duplicate_rate, shuffle, receipt_batch,
-outage_seconds, reject_status, body_limit, throttle_rate, error_rate, hang_rate, hang_seconds}`;
-`GET /vendor/stats` counts what it took and reported, and the repeats it saw. Like a real
+outage_seconds, reject_status, body_limit, throttle_rate, error_rate, hang_rate, hang_seconds,
+bounce_rate, unsubscribe_rate}`; `GET /vendor/stats` counts what it took (also per campaign) and
+reported, and the repeats it saw. Recipients bounce (BOUNCED) or unsubscribe after delivery
+(SENT, then UNSUBSCRIBED), as real ones do. Like a real
 provider it honours `Idempotency-Key` (a repeated call is answered, not repeated) and never
 delivers a `commId` twice. Receipts are retried until the edge takes them. Like real
 vendors it can be rude: a body limit (413 past it, as the original Express vendor's
@@ -50,6 +52,8 @@ class Behaviour:
     error_rate: float = 0.0  # share of calls answered 500
     hang_rate: float = 0.0  # share of calls taken but answered only after hang_seconds (the caller times out)
     hang_seconds: float = 10.0
+    bounce_rate: float = 0.0  # share of messages reported BOUNCED (the address does not exist)
+    unsubscribe_rate: float = 0.0  # share of delivered messages followed by UNSUBSCRIBED
     signed: bool = True  # sign receipts (Standard Webhooks); the original vendor did not
 
 
@@ -58,13 +62,18 @@ def outcomes(deliveries: list[dict[str, Any]], behaviour: Behaviour, rng: random
     receipts = []
     for d in deliveries:
         failed = rng.random() < behaviour.failure_rate
+        bounced = not failed and rng.random() < behaviour.bounce_rate
         receipt = {
             "commId": d["commId"], "campaignId": d["campaignId"], "customerId": d.get("customerId"),
-            "status": "FAILED" if failed else "SENT",
+            "status": "FAILED" if failed else "BOUNCED" if bounced else "SENT",
         }
         if failed:
             receipt["reason"] = "simulated delivery failure"
+        if bounced:
+            receipt["reason"] = "simulated bounce: no such mailbox"
         receipts.append(receipt)
+        if receipt["status"] == "SENT" and rng.random() < behaviour.unsubscribe_rate:
+            receipts.append({**receipt, "status": "UNSUBSCRIBED", "reason": "simulated unsubscribe"})
         if rng.random() < behaviour.duplicate_rate:
             receipts.append(dict(receipt))
     if behaviour.shuffle:
@@ -87,7 +96,7 @@ class Simulator:
         self.posts = asyncio.Semaphore(CONCURRENT_POSTS)
         self.stats = {"calls": 0, "accepted": 0, "reported": 0, "rejected_calls": 0, "too_large_calls": 0,
                       "throttled_calls": 0, "error_calls": 0, "hung_calls": 0, "receipt_posts_failed": 0,
-                      "repeated_calls": 0, "repeated_messages": 0, "repeated_past_key": 0}
+                      "repeated_calls": 0, "repeated_messages": 0, "repeated_past_key": 0, "by_campaign": {}}
         # Like a real provider: a call whose Idempotency-Key was seen is answered again and not
         # repeated, and a message whose commId was seen is not delivered again.
         self.keys: set[str] = set()
@@ -133,6 +142,8 @@ class Simulator:
         self.messages.update(d["commId"] for d in fresh)
         self.pending.extend(fresh)
         self.stats["accepted"] += len(fresh)
+        for d in fresh:
+            self.stats["by_campaign"][d["campaignId"]] = self.stats["by_campaign"].get(d["campaignId"], 0) + 1
         self.wakeup.set()
         if self.rng.random() < self.behaviour.hang_rate:
             self.stats["hung_calls"] += 1
@@ -142,7 +153,7 @@ class Simulator:
     async def control(self, request: web.Request) -> web.Response:
         body = orjson.loads(await request.read() or b"{}")
         for name in ("failure_rate", "latency", "duplicate_rate", "throttle_rate", "error_rate", "hang_rate",
-                     "hang_seconds"):
+                     "hang_seconds", "bounce_rate", "unsubscribe_rate"):
             if name in body:
                 setattr(self.behaviour, name, float(body[name]))
         for name in ("reject_status", "body_limit"):
