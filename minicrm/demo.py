@@ -1,4 +1,5 @@
-"""The main job: load a sample data set through the HTTP API, run a campaign, show it finish.
+"""The main job: load a sample data set through the HTTP API, run a campaign (pausing and
+resuming it on the way), show it finish, then resend to the customers whose message failed.
 
 Run by `bin/demo` once the stack is up. The data set is the same on every run (a fixed
 seed), and ingest is idempotent, so running it again only adds a new campaign.
@@ -12,7 +13,7 @@ import random
 import sys
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
 
 import aiohttp
 
@@ -133,33 +134,65 @@ async def main(customers: int, orders_per_customer: int) -> None:
         timings["ingest, HTTP to PostgreSQL"] = time.perf_counter() - start
 
         preview, _ = await client.call("POST", "/api/campaigns/get", {"ruleGroup": SEGMENT})
-        print(f"\nSegment: {preview['intent']}\nAudience: {preview['audience_size']:,} customers")
+        audience = preview["audience_size"]
+        print(f"\nSegment: {preview['intent']}\nAudience: {audience:,} customers")
+        # Paced (ratePerSecond) to about eight seconds, so that the pause below shows.
+        pace = max(50, audience // 8)
         start = time.perf_counter()
         ticket, _ = await client.call(
             "POST", "/api/campaigns",
-            {"name": "Win-back demo", "ruleGroup": SEGMENT, "message": MESSAGE}, expect=(201,),
+            {"name": "Win-back demo", "ruleGroup": SEGMENT, "message": MESSAGE, "ratePerSecond": pace}, expect=(201,),
         )
-        print(f"Campaign {ticket['campaignId']} accepted in {1000 * (time.perf_counter() - start):.0f} ms")
-        while True:
-            c, _ = await client.call("POST", "/api/campaigns/get", {"campaignId": ticket["campaignId"]})
-            if c["audience_size"] is not None:
-                done = c["sent_count"] + c["failed_count"]
-                rate = c.get("current_rate_per_second") or 0
-                print(f"\r  {c['status']:<9} {bar(done, c['audience_size'])} sent {c['sent_count']:,} "
-                      f"failed {c['failed_count']:,} ({rate:,.0f} msg/s)   ", end="", flush=True)
-            if c["status"] == "COMPLETED":  # with its summary, always
-                break
-            if c["status"] == "FAILED":
-                sys.exit(f"\ncampaign failed: {c['failure_reason']}")
-            await asyncio.sleep(0.2)
+        cid = ticket["campaignId"]
+        print(f"Campaign {cid} accepted in {1000 * (time.perf_counter() - start):.0f} ms, paced at {pace:,} msg/s")
+        await follow(client, cid, until=lambda c: c["sent_count"] + c["failed_count"] >= audience * 0.4)
+        c, _ = await client.call("POST", f"/api/campaigns/{cid}/pause")
+        print(f"\n  paused by the user ({c['pause_reason']}); the vendor gets nothing more for 3 s:")
+        await follow(client, cid, until=lambda c: False, seconds=3)
+        c, _ = await client.call("POST", f"/api/campaigns/{cid}/resume")
+        print("\n  resumed where it stopped:")
+        c = await follow(client, cid)
         timings["campaign, request to summary"] = time.perf_counter() - start
-        print("\n\nSummary:\n  " + c["summary"])
-        print("\nDelivery rate by spend band:")
-        for s in c["summaryStats"]["by_spend_band"]:
-            print(f"  {s['label']:<28} {s['total']:>7,} messages  {100 * s['delivery_rate']:5.1f}% delivered")
+        report(c)
+
+        ticket, _ = await client.call("POST", f"/api/campaigns/{cid}/resend", {"statuses": ["FAILED"]}, expect=(201,))
+        print(f"\nResending to the {ticket['audience_size']:,} customers whose message failed "
+              f"(campaign {ticket['campaignId']}):")
+        start = time.perf_counter()
+        again = await follow(client, ticket["campaignId"])
+        timings["resend, request to summary"] = time.perf_counter() - start
+        print("\n  " + again["summary"])
         print("\nTimings:")
         for name, seconds in timings.items():
             print(f"  {name:<30} {seconds:7.2f} s")
+
+
+async def follow(client: Client, campaign_id: str, until: Callable[[dict], bool] | None = None,
+                 seconds: float | None = None) -> dict:
+    """Shows the campaign's progress until it is final (COMPLETED comes with its summary), `until`
+    says so, or `seconds` have passed; returns the campaign."""
+    deadline = time.perf_counter() + seconds if seconds else None
+    while True:
+        c, _ = await client.call("POST", "/api/campaigns/get", {"campaignId": campaign_id})
+        if c["audience_size"] is not None:
+            done = c["sent_count"] + c["failed_count"]
+            rate = c.get("current_rate_per_second") or 0
+            print(f"\r  {c['status']:<9} {bar(done, c['audience_size'])} sent {c['sent_count']:,} "
+                  f"failed {c['failed_count']:,} ({rate:,.0f} msg/s)   ", end="", flush=True)
+        if c["status"] == "FAILED":
+            sys.exit(f"\ncampaign failed: {c['failure_reason']}")
+        if c["status"] in ("COMPLETED", "CANCELLED") and c["summary"]:
+            return c
+        if (until and until(c)) or (deadline and time.perf_counter() >= deadline):
+            return c
+        await asyncio.sleep(0.2)
+
+
+def report(c: dict) -> None:
+    print("\n\nSummary:\n  " + c["summary"])
+    print("\nDelivery rate by spend band:")
+    for s in c["summaryStats"]["by_spend_band"]:
+        print(f"  {s['label']:<28} {s['total']:>7,} messages  {100 * s['delivery_rate']:5.1f}% delivered")
 
 
 if __name__ == "__main__":
