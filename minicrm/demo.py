@@ -147,7 +147,7 @@ async def main(customers: int, orders_per_customer: int) -> None:
         print(f"Campaign {cid} accepted in {1000 * (time.perf_counter() - start):.0f} ms, paced at {pace:,} msg/s")
         await follow(client, cid, until=lambda c: c["sent_count"] + c["failed_count"] >= audience * 0.4)
         c, _ = await client.call("POST", f"/api/campaigns/{cid}/pause")
-        print(f"\n  paused by the user ({c['pause_reason']}); the vendor gets nothing more for 3 s:")
+        print(f"\n  {c['pause_reason']}: the vendor gets nothing more of it for 3 s:")
         await follow(client, cid, until=lambda c: False, seconds=3)
         c, _ = await client.call("POST", f"/api/campaigns/{cid}/resume")
         print("\n  resumed where it stopped:")
