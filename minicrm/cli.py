@@ -4,31 +4,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import logging
+import os
 import sys
-from pathlib import Path
 
 from minicrm.settings import SettingsError, load_settings
 
-ROLE_MODULES = {
-    "ingest": ("minicrm.streams.customers", "minicrm.streams.orders"),
-    "campaigns": ("minicrm.streams.campaigns",),
-    "deliveries": ("minicrm.streams.deliveries",),
-    "receipts": ("minicrm.streams.receipts",),
-    "summaries": ("minicrm.streams.summaries",),
-}
-
-
-def run_worker(settings) -> None:
+def run_worker(settings, metrics_port: int | None = None) -> None:
+    if metrics_port is not None:  # the worker's settings are read when its app is imported
+        os.environ["MINICRM_METRICS_PORT"] = str(metrics_port)
     from minicrm.streams.app import app
 
-    Path(settings.worker_datadir, settings.topic_prefix).mkdir(parents=True, exist_ok=True)
-    for role in settings.worker_roles:
-        for module in ROLE_MODULES[role]:
-            importlib.import_module(module)
     sys.argv = ["minicrm worker", "worker", "--loglevel", "info", "--without-web"]
-    app.main()
+    app.main()  # imports the roles' agents (autodiscovery), then runs the worker
 
 
 def run_web(settings) -> None:
@@ -81,6 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--limit", type=int, default=100, help="dead-letters list: how many, newest first")
     parser.add_argument("--email", help="issue-key: the user's email (created if new)")
     parser.add_argument("--name", default="", help="issue-key: the user's name")
+    parser.add_argument("--metrics-port", type=int, help="worker: serve Prometheus metrics on this port")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -104,8 +93,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f"login key for {args.email} (user {user_id}); shown once, keep it secret:\n{key}")
     elif args.command == "dead-letters":
         dead_letters_command(settings, args)
+    elif args.command == "worker":
+        run_worker(settings, args.metrics_port)
     else:
-        {"web": run_web, "worker": run_worker, "vendor": run_vendor}[args.command](settings)
+        {"web": run_web, "vendor": run_vendor}[args.command](settings)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,8 @@ class Process:
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
+        self.metrics_url: str | None = None
+
     def text(self) -> str:
         return self.log_path.read_text(errors="replace")
 
@@ -104,8 +106,13 @@ class Pipeline:
         await create_topics(self.settings)
 
     def start(self, role: str, **overrides: str) -> Process:
+        """Starts a process; a worker serves its metrics on a port of its own (`proc.metrics_url`)."""
         n = sum(p.role == role for p in self.processes)
-        proc = Process(role, {**self.env, **overrides}, self.workdir / f"{role}-{n}.log")
+        if role == "worker":
+            overrides.setdefault("MINICRM_METRICS_PORT", str(free_port()))
+        env = {**self.env, **overrides}
+        proc = Process(role, env, self.workdir / f"{role}-{n}.log")
+        proc.metrics_url = f"http://127.0.0.1:{env['MINICRM_METRICS_PORT']}/metrics" if role == "worker" else None
         self.processes.append(proc)
         return proc
 

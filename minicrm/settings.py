@@ -76,6 +76,10 @@ class Settings:
     worker_roles: tuple[str, ...] = ("ingest", "campaigns", "deliveries", "receipts", "summaries")
     """Agents this worker runs, comma-separated (MINICRM_WORKER_ROLES)."""
 
+    metrics_port: int = 0
+    """Port a worker serves its Prometheus metrics on (MINICRM_METRICS_PORT; also `minicrm worker
+    --metrics-port`); 0: none. The web edge serves its own at `GET /metrics`."""
+
     batch_size: int = 1000
     """Records per batch on the hot path: SQL, Kafka and vendor calls (MINICRM_BATCH_SIZE)."""
 

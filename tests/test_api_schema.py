@@ -24,7 +24,7 @@ def api_schema(pipeline, user):
 def test_the_api_keeps_its_description(api_schema, pipeline, user):
     # Driven by hand: schemathesis's pytest plugin does not run under pytest 9.
     operations = [result.ok() for result in api_schema.get_all_operations()]
-    assert len(operations) == 24
+    assert len(operations) == 26
     for operation in operations:
         @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         @given(case=operation.as_strategy())

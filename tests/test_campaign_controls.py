@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import time
 import uuid
 from datetime import datetime, timedelta, timezone
 

@@ -6,7 +6,6 @@ import time
 import uuid
 from datetime import datetime, timezone
 
-import aiohttp
 import orjson
 import pytest
 

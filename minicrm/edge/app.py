@@ -11,6 +11,7 @@ from aiohttp import web
 from minicrm.db import create_pool
 from minicrm.edge.auth import Auth, session_middleware
 from minicrm.edge.errors import error_middleware
+from minicrm.edge.monitoring import metrics_middleware
 from minicrm.edge.producer import Publisher
 from minicrm.edge.routes import setup_routes
 from minicrm.ai.service import AI
@@ -33,7 +34,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
-        client_max_size=settings.max_body_bytes, middlewares=[error_middleware, session_middleware]
+        client_max_size=settings.max_body_bytes, middlewares=[metrics_middleware, error_middleware, session_middleware]
     )
     app[SETTINGS] = settings
     app[AI_SERVICE] = AI(settings)

@@ -30,7 +30,7 @@ from minicrm.settings import Settings
 from minicrm.sql import queries
 
 log = logging.getLogger(__name__)
-PUBLIC = {("POST", "/api/auth"), ("POST", "/api/receipts"), ("GET", "/healthz"), ("GET", "/readyz"),
+PUBLIC = {("POST", "/api/auth"), ("POST", "/api/receipts"), ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"),
           ("GET", "/openapi.json"), ("GET", "/docs")}
 USER_KEY = web.RequestKey("user_id", str)
 

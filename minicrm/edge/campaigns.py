@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 from aiohttp import web
 
 from minicrm import campaign_states as states
@@ -84,12 +85,16 @@ def campaign_uuid(value: Any) -> uuid.UUID:
 
 
 async def one(request: web.Request, campaign_id: Any) -> web.Response:
-    cid = campaign_uuid(campaign_id)
     async with request.app[POOL].acquire() as conn:
-        campaign = _rates(await reads.campaign(conn, cid, current_user(request), queries.CAMPAIGN_COLUMNS))
-        campaign["timeline"] = await reads.timeline(conn, cid)
+        return json_response(await view(conn, campaign_uuid(campaign_id), current_user(request)))
+
+
+async def view(conn: asyncpg.Connection, campaign_id: uuid.UUID, user: str | None) -> dict[str, Any]:
+    """The campaign as its read shows it: counters, rates, timeline, summary."""
+    campaign = _rates(await reads.campaign(conn, campaign_id, user, queries.CAMPAIGN_COLUMNS))
+    campaign["timeline"] = await reads.timeline(conn, campaign_id)
     campaign["current_rate_per_second"] = current_rate(campaign["timeline"])
-    return json_response(campaign)
+    return campaign
 
 
 def current_rate(timeline: list[dict[str, Any]], span: float = 5.0) -> float | None:

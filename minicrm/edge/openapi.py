@@ -55,6 +55,13 @@ def _op(summary: str, body: dict | None = None, ok: int = 200, answer: dict | No
     return op
 
 
+def _stream(summary: str, media_type: str, params: list | None = None, public: bool = False) -> dict[str, Any]:
+    """An operation whose answer is not JSON."""
+    op = _op(summary, params=params, public=public)
+    op["responses"]["200"]["content"] = {media_type: {"schema": {"type": "string"}}}
+    return op
+
+
 TOTAL = {"X-Total-Count": {"schema": {"type": "integer"}, "description": "rows matching, over all pages"}}
 CAMPAIGN_ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}]
 UUID_QUERY = lambda name: {"name": name, "in": "query", "schema": {"type": "string", "format": "uuid"}}  # noqa: E731
@@ -159,6 +166,12 @@ def spec() -> dict[str, Any]:
                 {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}}])},
         "/api/ai/campaign": {"post": _op("Three message suggestions", ref("CampaignIdea"))},
         "/api/ai/dynamic": {"post": _op("Plain words to a ruleGroup", ref("Query"))},
+        "/api/campaigns/{id}/events": {"get": _stream(
+            "The campaign's progress as Server-Sent Events: every second the campaign's read (without `timeline`, "
+            "with `eta_seconds`) until it is final; the last event (`event: final`) is the final read. "
+            "`Last-Event-ID` resumes the numbering", "text/event-stream", params=CAMPAIGN_ID + [
+                {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string", "pattern": "^[0-9]{0,12}$"}}])},
+        "/metrics": {"get": _stream("Prometheus metrics of this edge (text format)", "text/plain", public=True)},
         "/healthz": {"get": _op("The process is up", public=True)},
         "/readyz": {"get": _op("Kafka and PostgreSQL are reachable; dead letters not replayed", public=True)},
     }

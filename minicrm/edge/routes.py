@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from minicrm.edge import (ai, auth, campaign_controls, campaigns, customers, dead_letters, health, logs, openapi, orders,
-                         receipts, suppressions)
+from minicrm.edge import (ai, auth, campaign_controls, campaign_events, campaigns, customers, dead_letters, health,
+                         logs, monitoring, openapi, orders, receipts, suppressions)
 
 
 def setup_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/readyz", health.readyz)
+    app.router.add_get("/metrics", monitoring.serve)
     app.router.add_post("/api/customers", customers.create)
     app.router.add_post("/api/customers/get", customers.search)
     app.router.add_post("/api/orders", orders.create)
@@ -18,6 +19,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/api/campaigns", campaigns.create)
     app.router.add_post("/api/campaigns/get", campaigns.get)
     app.router.add_patch("/api/campaigns/{id}", campaign_controls.reschedule)
+    app.router.add_get("/api/campaigns/{id}/events", campaign_events.events)
     app.router.add_post("/api/campaigns/{id}/pause", campaign_controls.pause)
     app.router.add_post("/api/campaigns/{id}/resume", campaign_controls.resume)
     app.router.add_post("/api/campaigns/{id}/cancel", campaign_controls.cancel)

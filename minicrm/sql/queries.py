@@ -328,7 +328,7 @@ SET sent_count = c.sent_count + counts.sent,
                         AND c.segmented_at IS NOT NULL AND c.status IN {sending} THEN now() ELSE c.completed_at END
 FROM counts
 WHERE c.id = $1
-RETURNING {summarisable} AS needs_summary, c.status, counts.moved
+RETURNING {summarisable} AS needs_summary, c.status, counts.moved, counts.sent, counts.failed
 """
 APPLY_RECEIPTS = _APPLY.format(moved_from="PENDING", counter="pending_count", sending=SENDING,
                                summarisable=SUMMARISABLE)
@@ -417,6 +417,8 @@ DELETE_SUPPRESSION = "DELETE FROM suppressions WHERE email = $1"
 EMAILS_OF_CUSTOMERS = "SELECT id, email FROM customers WHERE id = ANY($1::uuid[])"
 
 SEGMENT_SAMPLE = f"SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE {{condition}} ORDER BY c.created_at, c.id LIMIT {{limit}}"
+
+CAMPAIGNS_BY_STATUS = "SELECT status, count(*) FROM campaigns GROUP BY status"
 
 CAMPAIGN_TIMELINE = """
 SELECT window_start, sent, failed FROM campaign_timeline WHERE campaign_id = $1 ORDER BY window_start

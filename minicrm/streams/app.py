@@ -1,6 +1,12 @@
-"""The Faust app and the topics every stage shares."""
+"""The Faust app and the topics every stage shares.
+
+`faust -A minicrm.streams.app worker -l info` runs a worker as well as `minicrm worker`
+does: the agents of the roles in `MINICRM_WORKER_ROLES` are found by Faust's autodiscovery.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import faust
 
@@ -10,6 +16,21 @@ from minicrm.streams import faust_patches, records
 settings = load_settings()
 faust_patches.install()
 
+# The modules of each worker role; `monitoring` runs in every worker.
+ROLE_MODULES = {
+    "ingest": ("minicrm.streams.customers", "minicrm.streams.orders"),
+    "campaigns": ("minicrm.streams.campaigns",),
+    "deliveries": ("minicrm.streams.deliveries",),
+    "receipts": ("minicrm.streams.receipts",),
+    "summaries": ("minicrm.streams.summaries",),
+}
+
+
+def role_modules() -> list[str]:
+    return ["minicrm.streams.monitoring", *(m for role in settings.worker_roles for m in ROLE_MODULES[role])]
+
+
+Path(settings.worker_datadir, settings.topic_prefix).mkdir(parents=True, exist_ok=True)  # Faust needs it
 app = faust.App(
     settings.topic_prefix,
     broker=f"kafka://{settings.kafka_bootstrap}",
@@ -26,7 +47,8 @@ app = faust.App(
     # Records are split to fit max_record_bytes (minicrm.sizing); the request holds one with room.
     producer_max_request_size=2 * settings.max_record_bytes,
     web_enabled=False,
-    autodiscover=False,
+    autodiscover=role_modules,
+    origin="minicrm.streams.app",  # scanned too: a module, so only itself
 )
 
 

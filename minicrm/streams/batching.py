@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
 import asyncpg
 import faust
 import orjson
 
+from minicrm import metrics
 from minicrm.sql import queries
 
 T = TypeVar("T")
@@ -114,6 +116,7 @@ async def dead_letter(pool: asyncpg.Pool, topic: str, record: Any, reason: str, 
     """Keeps `record` (in the form it had on `topic`) with the reason it could not be stored."""
     key = key or key_of(record)
     log.error("dead letter on %s (%s): %s", topic, key, reason)
+    metrics.DEAD_LETTERS.labels(topic).inc()
     await retry_forever(
         lambda: pool.execute(queries.INSERT_DEAD_LETTER, topic, key,
                              payload_text(record), storable(reason)[:2000]),
@@ -128,6 +131,7 @@ async def guarded(
     """Runs an agent's work on one record, retrying outages. Any other failure sends the record
     to `dead_letters` with its reason instead of raising (Faust would ack it and lose it), then
     runs `on_dead(reason)` so that whatever waited on the record can end."""
+    metrics.RECORDS_CONSUMED.labels(topic).inc()
     try:
         await retry_forever(action, f"record on {topic}")
     except Exception as exc:  # noqa: BLE001 - every failure is kept, never dropped
@@ -148,8 +152,11 @@ async def store(
     so that replaying it publishes exactly that."""
 
     async def attempt(part: Sequence[T]) -> None:
+        started = time.perf_counter()
         async with pool.acquire() as conn, conn.transaction():
             await write(conn, part)
+        metrics.BATCH_WRITE_SECONDS.labels(topic).observe(time.perf_counter() - started)
+        metrics.ITEMS_STORED.labels(topic).inc(len(part))
 
     async def split(part: Sequence[T]) -> None:
         try:

@@ -34,7 +34,7 @@ import aiohttp
 import asyncpg
 import orjson
 
-from minicrm import campaign_states as states, sizing
+from minicrm import campaign_states as states, metrics, sizing
 from minicrm.error_window import ErrorWindow
 from minicrm.ratelimit import TokenBucket
 from minicrm.sql import queries
@@ -98,18 +98,35 @@ def retry_after(value: str | None, cap: float = 60.0) -> float | None:
     return min(cap, max(0.0, seconds))
 
 
+def outcome_of(status: int) -> str:
+    """A vendor answer's class: ok, too_large (413), rejected (a 4xx for good), busy (retried)."""
+    if status < 300:
+        return "ok"
+    if status == 413:
+        return "too_large"
+    return "rejected" if status < 500 and status not in RETRYABLE_4XX else "busy"
+
+
 async def call_vendor(deliveries: list[dict]) -> None:
     await bucket.acquire()
     headers = {"Content-Type": "application/json", "Idempotency-Key": idempotency_key(deliveries)}
-    async with session().post(settings.vendor_url, data=orjson.dumps(deliveries), headers=headers) as response:
-        body = (await response.text())[:300]
-        if response.status < 300:
-            return
-        if response.status == 413:
-            raise BodyTooLarge(f"vendor answered 413: {body}")
-        if response.status < 500 and response.status not in RETRYABLE_4XX:
-            raise VendorRejected(f"vendor answered {response.status}: {body}")
-        raise VendorBusy(f"vendor answered {response.status}: {body}", retry_after(response.headers.get("Retry-After")))
+    started, outcome = time.perf_counter(), "error"  # a timeout or a broken connection, unless answered
+    try:
+        async with session().post(settings.vendor_url, data=orjson.dumps(deliveries), headers=headers) as response:
+            body = (await response.text())[:300]
+            outcome = outcome_of(response.status)
+    finally:
+        metrics.VENDOR_CALLS.labels(outcome).inc()
+        metrics.VENDOR_CALL_SECONDS.observe(time.perf_counter() - started)
+    if outcome == "ok":
+        metrics.VENDOR_MESSAGES.inc(len(deliveries))
+        return
+    message = f"vendor answered {response.status}: {body}"
+    if outcome == "too_large":
+        raise BodyTooLarge(message)
+    if outcome == "rejected":
+        raise VendorRejected(message)
+    raise VendorBusy(message, retry_after(response.headers.get("Retry-After")))
 
 
 async def campaign_state(campaign_id: UUID) -> asyncpg.Record | None:

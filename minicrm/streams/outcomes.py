@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from uuid import UUID
 
-from minicrm import campaign_states as states, receipt_folding
+from minicrm import campaign_states as states, metrics, receipt_folding
 from minicrm.sql import queries
 from minicrm.streams.app import summaries_topic
 from minicrm.streams.batching import retry_forever
@@ -26,6 +26,8 @@ async def record_outcomes(campaign_id: UUID, receipts: list[dict]) -> None:
     if result is None:
         log.error("receipts for unknown campaign %s ignored (%d)", campaign_id, len(folded.ids))
         return
+    metrics.OUTCOMES.labels(states.SENT).inc(result["sent"])
+    metrics.OUTCOMES.labels(states.MESSAGE_FAILED).inc(result["failed"])
     if result["status"] == states.CANCELLED and result["moved"] < len(folded.ids):
         # Messages that were out when the campaign was cancelled: the vendor had them after all.
         await retry_forever(lambda: db.execute(queries.APPLY_LATE_RECEIPTS, *args), "apply late receipts")

@@ -1,0 +1,44 @@
+"""The edge's Prometheus metrics: every request counted and timed by route, and `GET /metrics`."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from minicrm import campaign_states as states, metrics
+from minicrm.edge.state import POOL
+from minicrm.sql import queries
+
+
+def route_of(request: web.Request) -> str:
+    """The route's pattern (`/api/campaigns/{id}/pause`), so that ids do not make new series."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
+
+
+@web.middleware
+async def metrics_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        route = route_of(request)
+        metrics.HTTP_REQUESTS.labels(route, request.method, str(status)).inc()
+        metrics.HTTP_SECONDS.labels(route, request.method).observe(time.perf_counter() - started)
+
+
+async def serve(request: web.Request) -> web.Response:
+    """`GET /metrics`: Prometheus's text format; campaigns by status are read now."""
+    counts = dict(await request.app[POOL].fetch(queries.CAMPAIGNS_BY_STATUS))
+    for status in states.STATUSES:
+        metrics.CAMPAIGNS.labels(status).set(counts.get(status, 0))
+    return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
