@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 import aiohttp
+import orjson
 
 from minicrm.db import create_pool
 from minicrm.edge.auth import issue_login_key
@@ -169,23 +170,25 @@ async def main(customers: int, orders_per_customer: int) -> None:
 
 async def follow(client: Client, campaign_id: str, until: Callable[[dict], bool] | None = None,
                  seconds: float | None = None) -> dict:
-    """Shows the campaign's progress until it is final (COMPLETED comes with its summary), `until`
-    says so, or `seconds` have passed; returns the campaign."""
+    """Shows the campaign's progress from its event stream (`GET /api/campaigns/{id}/events`)
+    until the final event, `until` says so, or `seconds` have passed; returns the campaign."""
     deadline = time.perf_counter() + seconds if seconds else None
-    while True:
-        c, _ = await client.call("POST", "/api/campaigns/get", {"campaignId": campaign_id})
-        if c["audience_size"] is not None:
-            done = c["sent_count"] + c["failed_count"]
-            rate = c.get("current_rate_per_second") or 0
-            print(f"\r  {c['status']:<9} {bar(done, c['audience_size'])} sent {c['sent_count']:,} "
-                  f"failed {c['failed_count']:,} ({rate:,.0f} msg/s)   ", end="", flush=True)
-        if c["status"] == "FAILED":
-            sys.exit(f"\ncampaign failed: {c['failure_reason']}")
-        if c["status"] in ("COMPLETED", "CANCELLED") and c["summary"]:
-            return c
-        if (until and until(c)) or (deadline and time.perf_counter() >= deadline):
-            return c
-        await asyncio.sleep(0.2)
+    async with client.session.get(f"/api/campaigns/{campaign_id}/events") as stream:
+        async for line in stream.content:
+            if not line.startswith(b"data: "):
+                continue
+            c = orjson.loads(line[6:])
+            if c["audience_size"] is not None:
+                done = c["sent_count"] + c["failed_count"]
+                rate = c.get("current_rate_per_second") or 0
+                eta = f", {c['eta_seconds']:.0f} s to go" if c.get("eta_seconds") else ""
+                print(f"\r  {c['status']:<9} {bar(done, c['audience_size'])} sent {c['sent_count']:,} "
+                      f"failed {c['failed_count']:,} ({rate:,.0f} msg/s{eta})   ", end="", flush=True)
+            if c["status"] == "FAILED":
+                sys.exit(f"\ncampaign failed: {c['failure_reason']}")
+            if (until and until(c)) or (deadline and time.perf_counter() >= deadline):
+                return c
+    return c  # the stream ends with the final event
 
 
 def report(c: dict) -> None:
