@@ -8,7 +8,8 @@ seconds to catch up (or STALLED with the recovery lines of the log); the last li
 
     table recovery: R runs, stalled S, catch-up max M s
 
-    .venv/bin/python bench/table_recovery.py [--runs 20] [--patches] [--standbys 1] [--recovery-delay 0]
+    .venv/bin/python bench/table_recovery.py [--runs 20] [--patches] [--work-ms 1] [--standbys 1]
+                                             [--recovery-delay 0]
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ async def one_run(run: int, args, workdir: Path) -> float | None:
     topic = f"{name}-events"
     env = {**os.environ, "REPRO_TOPIC": name, "REPRO_DATADIR": str(workdir / name), "PYTHONPATH": str(ROOT),
            "REPRO_PATCHES": "1" if args.patches else "0", "REPRO_STANDBYS": str(args.standbys),
-           "REPRO_RECOVERY_DELAY": str(args.recovery_delay)}
+           "REPRO_RECOVERY_DELAY": str(args.recovery_delay), "REPRO_WORK_MS": str(args.work_ms)}
     log = workdir / f"{name}.log"
     producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP)
     admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
@@ -100,8 +101,8 @@ async def one_run(run: int, args, workdir: Path) -> float | None:
 
 async def main(args) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="table-recovery-"))
-    print(f"logs in {workdir}; patches {'on' if args.patches else 'off'}, standbys {args.standbys}, "
-          f"stream_recovery_delay {args.recovery_delay}", flush=True)
+    print(f"logs in {workdir}; patches {'on' if args.patches else 'off'}, agent {args.work_ms} ms per event, "
+          f"standbys {args.standbys}, stream_recovery_delay {args.recovery_delay}", flush=True)
     times, stalled = [], 0
     for run in range(1, args.runs + 1):
         took = await one_run(run, args, workdir)
@@ -123,4 +124,5 @@ if __name__ == "__main__":
     parser.add_argument("--before-kill", type=float, default=5.0)
     parser.add_argument("--after-restart", type=float, default=5.0)
     parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--work-ms", type=float, default=0.0, help="the agent's time per event (a slow consumer)")
     sys.exit(asyncio.run(main(parser.parse_args())))

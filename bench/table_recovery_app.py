@@ -6,6 +6,7 @@ pipeline does."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 import faust
@@ -35,7 +36,12 @@ events = app.topic(f"{NAME}-events", key_type=str, value_type=bytes, value_seria
 counts = app.Table("counts", default=int, partitions=4).tumbling(1.0, expires=600.0)
 
 
+WORK = float(os.environ.get("REPRO_WORK_MS", "0")) / 1000  # per event: an agent that writes to a database
+
+
 @app.agent(events)
 async def count(stream):
     async for key, _ in stream.items():
         counts[key] += 1
+        if WORK:
+            await asyncio.sleep(WORK)

@@ -10,8 +10,16 @@ import time
 from collections import deque
 
 
+MIN_CALLS = 10  # fewer calls than this say nothing about a vendor
+
+
+def failing(failed: int, total: int, threshold: float, min_calls: int = MIN_CALLS) -> bool:
+    """Whether `failed` of `total` calls make a vendor unusable."""
+    return total >= min_calls and failed / total >= threshold
+
+
 class ErrorWindow:
-    def __init__(self, span: float, threshold: float, min_calls: int = 10, clock=time.monotonic) -> None:
+    def __init__(self, span: float, threshold: float, min_calls: int = MIN_CALLS, clock=time.monotonic) -> None:
         self.span, self.threshold, self.min_calls, self.clock = span, threshold, min_calls, clock
         self.calls: deque[tuple[float, bool]] = deque()
 
@@ -30,5 +38,4 @@ class ErrorWindow:
         return sum(not ok for _, ok in self.calls), len(self.calls)
 
     def unhealthy(self) -> bool:
-        failed, total = self.failures()
-        return total >= self.min_calls and failed / total >= self.threshold
+        return failing(*self.failures(), self.threshold, self.min_calls)

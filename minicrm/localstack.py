@@ -40,8 +40,9 @@ class Process:
         self.role = role
         self.log_path = log_path
         self.log = open(log_path, "ab")
+        command = "worker" if role == "live" else role  # the live view is a worker of its own
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "minicrm.cli", role], cwd=ROOT, env=env,
+            [sys.executable, "-m", "minicrm.cli", command], cwd=ROOT, env=env,
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
@@ -108,19 +109,23 @@ class Pipeline:
     def start(self, role: str, **overrides: str) -> Process:
         """Starts a process; a worker serves its metrics on a port of its own (`proc.metrics_url`)."""
         n = sum(p.role == role for p in self.processes)
-        if role == "worker":
+        if role == "live":
+            overrides["MINICRM_WORKER_ROLES"] = "live"
+        if role in ("worker", "live"):
             overrides.setdefault("MINICRM_METRICS_PORT", str(free_port()))
         env = {**self.env, **overrides}
         proc = Process(role, env, self.workdir / f"{role}-{n}.log")
-        proc.metrics_url = f"http://127.0.0.1:{env['MINICRM_METRICS_PORT']}/metrics" if role == "worker" else None
+        if role in ("worker", "live"):
+            proc.metrics_url = f"http://127.0.0.1:{env['MINICRM_METRICS_PORT']}/metrics"
         self.processes.append(proc)
         return proc
 
     async def start_all(self) -> None:
-        web, vendor, worker = self.start("web"), self.start("vendor"), self.start("worker")
+        web, vendor, worker, live = (self.start(role) for role in ("web", "vendor", "worker", "live"))
         await self.wait_http(f"{self.url}/readyz", web)
         await self.wait_http(f"{self.vendor_url}/vendor/stats", vendor)
         await self.wait_worker(worker)
+        await self.wait_worker(live)
 
     async def wait_http(self, url: str, proc: Process, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout

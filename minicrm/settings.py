@@ -74,7 +74,8 @@ class Settings:
     up to this, streamed, as the original API answered; `X-Result-Capped` says when it cut."""
 
     worker_roles: tuple[str, ...] = ("ingest", "campaigns", "deliveries", "receipts", "summaries")
-    """Agents this worker runs, comma-separated (MINICRM_WORKER_ROLES)."""
+    """Agents this worker runs, comma-separated (MINICRM_WORKER_ROLES). `live` (the windowed tables
+    of the live view) runs in a worker of its own."""
 
     metrics_port: int = 0
     """Port a worker serves its Prometheus metrics on (MINICRM_METRICS_PORT; also `minicrm worker
@@ -215,9 +216,11 @@ def load_settings() -> Settings:
         if name in os.environ:
             values[f.name] = _parse(name, os.environ[name], str(f.type))
     settings = Settings(**values)
-    unknown_roles = set(settings.worker_roles) - set(Settings.worker_roles)
+    unknown_roles = set(settings.worker_roles) - {*Settings.worker_roles, "live"}
     if unknown_roles:
         raise SettingsError(f"MINICRM_WORKER_ROLES has unknown roles: {sorted(unknown_roles)}")
+    if "live" in settings.worker_roles and len(settings.worker_roles) > 1:
+        raise SettingsError("MINICRM_WORKER_ROLES: `live` runs in a worker of its own")
     if settings.partitions < 1 or settings.batch_size < 1:
         raise SettingsError("MINICRM_PARTITIONS and MINICRM_BATCH_SIZE must be at least 1")
     if not 1_000 <= settings.max_record_bytes <= 4 * 1024 * 1024:

@@ -6,7 +6,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from minicrm.settings import Settings
 
-TOPICS = ("customers", "orders", "campaigns", "deliveries", "receipts", "summaries")
+TOPICS = ("customers", "orders", "campaigns", "deliveries", "receipts", "summaries", "outcomes", "vendor-calls")
 
 
 async def create_topics(settings: Settings) -> list[str]:

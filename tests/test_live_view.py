@@ -111,3 +111,28 @@ async def test_metrics_of_both_processes_count_the_work_done(pipeline, http, nor
     assert delta(worker_before, worker_after, "minicrm_message_outcomes_total", status="FAILED") == c["failed_count"]
     assert delta(worker_before, worker_after, "minicrm_batch_write_seconds_count", topic=topic("customers")) >= 3
     assert any(name == "minicrm_consumer_lag" for name, _ in worker_after)
+
+
+async def test_a_killed_live_worker_holds_nothing_back_and_recovers_its_tables(pipeline, http, normal_vendor):
+    import signal
+
+    from test_campaigns import _timeline_adds_up, assert_exact
+
+    [live] = [p for p in pipeline.processes if p.role == "live"]
+    city = await add_customers(pipeline, http, 3000)
+    cid = await start_campaign(http, city, rate_per_second=600)  # five seconds of sending
+    await eventually(lambda: _sent_between(http, cid, 1, 2000), interval=0.05)
+    live.kill(signal.SIGKILL)  # its tables' changelogs are recovered by the next one
+    pipeline.processes.remove(live)
+    c = await finished(http, cid)  # receipts and completion never waited on it
+    await assert_exact(pipeline, c, 3000)
+
+    replacement = pipeline.start("live")
+    await pipeline.wait_worker(replacement)
+    second = await finished(http, await start_campaign(http, city))
+    await eventually(lambda: _timeline_adds_up(http, second["id"]), timeout=15)
+
+
+async def _sent_between(http, campaign_id: str, low: int, high: int) -> bool:
+    c = await campaign(http, campaign_id)
+    return low <= c["sent_count"] + c["failed_count"] <= high

@@ -295,8 +295,7 @@ CAMPAIGN_REQUEST = f"SELECT {CAMPAIGN_REQUEST_COLUMNS} FROM campaigns WHERE id =
 MARK_QUEUED = "UPDATE campaigns SET status = 'QUEUED' WHERE id = $1 AND status = 'SCHEDULED'"
 
 # Log rows move from PENDING only, so a duplicate or late receipt moves nothing; the
-# campaign's counters and its one-second timeline window move by exactly the rows that
-# moved (test sends are not counted). The statement that moves the last pending row marks
+# campaign's counters move by exactly the rows that moved (test sends are not counted). The statement that moves the last pending row marks
 # the delivery finished (completed_at) and says the campaign needs its summary; writing the
 # summary completes it. {moved_from} is 'PENDING', or 'CANCELLED' for the receipts of
 # messages that were out when their campaign was cancelled (they were sent after all).
@@ -314,11 +313,6 @@ WITH r AS (
            count(*) FILTER (WHERE status = 'FAILED' AND NOT test)::int AS failed,
            count(*)::int AS moved
     FROM moved
-), timeline AS (
-    INSERT INTO campaign_timeline AS t (campaign_id, window_start, sent, failed)
-    SELECT $1, date_trunc('second', now()), sent, failed FROM counts WHERE sent + failed > 0
-    ON CONFLICT (campaign_id, window_start)
-    DO UPDATE SET sent = t.sent + excluded.sent, failed = t.failed + excluded.failed
 )
 UPDATE campaigns c
 SET sent_count = c.sent_count + counts.sent,
@@ -417,6 +411,25 @@ DELETE_SUPPRESSION = "DELETE FROM suppressions WHERE email = $1"
 EMAILS_OF_CUSTOMERS = "SELECT id, email FROM customers WHERE id = ANY($1::uuid[])"
 
 SEGMENT_SAMPLE = f"SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE {{condition}} ORDER BY c.created_at, c.id LIMIT {{limit}}"
+
+# The live view's one-second windows (absolute values from its tables: a repeated flush is harmless).
+UPSERT_TIMELINE = """
+INSERT INTO campaign_timeline AS t (campaign_id, window_start, sent, failed)
+SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::int[], $4::int[])
+ON CONFLICT (campaign_id, window_start) DO UPDATE SET sent = excluded.sent, failed = excluded.failed
+"""
+
+UPSERT_VENDOR_HEALTH = """
+INSERT INTO vendor_health AS v (vendor, ok, failed, window_seconds, updated_at)
+SELECT *, now() FROM unnest($1::text[], $2::int[], $3::int[], $4::real[])
+ON CONFLICT (vendor) DO UPDATE SET ok = excluded.ok, failed = excluded.failed,
+    window_seconds = excluded.window_seconds, updated_at = now()
+"""
+
+# The vendor's calls over the live view's hopping window, across workers, if fresh.
+VENDOR_HEALTH = """
+SELECT ok, failed, window_seconds FROM vendor_health WHERE vendor = $1 AND updated_at > now() - make_interval(secs => $2)
+"""
 
 CAMPAIGNS_BY_STATUS = "SELECT status, count(*) FROM campaigns GROUP BY status"
 

@@ -16,26 +16,31 @@ from minicrm.streams import faust_patches, records
 settings = load_settings()
 faust_patches.install()
 
-# The modules of each worker role; `monitoring` runs in every worker.
+# The modules of each worker role; `monitoring` runs in every worker. The `live` role (the
+# windowed tables) runs alone, as an app of its own (its own consumer group), so that no table
+# recovery can hold back ingest, deliveries or receipts.
+LIVE = "live"
 ROLE_MODULES = {
     "ingest": ("minicrm.streams.customers", "minicrm.streams.orders"),
     "campaigns": ("minicrm.streams.campaigns",),
     "deliveries": ("minicrm.streams.deliveries",),
     "receipts": ("minicrm.streams.receipts",),
     "summaries": ("minicrm.streams.summaries",),
+    LIVE: ("minicrm.tables.live",),
 }
+APP_ID = f"{settings.topic_prefix}-live" if LIVE in settings.worker_roles else settings.topic_prefix
 
 
 def role_modules() -> list[str]:
     return ["minicrm.streams.monitoring", *(m for role in settings.worker_roles for m in ROLE_MODULES[role])]
 
 
-Path(settings.worker_datadir, settings.topic_prefix).mkdir(parents=True, exist_ok=True)  # Faust needs it
+Path(settings.worker_datadir, APP_ID).mkdir(parents=True, exist_ok=True)  # Faust needs it
 app = faust.App(
-    settings.topic_prefix,
+    APP_ID,
     broker=f"kafka://{settings.kafka_bootstrap}",
     store="memory://",
-    datadir=f"{settings.worker_datadir}/{settings.topic_prefix}",
+    datadir=f"{settings.worker_datadir}/{APP_ID}",
     topic_partitions=settings.partitions,
     topic_replication_factor=1,
     consumer_auto_offset_reset="earliest",
@@ -62,3 +67,5 @@ campaigns_topic = topic("campaigns", records.CampaignRequest)
 deliveries_topic = topic("deliveries", records.DeliveryBatch)
 receipts_topic = topic("receipts", records.ReceiptBatch)
 summaries_topic = topic("summaries", records.CampaignDone)
+outcomes_topic = topic("outcomes", records.Outcomes)
+vendor_calls_topic = topic("vendor-calls", records.VendorCall)

@@ -35,13 +35,13 @@ import asyncpg
 import orjson
 
 from minicrm import campaign_states as states, metrics, sizing
-from minicrm.error_window import ErrorWindow
+from minicrm.error_window import ErrorWindow, failing
 from minicrm.ratelimit import TokenBucket
 from minicrm.sql import queries
-from minicrm.streams.app import app, deliveries_topic, settings
+from minicrm.streams.app import app, deliveries_topic, settings, vendor_calls_topic
 from minicrm.streams.batching import backoff, guarded, retry_forever
 from minicrm.streams.outcomes import record_outcomes
-from minicrm.streams.records import DeliveryBatch
+from minicrm.streams.records import DeliveryBatch, VendorCall
 from minicrm.streams.resources import pool
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,7 @@ health = ErrorWindow(settings.vendor_error_window, settings.vendor_error_thresho
 # The most messages per call a vendor took after refusing a larger call as too large (413).
 batch_limits: dict[str, int] = {}
 _session: aiohttp.ClientSession | None = None
+HEALTH_FRESH = 10.0  # seconds the live view's vendor figures are trusted
 GATE_TTL = 0.5  # seconds a campaign's state is trusted: a pause stops its calls within this
 _gates: dict[UUID, tuple[float, asyncpg.Record | None]] = {}
 campaign_rates: dict[UUID, TokenBucket] = {}
@@ -186,14 +187,33 @@ async def vendor_status(campaign_id: UUID, query: str, *args: str) -> None:
     log.warning("campaign %s: %s", campaign_id, args[0] if args else "the vendor works again: RUNNING")
 
 
-def pause_reason(failures: int, exc: BaseException) -> str | None:
-    """Why the campaign should pause now, or None while the vendor looks usable."""
+async def pause_reason(failures: int, exc: BaseException) -> str | None:
+    """Why the campaign should pause now, or None while the vendor looks usable: failures in a
+    row here, this worker's error window, or the live view's window over every worker's calls."""
     if failures >= settings.vendor_pause_after:
         return f"the vendor failed {failures} calls in a row (last: {exc})"
     if health.unhealthy():
         failed, total = health.failures()
         return f"the vendor failed {failed} of its last {total} calls (last: {exc})"
+    if everywhere := await vendor_health():
+        ok, failed, window = everywhere
+        if failing(failed, ok + failed, settings.vendor_error_threshold):
+            return f"the vendor failed {failed} of {ok + failed} calls of all workers in {window:.0f} s (last: {exc})"
     return None
+
+
+async def vendor_health() -> tuple[int, int, float] | None:
+    """The live view's figures for the vendor (`vendor_health`), if the `live` worker keeps them fresh."""
+    db = await pool()
+    row = await retry_forever(lambda: db.fetchrow(queries.VENDOR_HEALTH, settings.vendor_url, HEALTH_FRESH),
+                              "vendor health")
+    return (row["ok"], row["failed"], row["window_seconds"]) if row else None
+
+
+async def report_call(ok: bool) -> None:
+    """This worker's error window, and the live view's (every worker's calls)."""
+    health.record(ok=ok)
+    await vendor_calls_topic.send(key=settings.vendor_url, value=VendorCall(vendor=settings.vendor_url, ok=ok))
 
 
 async def send(batch: DeliveryBatch, deliveries: list[dict]) -> None:
@@ -207,14 +227,14 @@ async def send(batch: DeliveryBatch, deliveries: list[dict]) -> None:
                 await call_vendor(deliveries)
             except VendorRejected as exc:  # the vendor works; it refuses these messages
                 await record_outcomes(campaign_id, failed(deliveries, str(exc)))
-            health.record(ok=True)
+            await report_call(ok=True)
             if paused:
                 await vendor_status(campaign_id, queries.VENDOR_RESUME)
             return
         except (VendorBusy, aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             failures += 1
-            health.record(ok=False)
-            if not paused and (reason := pause_reason(failures, exc)):
+            await report_call(ok=False)
+            if not paused and (reason := await pause_reason(failures, exc)):
                 await vendor_status(campaign_id, queries.VENDOR_PAUSE, reason)
                 paused = True
             told = exc.retry_after if isinstance(exc, VendorBusy) else None

@@ -7,9 +7,9 @@ from uuid import UUID
 
 from minicrm import campaign_states as states, metrics, receipt_folding
 from minicrm.sql import queries
-from minicrm.streams.app import summaries_topic
+from minicrm.streams.app import outcomes_topic, summaries_topic
 from minicrm.streams.batching import retry_forever
-from minicrm.streams.records import CampaignDone
+from minicrm.streams.records import CampaignDone, Outcomes
 from minicrm.streams.resources import pool
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,9 @@ async def record_outcomes(campaign_id: UUID, receipts: list[dict]) -> None:
         return
     metrics.OUTCOMES.labels(states.SENT).inc(result["sent"])
     metrics.OUTCOMES.labels(states.MESSAGE_FAILED).inc(result["failed"])
+    if result["sent"] or result["failed"]:  # for the live view; a replayed batch moves nothing, so sends nothing
+        await outcomes_topic.send(key=str(campaign_id), value=Outcomes(
+            campaign_id=str(campaign_id), sent=result["sent"], failed=result["failed"]))
     if result["status"] == states.CANCELLED and result["moved"] < len(folded.ids):
         # Messages that were out when the campaign was cancelled: the vendor had them after all.
         await retry_forever(lambda: db.execute(queries.APPLY_LATE_RECEIPTS, *args), "apply late receipts")

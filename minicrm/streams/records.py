@@ -94,3 +94,18 @@ class ReceiptBatch(Record):
 
 class CampaignDone(Record):
     campaign_id: str
+
+
+class Outcomes(Record):
+    """Messages of a campaign that one receipts batch moved to SENT or FAILED (for the live view)."""
+
+    campaign_id: str
+    sent: int
+    failed: int
+
+
+class VendorCall(Record):
+    """One vendor call's outcome: `ok` when the vendor answered (took or refused the messages)."""
+
+    vendor: str
+    ok: bool

@@ -18,11 +18,21 @@ REDRIVE_PARKED_ORDERS = 727_275
 START_DUE_CAMPAIGNS = 727_276
 
 
-async def exclusive(lock: int, what: str, work: Callable[[asyncpg.Connection], Awaitable[None]]) -> None:
-    """Runs `work` under advisory lock `lock`, skipped while another worker holds it. A Faust
-    timer that raises crashes the whole worker (a PostgreSQL restart did), so failures are
-    logged and the next tick tries again."""
+async def guard(what: str, work: Callable[[], Awaitable[None]]) -> None:
+    """Runs a timer's `work`. A Faust timer that raises crashes the whole worker (a PostgreSQL
+    restart did), so failures are logged and the next tick tries again."""
     try:
+        await work()
+    except Exception as exc:  # noqa: BLE001
+        if is_transient(exc):
+            log.warning("%s failed (%r); the next tick retries", what, exc)
+        else:
+            log.exception("%s failed; the next tick retries", what)
+
+
+async def exclusive(lock: int, what: str, work: Callable[[asyncpg.Connection], Awaitable[None]]) -> None:
+    """Runs `work` under advisory lock `lock`, skipped while another worker holds it; never raises."""
+    async def locked() -> None:
         db = await pool()
         async with db.acquire() as conn:
             if not await conn.fetchval(queries.TRY_LOCK, lock):
@@ -31,8 +41,5 @@ async def exclusive(lock: int, what: str, work: Callable[[asyncpg.Connection], A
                 await work(conn)
             finally:
                 await conn.execute(queries.UNLOCK, lock)
-    except Exception as exc:  # noqa: BLE001
-        if is_transient(exc):
-            log.warning("%s failed (%r); the next tick retries", what, exc)
-        else:
-            log.exception("%s failed; the next tick retries", what)
+
+    await guard(what, locked)

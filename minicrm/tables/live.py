@@ -1,0 +1,85 @@
+"""The live view: Faust windowed tables in a worker of their own (`MINICRM_WORKER_ROLES=live`).
+
+- Per campaign, the messages each receipts batch moved (`outcomes`), in 1 s tumbling
+  windows: the timeline and the current rate. Each window touched is flushed to
+  `campaign_timeline` once a second, as the table's absolute value (a repeated flush is
+  harmless), for the campaign read and its event stream.
+- Per vendor, the fan-out's call outcomes (`vendor-calls`) in hopping windows (30 s, every
+  5 s): the error rate over the last 30 s across all workers, flushed to `vendor_health`,
+  which every fan-out reads beside its own error window to pause campaigns.
+
+PostgreSQL stays the source of truth for counters and completion; these tables are a view
+that may lag or, after a crash, miss a batch's figures. Their recovery can hold back only
+this worker: it is its own Faust app (its own consumer group and changelogs).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import datetime, timezone
+from uuid import UUID
+
+from minicrm.sql import queries
+from minicrm.streams import timers
+from minicrm.streams.app import app, outcomes_topic, settings, vendor_calls_topic
+from minicrm.streams.batching import retry_forever
+from minicrm.streams.resources import pool
+
+log = logging.getLogger(__name__)
+TIMELINE_EXPIRES = 3600.0
+VENDOR_WINDOW, VENDOR_STEP = 30.0, 5.0
+
+sent = app.Table("campaign-sent", default=int, partitions=settings.partitions).tumbling(
+    1.0, expires=TIMELINE_EXPIRES)
+failed = app.Table("campaign-failed", default=int, partitions=settings.partitions).tumbling(
+    1.0, expires=TIMELINE_EXPIRES)
+calls_ok = app.Table("vendor-ok", default=int, partitions=settings.partitions).hopping(
+    VENDOR_WINDOW, VENDOR_STEP, expires=300.0)
+calls_failed = app.Table("vendor-failed", default=int, partitions=settings.partitions).hopping(
+    VENDOR_WINDOW, VENDOR_STEP, expires=300.0)
+
+# What changed since the last flush: (campaign, window start) → (sent, failed); vendor → (ok, failed).
+windows: dict[tuple[str, float], tuple[int, int]] = {}
+vendors: dict[str, tuple[int, int]] = {}
+
+
+@app.agent(outcomes_topic)
+async def count_outcomes(stream):
+    async for event in stream.events():
+        o = event.value
+        sent[o.campaign_id] += o.sent
+        failed[o.campaign_id] += o.failed
+        start = float(math.floor(event.message.timestamp))  # seconds: the window of a 1 s tumbling table
+        windows[(o.campaign_id, start)] = (sent[o.campaign_id].current(), failed[o.campaign_id].current())
+
+
+@app.agent(vendor_calls_topic)
+async def count_vendor_calls(stream):
+    async for call in stream:
+        (calls_ok if call.ok else calls_failed)[call.vendor] += 1
+        vendors[call.vendor] = (calls_ok[call.vendor].now(), calls_failed[call.vendor].now())
+
+
+@app.timer(1.0)
+async def flush() -> None:
+    """Writes the windows and vendor figures that changed since the last flush, in one batch each."""
+    await timers.guard("flushing the live view", write)
+
+
+async def write() -> None:
+    global windows, vendors
+    taken, windows = windows, {}
+    taken_vendors, vendors = vendors, {}
+    db = await pool()
+    if taken:
+        keys = list(taken)
+        await retry_forever(lambda: db.execute(
+            queries.UPSERT_TIMELINE, [UUID(c) for c, _ in keys],
+            [datetime.fromtimestamp(start, timezone.utc) for _, start in keys],
+            [taken[k][0] for k in keys], [taken[k][1] for k in keys]), "timeline")
+    if taken_vendors:
+        names = list(taken_vendors)
+        await retry_forever(lambda: db.execute(
+            queries.UPSERT_VENDOR_HEALTH, names, [taken_vendors[n][0] for n in names],
+            [taken_vendors[n][1] for n in names], [VENDOR_WINDOW] * len(names)), "vendor health")
