@@ -1,8 +1,6 @@
 """Faust table declarations; agents import tables, never the reverse.
 
-None are declared now. The delivery timeline was a tumbling windowed table here, but after
-a worker was killed its changelog recovery left receipt partitions paused (receipts stopped
-with records waiting, reproduced about one run in three); the one-second windows are now
-written in the receipts' own PostgreSQL transaction, exact across crashes. Counters that
-decide anything never lived in a table.
+`live.py` holds the live view's windowed tables, run by the `live` worker role alone (an
+app and consumer group of its own), so that no table recovery can hold back the hot path.
+Counters that decide anything (completion, summaries) live in PostgreSQL, never in a table.
 """
