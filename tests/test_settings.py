@@ -19,8 +19,21 @@ def test_every_field_reads_its_variable(monkeypatch):
     ("MINICRM_OPEN_MODE", "maybe", "must be true or false"),
     ("MINICRM_WORKER_ROLES", "ingest,billing", "unknown roles"),
     ("MINICRM_SESSION_SECRET", "short", "at least 32"),
+    ("MINICRM_WORKER_ROLES", "live,receipts", "of its own"),
+    ("MINICRM_FREQUENCY_CAP", "3 a week", "MINICRM_FREQUENCY_CAP: expected messages/period"),
+    ("MINICRM_FREQUENCY_CAP", "0/7d", "MINICRM_FREQUENCY_CAP"),
 ])
 def test_a_bad_value_names_its_variable(monkeypatch, name, value, words):
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError, match=words):
         load_settings()
+
+
+def test_the_frequency_cap_reads_as_messages_per_period(monkeypatch):
+    from minicrm.exclusions import FrequencyCap
+
+    monkeypatch.setenv("MINICRM_FREQUENCY_CAP", " 3 / 7d ")
+    assert load_settings().cap == FrequencyCap(3, 7 * 86400)
+    monkeypatch.setenv("MINICRM_FREQUENCY_CAP", "off")
+    assert load_settings().cap is None
+    assert Settings().cap is None
