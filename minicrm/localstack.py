@@ -14,7 +14,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, AsyncIterator
 
 import aiohttp
 import asyncpg
@@ -228,6 +228,20 @@ class Pipeline:
         finally:
             await conn.close()
         return str(user_id), sessions.issue(str(user_id), self.settings.session_secret, 3600)
+
+
+@contextlib.asynccontextmanager
+async def deployment(workdir: Path, **overrides: str) -> AsyncIterator[Pipeline]:
+    """A private deployment with every process started; stopped and its database and topics
+    dropped afterwards."""
+    pipeline = Pipeline(workdir, **overrides)
+    await pipeline.create()
+    try:
+        await pipeline.start_all()
+        yield pipeline
+    finally:
+        pipeline.stop()
+        await pipeline.drop()
 
 
 async def vendor(pipeline: Pipeline, **behaviour: Any) -> dict:

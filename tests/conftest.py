@@ -6,7 +6,7 @@ import subprocess
 import aiohttp
 import pytest
 
-from minicrm.localstack import ROOT, Pipeline, vendor
+from minicrm.localstack import ROOT, Pipeline, deployment, vendor
 
 
 REBALANCING = {"test_worker_killed_mid_campaign", "test_two_workers_share_partitions"}
@@ -32,12 +32,8 @@ def stack() -> None:
 
 @pytest.fixture(scope="session")
 async def pipeline(stack, tmp_path_factory) -> Pipeline:
-    p = Pipeline(tmp_path_factory.mktemp("pipeline"))
-    await p.create()
-    await p.start_all()
-    yield p
-    p.stop()
-    await p.drop()
+    async with deployment(tmp_path_factory.mktemp("pipeline")) as p:
+        yield p
 
 
 @pytest.fixture(scope="session")

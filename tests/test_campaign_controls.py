@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from minicrm.localstack import Pipeline, eventually, vendor, vendor_stats
+from minicrm.localstack import deployment, eventually, vendor, vendor_stats
 from test_campaigns import add_customers, assert_exact, campaign, city_rule, finished
 
 pytestmark = pytest.mark.integration
@@ -277,12 +277,9 @@ async def test_bounces_and_unsubscribes_from_the_vendor_opt_recipients_out(pipel
 @pytest.fixture(scope="module")
 async def capped(stack, tmp_path_factory):
     """A deployment with a frequency cap of 2 messages per customer per hour."""
-    p = Pipeline(tmp_path_factory.mktemp("capped"), MINICRM_FREQUENCY_CAP="2/1h", MINICRM_SIMULATOR_FAILURE_RATE="0")
-    await p.create()
-    await p.start_all()
-    yield p
-    p.stop()
-    await p.drop()
+    async with deployment(tmp_path_factory.mktemp("capped"), MINICRM_FREQUENCY_CAP="2/1h",
+                          MINICRM_SIMULATOR_FAILURE_RATE="0") as p:
+        yield p
 
 
 async def test_the_frequency_cap_holds_across_campaigns(capped):

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from minicrm import campaign_states
-from minicrm.localstack import Pipeline, eventually, vendor_stats
+from minicrm.localstack import deployment, eventually, vendor_stats
 
 pytestmark = pytest.mark.integration
 HISTORY_FIELDS = {"id", "name", "userId", "intent", "segment", "message", "audience_size", "status",
@@ -20,12 +20,9 @@ HISTORY_FIELDS = {"id", "name", "userId", "intent", "segment", "message", "audie
 
 @pytest.fixture(scope="module")
 async def original(stack, tmp_path_factory):
-    p = Pipeline(tmp_path_factory.mktemp("original"), MINICRM_OPEN_MODE="1", MINICRM_SIMULATOR_PROFILE="original")
-    await p.create()
-    await p.start_all()
-    yield p
-    p.stop()
-    await p.drop()
+    async with deployment(tmp_path_factory.mktemp("original"), MINICRM_OPEN_MODE="1",
+                          MINICRM_SIMULATOR_PROFILE="original") as p:
+        yield p
 
 
 async def test_the_original_frontend_from_segment_to_summary(original):

@@ -42,7 +42,7 @@ from minicrm.streams.app import app, deliveries_topic, settings, vendor_calls_to
 from minicrm.streams.batching import backoff, guarded, retry_forever
 from minicrm.streams.outcomes import record_outcomes
 from minicrm.streams.records import DeliveryBatch, VendorCall
-from minicrm.streams.resources import pool
+from minicrm.streams.resources import pool, resources
 
 log = logging.getLogger(__name__)
 RETRYABLE_4XX = {408, 425, 429}
@@ -50,7 +50,6 @@ bucket = TokenBucket(settings.vendor_rate)
 health = ErrorWindow(settings.vendor_error_window, settings.vendor_error_threshold)
 # The most messages per call a vendor took after refusing a larger call as too large (413).
 batch_limits: dict[str, int] = {}
-_session: aiohttp.ClientSession | None = None
 HEALTH_FRESH = 10.0  # seconds the live view's vendor figures are trusted
 GATE_TTL = 0.5  # seconds a campaign's state is trusted: a pause stops its calls within this
 _gates: dict[UUID, tuple[float, asyncpg.Record | None]] = {}
@@ -71,13 +70,6 @@ class VendorBusy(Exception):
     def __init__(self, message: str, retry_after: float | None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
-
-
-def session() -> aiohttp.ClientSession:
-    global _session
-    if _session is None:
-        _session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.vendor_timeout))
-    return _session
 
 
 def idempotency_key(deliveries: list[dict]) -> str:
@@ -113,7 +105,7 @@ async def call_vendor(deliveries: list[dict]) -> None:
     headers = {"Content-Type": "application/json", "Idempotency-Key": idempotency_key(deliveries)}
     started, outcome = time.perf_counter(), "error"  # a timeout or a broken connection, unless answered
     try:
-        async with session().post(settings.vendor_url, data=orjson.dumps(deliveries), headers=headers) as response:
+        async with resources.http().post(settings.vendor_url, data=orjson.dumps(deliveries), headers=headers) as response:
             body = (await response.text())[:300]
             outcome = outcome_of(response.status)
     finally:

@@ -1,18 +1,55 @@
-"""Connections a worker opens once and shares between its agents."""
+"""What a worker opens once and shares between its agents: the PostgreSQL pool, the HTTP
+session to the vendor and the AI client. Each is opened on first use (agents start before
+any app service would) and all are closed when the app stops."""
 
 from __future__ import annotations
 
+import asyncio
+
+import aiohttp
 import asyncpg
 
+from minicrm.ai.service import AI
 from minicrm.db import create_pool
-from minicrm.streams.app import settings
+from minicrm.settings import Settings
+from minicrm.streams.app import app, settings
 
-_pool: asyncpg.Pool | None = None
+
+class Resources:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.ai = AI(settings)
+        self._pool: asyncpg.Pool | None = None
+        self._http: aiohttp.ClientSession | None = None
+        self._opening = asyncio.Lock()
+
+    async def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            async with self._opening:  # agents ask at once when the worker starts: one pool
+                if self._pool is None:
+                    self._pool = await create_pool(self.settings.database_url, max_size=8)
+        return self._pool
+
+    def http(self) -> aiohttp.ClientSession:
+        if self._http is None:
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.settings.vendor_timeout))
+        return self._http
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+        if self._pool is not None:
+            await self._pool.close()
+        self._http = self._pool = None
+
+
+resources = Resources(settings)
+
+
+@app.on_before_shutdown.connect
+async def close_resources(sender, **kwargs) -> None:
+    await resources.close()
 
 
 async def pool() -> asyncpg.Pool:
-    global _pool
-    if _pool is None:
-        _pool = await create_pool(settings.database_url, max_size=8)
-    return _pool
-
+    return await resources.pool()

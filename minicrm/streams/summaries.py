@@ -8,14 +8,12 @@ from uuid import UUID
 import asyncpg
 
 from minicrm import summary_stats
-from minicrm.ai.service import AI
 from minicrm.sql import queries
 from minicrm.streams.app import app, settings, summaries_topic
 from minicrm.streams.batching import guarded
-from minicrm.streams.resources import pool
+from minicrm.streams.resources import pool, resources
 
 log = logging.getLogger(__name__)
-ai = AI(settings)
 
 
 async def statistics(conn: asyncpg.Connection, campaign: asyncpg.Record) -> dict:
@@ -40,7 +38,7 @@ async def summarise(campaign_id: UUID) -> None:
         if campaign is None:
             return
         stats = await statistics(conn, campaign)
-    text = await ai.summary(campaign["name"], stats)
+    text = await resources.ai.summary(campaign["name"], stats)
     written = await db.execute(queries.WRITE_SUMMARY, campaign_id, text, stats)
     if written.endswith(" 1"):
         log.info("campaign %s summarised: %s", campaign_id, text)
