@@ -7,7 +7,7 @@ parameter, so no text from a request ever becomes SQL.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
 
 MAX_DEPTH = 6
@@ -16,6 +16,7 @@ MAX_NUMBER = Decimal("1e12")
 MAX_DAYS = 36_500
 
 NUMBER_ATTRIBUTES = {"total_spend": "c.total_spend", "visit": "c.visit"}
+INTEGER_ATTRIBUTES = {"visit"}  # integer columns: compared with an integer, so their index serves
 STRING_ATTRIBUTES = {"city": "c.city"}
 DATE_ATTRIBUTES = {"last_order_date": "c.last_order_date"}
 ATTRIBUTES = {*NUMBER_ATTRIBUTES, *STRING_ATTRIBUTES, *DATE_ATTRIBUTES}
@@ -121,6 +122,9 @@ def compile_sql(group: Group, first_param: int = 1) -> tuple[str, list[Any]]:
         return f"${first_param + len(params) - 1}"
 
     def rule_sql(rule: Rule) -> str:
+        if rule.attribute in INTEGER_ATTRIBUTES:
+            op, bound = integer_bound(rule.operator, rule.value)
+            return f"{NUMBER_ATTRIBUTES[rule.attribute]} {op} {bind(bound)}::bigint"
         if rule.attribute in NUMBER_ATTRIBUTES:
             op = NUMBER_OPERATORS[rule.operator]
             return f"{NUMBER_ATTRIBUTES[rule.attribute]} {op} {bind(rule.value)}::numeric"
@@ -140,6 +144,20 @@ def compile_sql(group: Group, first_param: int = 1) -> tuple[str, list[Any]]:
         return "(" + f" {node.combinator} ".join(parts) + ")"
 
     return group_sql(group), params
+
+
+def integer_bound(operator: str, value: Decimal) -> tuple[str, int]:
+    """The same comparison of a non-negative integer column with an integer: `visit > 2.5` is
+    `visit > 2`, `visit >= 2.5` is `visit >= 3`. Comparing the column with a numeric instead
+    casts every row, and its index cannot serve. `= 2.5` matches nothing and `!= 2.5` everything:
+    they compare with -1, which no count equals."""
+    op = NUMBER_OPERATORS[operator]
+    whole = value == value.to_integral_value()
+    if op in (">", "<="):
+        return op, int(value.to_integral_value(rounding=ROUND_FLOOR))
+    if op in (">=", "<"):
+        return op, int(value.to_integral_value(rounding=ROUND_CEILING))
+    return op, int(value) if whole else -1
 
 
 def compile_tree(tree: Any, first_param: int = 1) -> tuple[str, list[Any]]:

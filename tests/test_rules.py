@@ -171,3 +171,23 @@ def test_arbitrary_strings_are_data_or_a_rule_error(attribute, operator, value):
     other = {"combinator": "AND", "rules": [{"attribute": attribute, "operator": operator, "value": "1"}]}
     assert rules.compile_tree(other)[0] == sql
     assert (sql, params) == ("TRUE", []) or (attribute in rules.ATTRIBUTES and len(params) == 1)
+
+
+def test_a_visit_rule_can_use_the_visit_index(scratch):
+    loop, conn = scratch
+    condition, params = rules.compile_tree({"rules": [{"attribute": "visit", "operator": ">=", "value": "29.5"}]})
+
+    async def plan():
+        async with conn.transaction():
+            await conn.execute("CREATE TEMP TABLE visits (id int, visit int)")
+            await conn.execute("INSERT INTO visits SELECT i, i % 31 FROM generate_series(1, 20000) i")
+            await conn.execute("CREATE INDEX ON visits (visit)")
+            await conn.execute("ANALYZE visits")
+            lines = await conn.fetch(f"EXPLAIN SELECT count(*) FROM visits c WHERE {condition}", *params)
+            count = await conn.fetchval(f"SELECT count(*) FROM visits c WHERE {condition}", *params)
+            await conn.execute("DROP TABLE visits")
+            return " ".join(r[0] for r in lines), count
+
+    text, count = loop.run_until_complete(plan())
+    assert "Index" in text and "visit >= " in text, text
+    assert count == 20000 // 31  # visit 30 only
