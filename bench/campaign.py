@@ -1,13 +1,15 @@
-"""Benchmark: a campaign of N customers end to end, beside the machine's floor in the same run.
+"""Benchmark: a campaign of N customers end to end, and ingest until stored, beside the floor.
 
 Runs a private deployment (own database and topics) on the stack bin/stack started: web,
-one worker and the vendor simulator (10% failures). It seeds N customers with COPY, then
-times POST /api/campaigns to the stored summary, samples the worker's memory, measures
-HTTP ingest of customers, orders and receipts, and measures the floor on the same data:
-raw COPY and batched UPDATE of N rows in PostgreSQL, raw produce and consume of N records
-of delivery size in Kafka. Prints the figures and writes them to bench/results/.
+K workers, the live worker and the vendor simulator (10% failures). It seeds N customers
+with COPY, then times POST /api/campaigns to the stored summary (sampling the workers'
+memory and the campaign's progress, plotted to a PNG), then HTTP ingest of customers and of
+orders for them until PostgreSQL holds them all, and measures the database floor of the
+campaign on the same machine: COPY of N log rows, a batched UPDATE moving them from
+PENDING, and Kafka produce and consume of the same bytes in the pipeline's record sizes
+(1,000 messages a record). Prints the figures and writes them to bench/results/.
 
-    bin/bench [--customers N] [--workers K]
+    bin/bench [--customers N] [--workers K] [--http-records M]
 """
 
 from __future__ import annotations
@@ -79,20 +81,24 @@ async def floor_postgres(conn: asyncpg.Connection, n: int) -> dict[str, float]:
     return {"copy_seconds": round(copy, 3), "batched_update_seconds": round(update, 3)}
 
 
-async def floor_kafka(bootstrap: str, n: int) -> dict[str, float]:
+async def floor_kafka(bootstrap: str, n: int, per_record: int = 1000) -> dict[str, float]:
+    """Produce and consume of the campaign's bytes in the records the pipeline writes: one record
+    per `per_record` deliveries (its batch size), not one per message."""
     topic = f"bench-floor-{uuid.uuid4().hex[:8]}"
-    value = orjson.dumps({"commId": str(uuid.uuid4()), "campaignId": str(uuid.uuid4()), "customerId": str(uuid.uuid4()),
-                          "name": "Bench Customer", "email": "x@bench.example", "phone": "7000000000",
-                          "personalized_msg": "Hi Bench Customer, news from Mumbai"})
+    delivery = {"commId": str(uuid.uuid4()), "campaignId": str(uuid.uuid4()), "customerId": str(uuid.uuid4()),
+                "name": "Bench Customer", "email": "x@bench.example", "phone": "7000000000",
+                "personalized_msg": "Hi Bench Customer, news from Mumbai"}
+    value = orjson.dumps({"campaign_id": delivery["campaignId"], "deliveries": [delivery] * per_record})
+    records = -(-n // per_record)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     await admin.create_topics([NewTopic(topic, num_partitions=4, replication_factor=1)])
     await admin.close()
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=1024 * 1024,
-                                enable_idempotence=True)
+                                max_request_size=2 * len(value), enable_idempotence=True)
     await producer.start()
     start = time.perf_counter()
-    futures = [await producer.send(topic, value) for _ in range(n)]
+    futures = [await producer.send(topic, value) for _ in range(records)]
     await asyncio.gather(*futures)
     produce = time.perf_counter() - start
     await producer.stop()
@@ -101,7 +107,7 @@ async def floor_kafka(bootstrap: str, n: int) -> dict[str, float]:
     await consumer.start()
     start = time.perf_counter()
     seen = 0
-    while seen < n:
+    while seen < records:
         batches = await consumer.getmany(timeout_ms=1000, max_records=10_000)
         seen += sum(len(v) for v in batches.values())
     consume = time.perf_counter() - start
@@ -109,36 +115,57 @@ async def floor_kafka(bootstrap: str, n: int) -> dict[str, float]:
     return {"kafka_produce_seconds": round(produce, 3), "kafka_consume_seconds": round(consume, 3)}
 
 
-async def http_ingest(pipeline: Pipeline, n: int, token: str, buyers: list[str]) -> dict[str, float]:
-    """Records per second the edge accepts (202/201 means the broker has them), 4 clients.
-    Orders are for `buyers`, stored customers: the edge refuses orders for unknown ones."""
+async def post_all(session: aiohttp.ClientSession, path: str, items: list, secret: str | None = None,
+                   clients: int = 4) -> float:
+    """Posts `items` in arrays of 1,000 from `clients` concurrent clients; seconds until all are accepted."""
+    queue = [items[i:i + 1000] for i in range(0, len(items), 1000)]
+
+    async def client():
+        while queue:
+            body = orjson.dumps(queue.pop(0))
+            headers = {"Content-Type": "application/json", **(webhooks.sign(secret, body) if secret else {})}
+            async with session.post(path, data=body, headers=headers) as r:
+                assert r.status < 300, await r.text()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return time.perf_counter() - start
+
+
+async def stored(conn: asyncpg.Connection, query: str, arg, n: int, since: float) -> float:
+    """Seconds from `since` until `query` counts `n` rows."""
+    while await conn.fetchval(query, arg) < n:
+        await asyncio.sleep(0.05)
+    return time.perf_counter() - since
+
+
+async def ingest(pipeline: Pipeline, conn: asyncpg.Connection, n: int, token: str) -> dict[str, float]:
+    """Customers, then one-item orders for them, over HTTP until PostgreSQL holds them (order effects
+    on the customers included, as they are written in the orders' transaction); and receipts until
+    the broker has them."""
     tag = uuid.uuid4().hex[:6]
-    customers = [{"name": f"Http Customer {i}", "email": f"http.{tag}.{i}@bench.example", "city": "HttpCity"}
+    city = f"Ingest-{tag}"
+    customers = [{"name": f"Http Customer {i}", "email": f"http.{tag}.{i}@bench.example", "city": city}
                  for i in range(n)]
-    orders = [{"id": f"http-{tag}-{i}", "customerId": buyers[i % len(buyers)], "amount": 10, "status": "PENDING",
-               "items": [{"name": "x", "quantity": 1, "unitPrice": 10, "total": 10}]} for i in range(n)]
-    receipts = [{"commId": str(uuid.uuid4()), "campaignId": str(uuid.uuid4()), "status": "SENT"} for _ in range(n)]
-    secret = pipeline.settings.webhook_secrets[0]
     results = {}
     async with aiohttp.ClientSession(base_url=pipeline.url, headers={"Authorization": f"Bearer {token}"}) as session:
-        async def send(path: str, items: list, signed: bool) -> None:
-            queue = [items[i:i + 1000] for i in range(0, len(items), 1000)]
+        start = time.perf_counter()
+        accepted = await post_all(session, "/api/customers", customers)
+        took = await stored(conn, "SELECT count(*) FROM customers WHERE lower(city) = lower($1)", city, n, start)
+        results.update(ingest_customers_accepted_per_s=round(n / accepted), ingest_customers_stored_per_s=round(n / took))
 
-            async def client():
-                while queue:
-                    body = orjson.dumps(queue.pop())
-                    headers = {"Content-Type": "application/json", **(webhooks.sign(secret, body) if signed else {})}
-                    async with session.post(path, data=body, headers=headers) as r:
-                        assert r.status < 300, await r.text()
+        ids = [str(r["id"]) for r in await conn.fetch("SELECT id FROM customers WHERE lower(city) = lower($1)", city)]
+        orders = [{"id": f"http-{tag}-{i}", "customerId": ids[i], "amount": 10, "status": "COMPLETED",
+                   "items": [{"name": "x", "quantity": 1, "unitPrice": 10, "total": 10}]} for i in range(n)]
+        before = await conn.fetchval("SELECT count(*) FROM orders")
+        start = time.perf_counter()
+        accepted = await post_all(session, "/api/orders", orders)
+        took = await stored(conn, "SELECT count(*) - $1 FROM orders", before, n, start)
+        results.update(ingest_orders_accepted_per_s=round(n / accepted), ingest_orders_stored_per_s=round(n / took))
 
-            await asyncio.gather(*(client() for _ in range(4)))
-
-        for name, path, items, signed in (("customers", "/api/customers", customers, False),
-                                          ("orders", "/api/orders", orders, False),
-                                          ("receipts", "/api/receipts", receipts, True)):
-            start = time.perf_counter()
-            await send(path, items, signed)
-            results[f"http_{name}_per_second"] = round(n / (time.perf_counter() - start))
+        receipts = [{"commId": str(uuid.uuid4()), "campaignId": str(uuid.uuid4()), "status": "SENT"} for _ in range(n)]
+        accepted = await post_all(session, "/api/receipts", receipts, pipeline.settings.webhook_secrets[0])
+        results["receipts_accepted_per_s"] = round(n / accepted)
     return results
 
 
@@ -156,12 +183,15 @@ async def run_campaign(pipeline: Pipeline, conn: asyncpg.Connection, n: int, tok
             assert r.status == 201, await r.text()
             campaign_id = uuid.UUID((await r.json())["campaignId"])
     last_print = 0.0
+    progress = []  # (seconds, sent, failed, pending)
     while True:
         row = await conn.fetchrow(
-            "SELECT status, audience_size, sent_count, failed_count, summary IS NOT NULL AS done"
+            "SELECT status, audience_size, sent_count, failed_count, pending_count, summary IS NOT NULL AS done"
             " FROM campaigns WHERE id = $1", campaign_id)
         peak.append(max(w.memory_info().rss for w in workers))
         elapsed = time.perf_counter() - start
+        if row:
+            progress.append((elapsed, row["sent_count"], row["failed_count"], row["pending_count"]))
         if row and elapsed - last_print > 1:
             last_print = elapsed
             print(f"  {elapsed:6.1f} s  {row['status']:<9} {row['sent_count'] + row['failed_count']:>9,}"
@@ -172,12 +202,35 @@ async def run_campaign(pipeline: Pipeline, conn: asyncpg.Connection, n: int, tok
     total = time.perf_counter() - start
     assert row["sent_count"] + row["failed_count"] == row["audience_size"] == n, dict(row)
     return {
-        "request_to_summary_seconds": round(total, 3),
+        "campaign_seconds": round(total, 3),
+        "progress": progress,
         "deliveries_per_second": round(n / total),
         "sent": row["sent_count"], "failed": row["failed_count"],
         "worker_rss_baseline_mb": round(baseline / 2**20, 1),
+        "worker_rss_samples": len(peak),
         "worker_rss_peak_mb": round(max(peak) / 2**20, 1),
     }
+
+
+def plot(progress: list[tuple[float, int, int, int]], n: int, path: Path) -> None:
+    """The campaign's progress over time: sent, failed and pending messages."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    seconds, sent, failed, pending = zip(*progress)
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
+    ax.plot(seconds, sent, label="sent")
+    ax.plot(seconds, failed, label="failed")
+    ax.plot(seconds, pending, label="pending")
+    ax.set(xlabel="seconds since POST /api/campaigns", ylabel="messages",
+           title=f"A campaign of {n:,} customers, request to summary")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
 
 
 async def main(n: int, workers: int, http_n: int) -> None:
@@ -189,7 +242,7 @@ async def main(n: int, workers: int, http_n: int) -> None:
         print(f"Seeding {n:,} customers with COPY ...", flush=True)
         seed_seconds = await seed(conn, n, uuid.uuid4().hex[:6])
         web, vendor = pipeline.start("web"), pipeline.start("vendor")
-        started = [pipeline.start("worker") for _ in range(workers)]
+        started = [pipeline.start("worker") for _ in range(workers)] + [pipeline.start("live")]
         await pipeline.wait_http(f"{pipeline.url}/readyz", web)
         await pipeline.wait_http(f"{pipeline.vendor_url}/vendor/stats", vendor)
         for w in started:
@@ -198,36 +251,40 @@ async def main(n: int, workers: int, http_n: int) -> None:
         print(f"Campaign of {n:,} customers: POST /api/campaigns to summary stored", flush=True)
         _, token = await pipeline.new_user("bench@minicrm.local")
         campaign = await run_campaign(pipeline, conn, n, token)
-        print(f"Measuring HTTP ingest ({http_n:,} records each) ...", flush=True)
-        buyers = [str(r["id"]) for r in await conn.fetch("SELECT id FROM customers LIMIT 10000")]
-        ingest = await http_ingest(pipeline, http_n, token, buyers)
+        print(f"Measuring HTTP ingest until stored ({http_n:,} customers, then {http_n:,} orders) ...", flush=True)
+        ingested = await ingest(pipeline, conn, http_n, token)
         print("Measuring the floor on the same machine ...", flush=True)
         floor = {**await floor_postgres(conn, n), **await floor_kafka(pipeline.settings.kafka_bootstrap, n)}
-        floor_total = sum(floor.values())
+        db_floor = sum(floor.values())
         await conn.close()
     finally:
         pipeline.stop()
         await pipeline.drop()
+    progress = campaign.pop("progress")
     result = {
         "customers": n, "workers": workers, "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "seed_copy_seconds": round(seed_seconds, 3), **campaign, **ingest,
-        "floor": {**floor, "total_seconds": round(floor_total, 3)},
-        "ratio_to_floor": round(campaign["request_to_summary_seconds"] / floor_total, 2),
+        "seed_copy_seconds": round(seed_seconds, 3), **campaign, **ingested,
+        "floor": floor, "db_floor_seconds": round(db_floor, 3),
+        "ratio_to_db_floor": round(campaign["campaign_seconds"] / db_floor, 2),
     }
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"campaign-{n}-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    stem = f"campaign-{n}-{time.strftime('%Y%m%dT%H%M%S')}"
+    path = out / f"{stem}.json"
     path.write_text(json.dumps(result, indent=2))
+    plot(progress, n, out / f"{stem}.png")
     print(json.dumps(result, indent=2))
-    print(f"\nRequest to summary: {campaign['request_to_summary_seconds']:.2f} s for {n:,} customers "
-          f"({campaign['deliveries_per_second']:,}/s); floor (COPY + UPDATE + produce + consume of the same "
-          f"rows): {floor_total:.2f} s; ratio {result['ratio_to_floor']}. Written to {path.relative_to(ROOT)}")
+    print(f"\nCampaign, request to summary: {campaign['campaign_seconds']:.2f} s for {n:,} customers "
+          f"({campaign['deliveries_per_second']:,}/s); database floor (COPY + batched UPDATE of N log rows, "
+          f"Kafka produce + consume of the same bytes in 1,000-message records): {db_floor:.2f} s; ratio "
+          f"{result['ratio_to_db_floor']}. Ingest stored: {ingested['ingest_customers_stored_per_s']:,} customers/s, "
+          f"{ingested['ingest_orders_stored_per_s']:,} orders/s. Written to {path.relative_to(ROOT)} (and .png)")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--http-records", type=int, default=20_000)
+    parser.add_argument("--http-records", type=int, default=50_000, help="customers and orders for the ingest figures")
     args = parser.parse_args()
     asyncio.run(main(args.customers, args.workers, args.http_records))
