@@ -49,8 +49,12 @@ FROM unnest($1::text[], $2::int[]) AS t(email, visit)
 WHERE c.email = t.email AND t.visit IS NOT NULL AND c.visit <> t.visit
 """
 
+# Joins on unnest, not `= ANY($1)`: the generic plan of a prepared `= ANY` can settle on a
+# sequential scan while the table is small and keep it as the table grows.
 LOCK_ORDERS = """
-SELECT id, customer_id, status, amount, order_date FROM orders WHERE id = ANY($1::text[]) FOR UPDATE
+SELECT o.id, o.customer_id, o.status, o.amount, o.order_date
+FROM orders o JOIN unnest($1::text[]) AS t(id) ON o.id = t.id
+FOR UPDATE OF o
 """
 
 UPSERT_ORDERS = """
@@ -61,7 +65,7 @@ SET order_date = excluded.order_date, amount = excluded.amount, status = exclude
 WHERE (o.order_date, o.amount, o.status) IS DISTINCT FROM (excluded.order_date, excluded.amount, excluded.status)
 """
 
-DELETE_ORDER_ITEMS = "DELETE FROM order_items WHERE order_id = ANY($1::text[])"
+DELETE_ORDER_ITEMS = "DELETE FROM order_items i USING unnest($1::text[]) AS t(id) WHERE i.order_id = t.id"
 
 INSERT_ORDER_ITEMS = """
 INSERT INTO order_items (order_id, position, name, quantity, unit_price, total)
@@ -78,9 +82,9 @@ FROM unnest($1::uuid[], $2::numeric[], $3::int[], $4::timestamptz[]) AS d(id, sp
 WHERE c.id = d.id
 """
 
-EXISTING_CUSTOMERS = "SELECT id FROM customers WHERE id = ANY($1::uuid[])"
+EXISTING_CUSTOMERS = "SELECT c.id FROM customers c JOIN unnest($1::uuid[]) AS t(id) ON c.id = t.id"
 
-ORDER_OWNERS = "SELECT id, customer_id FROM orders WHERE id = ANY($1::text[])"
+ORDER_OWNERS = "SELECT o.id, o.customer_id FROM orders o JOIN unnest($1::text[]) AS t(id) ON o.id = t.id"
 
 # Orders ($1 ids, $2 customer ids) that must wait: their customer is not stored yet, or an
 # earlier record of the same order is parked.

@@ -39,7 +39,7 @@ def as_batch(customers: list[CustomerRecord]) -> CustomerBatch:
     return CustomerBatch(customers=customers)
 
 
-@app.agent(customers_topic)
+@app.agent(customers_topic, isolated_partitions=True)  # partitions in parallel, each in order
 async def ingest_customers(stream):
     async for batch in stream:
         db, topic = await pool(), customers_topic.get_topic_name()

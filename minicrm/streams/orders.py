@@ -91,7 +91,7 @@ async def ingest(conn: asyncpg.Connection, batch: Sequence[OrderRecord]) -> None
         await write_orders(conn, ready)
 
 
-@app.agent(orders_topic)
+@app.agent(orders_topic, isolated_partitions=True)  # partitions in parallel, each in order
 async def ingest_orders(stream):
     async for batch in stream:
         db = await pool()
