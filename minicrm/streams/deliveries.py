@@ -149,10 +149,12 @@ def rate_of(campaign_id: UUID, per_second: float | None) -> TokenBucket | None:
     """The campaign's own message rate, if it has one."""
     if not per_second:
         return None
-    bucket_ = campaign_rates.get(campaign_id)
-    if bucket_ is None or bucket_.rate != per_second:
-        bucket_ = campaign_rates[campaign_id] = TokenBucket(per_second)
-    return bucket_
+    limiter = campaign_rates.get(campaign_id)
+    if limiter is None or limiter.rate != per_second:
+        if len(campaign_rates) > 10_000:
+            campaign_rates.clear()
+        limiter = campaign_rates[campaign_id] = TokenBucket(per_second)
+    return limiter
 
 
 def parts(deliveries: list[dict], most: int | None = None) -> list[list[dict]]:
