@@ -23,7 +23,7 @@ from minicrm.edge.responses import json_response
 from minicrm.edge.schemas import RescheduleIn, ResendIn, TestSendIn
 from minicrm.edge.state import POOL, PUBLISHER, SETTINGS
 from minicrm.sql import queries, reads
-from minicrm.streams.records import CampaignDone, CampaignRequest, DeliveryBatch
+from minicrm.streams.records import CampaignDone, CampaignRequest, DeliveryBatch, delivery
 
 ATTEMPTS = 5
 Apply = Callable[[asyncpg.Pool, uuid.UUID, states.State, states.Move], Awaitable[bool]]
@@ -112,9 +112,8 @@ async def test_send(request: web.Request) -> web.Response:
             problems.append({"field": f"to.{i}", "message": "this customer opted out" if customer else "no such customer"})
     if problems:
         raise InvalidInput(problems)
-    messages = [{"commId": str(uuid.uuid4()), "campaignId": str(campaign_id), "customerId": str(c["id"]),
-                 "name": c["name"], "email": c["email"], "phone": c["phone"],
-                 "personalized_msg": templating.render(campaign["message"], c)} for c in customers]
+    messages = [delivery(uuid.uuid4(), campaign_id, c["id"], c["name"], c["email"], c["phone"],
+                         templating.render(campaign["message"], c)) for c in customers]
     await db.execute(queries.INSERT_TEST_MESSAGES, campaign_id, *(
         [m[key] for m in messages] for key in ("commId", "customerId", "name", "email", "phone", "personalized_msg")))
     batch = DeliveryBatch(campaign_id=str(campaign_id), deliveries=messages, test=True)

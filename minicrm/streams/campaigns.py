@@ -27,7 +27,7 @@ from minicrm.sql import queries
 from minicrm.streams import timers
 from minicrm.streams.app import app, campaigns_topic, deliveries_topic, settings, summaries_topic
 from minicrm.streams.batching import guarded, retry_forever, storable
-from minicrm.streams.records import CampaignDone, CampaignRequest, DeliveryBatch
+from minicrm.streams.records import CampaignDone, CampaignRequest, DeliveryBatch, delivery
 from minicrm.streams.resources import pool
 
 log = logging.getLogger(__name__)
@@ -60,12 +60,8 @@ async def publish_deliveries(db: asyncpg.Pool, campaign_id: UUID, epoch: int, af
         )
         if not rows:
             return after
-        deliveries = [
-            {"commId": str(r["id"]), "campaignId": str(campaign_id), "customerId": str(r["customer_id"]),
-             "name": r["customer_name"], "email": r["email"], "phone": r["phone"],
-             "personalized_msg": r["personalized_msg"]}
-            for r in rows
-        ]
+        deliveries = [delivery(r["id"], campaign_id, r["customer_id"], r["customer_name"], r["email"], r["phone"],
+                               r["personalized_msg"]) for r in rows]
         parts = sizing.fit(
             deliveries, lambda part: DeliveryBatch(campaign_id=str(campaign_id), deliveries=part, epoch=epoch).dumps(),
             settings.max_record_bytes)

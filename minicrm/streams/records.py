@@ -74,6 +74,13 @@ class CampaignRequest(Record):
         )
 
 
+def delivery(comm_id: Any, campaign_id: Any, customer_id: Any, name: str, email: str, phone: str | None,
+             message: str) -> dict[str, Any]:
+    """One message in the vendor's wire format (the original vendor's field names)."""
+    return {"commId": str(comm_id), "campaignId": str(campaign_id), "customerId": str(customer_id), "name": name,
+            "email": email, "phone": phone, "personalized_msg": message}
+
+
 class DeliveryBatch(Record):
     """Up to `batch_size` messages of one campaign, each in the vendor's wire format. A batch of
     an older delivery `epoch` than the campaign's (it was resumed since) is dropped; a `test`
