@@ -8,8 +8,8 @@ seconds to catch up (or STALLED with the recovery lines of the log); the last li
 
     table recovery: R runs, stalled S, catch-up max M s
 
-    .venv/bin/python bench/table_recovery.py [--runs 20] [--patches] [--work-ms 1] [--standbys 1]
-                                             [--recovery-delay 0]
+    .venv/bin/python bench/table_recovery.py [--runs 20] [--patches] [--quiet-restart] [--work-ms 1]
+                                             [--standbys 1] [--recovery-delay 0]
 """
 
 from __future__ import annotations
@@ -75,6 +75,9 @@ async def one_run(run: int, args, workdir: Path) -> float | None:
         await asyncio.sleep(args.before_kill)  # the table fills, its changelog grows
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait()
+        if args.quiet_restart:  # every event is in the topic before the next worker starts
+            stop.set()
+            await flow
         await asyncio.sleep(1)
         worker = start(env, log)
         await asyncio.sleep(args.after_restart)
@@ -102,6 +105,7 @@ async def one_run(run: int, args, workdir: Path) -> float | None:
 async def main(args) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="table-recovery-"))
     print(f"logs in {workdir}; patches {'on' if args.patches else 'off'}, agent {args.work_ms} ms per event, "
+          f"{'events stopped before' if args.quiet_restart else 'events flowing during'} the restart, "
           f"standbys {args.standbys}, stream_recovery_delay {args.recovery_delay}", flush=True)
     times, stalled = [], 0
     for run in range(1, args.runs + 1):
@@ -124,5 +128,7 @@ if __name__ == "__main__":
     parser.add_argument("--before-kill", type=float, default=5.0)
     parser.add_argument("--after-restart", type=float, default=5.0)
     parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--quiet-restart", action="store_true",
+                        help="stop the events before the restart: the next worker finds them all waiting")
     parser.add_argument("--work-ms", type=float, default=0.0, help="the agent's time per event (a slow consumer)")
     sys.exit(asyncio.run(main(parser.parse_args())))

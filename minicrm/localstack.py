@@ -86,6 +86,7 @@ class Pipeline:
             **overrides,
         }
         self.processes: list[Process] = []
+        self.started: dict[str, int] = {}
         self.url = f"http://127.0.0.1:{self.web_port}"
         self.vendor_url = f"http://127.0.0.1:{self.vendor_port}"
         self.settings = None
@@ -108,13 +109,13 @@ class Pipeline:
 
     def start(self, role: str, **overrides: str) -> Process:
         """Starts a process; a worker serves its metrics on a port of its own (`proc.metrics_url`)."""
-        n = sum(p.role == role for p in self.processes)
+        n = self.started[role] = self.started.get(role, 0) + 1  # a log of its own, also for a replacement
         if role == "live":
             overrides["MINICRM_WORKER_ROLES"] = "live"
         if role in ("worker", "live"):
             overrides.setdefault("MINICRM_METRICS_PORT", str(free_port()))
         env = {**self.env, **overrides}
-        proc = Process(role, env, self.workdir / f"{role}-{n}.log")
+        proc = Process(role, env, self.workdir / f"{role}-{n - 1}.log")
         if role in ("worker", "live"):
             proc.metrics_url = f"http://127.0.0.1:{env['MINICRM_METRICS_PORT']}/metrics"
         self.processes.append(proc)
@@ -182,14 +183,15 @@ class Pipeline:
         ends = await self.end_offsets_by_partition()
         return {name: sum(v for tp, v in ends.items() if tp.topic == self.topic(name)) for name in TOPICS}
 
-    async def lag(self) -> dict[str, int]:
-        """Records not yet committed by the worker group, per topic: where a stuck pipeline waits."""
+    async def lag(self, group: str | None = None) -> dict[str, int]:
+        """Records not yet committed by the worker group (or `group`), per topic: where a stuck
+        pipeline waits."""
         from aiokafka.admin import AIOKafkaAdminClient
 
         admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap)
         await admin.start()
         try:
-            committed = await admin.list_consumer_group_offsets(self.settings.topic_prefix)
+            committed = await admin.list_consumer_group_offsets(group or self.settings.topic_prefix)
         finally:
             await admin.close()
         ends = await self.end_offsets_by_partition()

@@ -43,3 +43,48 @@ async def test_a_jump_in_offsets_is_not_taken_for_acked_messages():
     state._acked_index[TOPIC].add(140)
     assert not state._gap[TOPIC]
     assert Consumer._new_offset(state, TOPIC) == 101  # not 141: 101 to 139 are still unread
+
+
+class Seeking:
+    """What `Consumer.perform_seek` uses: a consumer whose committed offsets are `committed`
+    (None: nothing committed yet), one changelog partition, and the seeks it was asked for."""
+
+    def __init__(self, committed: dict[TP, int | None], reset: str = "earliest"):
+        self.committed = committed
+        self._read_offset = defaultdict(lambda: None)
+        self._committed_offset = defaultdict(lambda: None)
+        self.seeks: list[tuple[TP, int]] = []
+        self.app = type("App", (), {})()
+        self.app.conf = type("Conf", (), {"consumer_auto_offset_reset": reset})()
+        self.app.tables = type("Tables", (), {"changelog_topics": {"app-table-changelog"}})()
+
+    async def seek_to_committed(self):
+        # aiokafka seeks only partitions whose committed offset is above 0, and says them all
+        self.seeks += [(tp, offset) for tp, offset in self.committed.items() if offset and offset > 0]
+        return self.committed
+
+    def assignment(self):
+        return set(self.committed)
+
+    async def seek(self, tp, offset):
+        self.seeks.append((tp, offset))
+        self._read_offset[tp] = offset or None
+
+
+STREAM, NEW, CHANGELOG = TP("outcomes", 0), TP("outcomes", 1), TP("app-table-changelog", 1)
+
+
+async def test_unpatched_faust_does_not_rewind_a_partition_with_nothing_committed():
+    consumer = Seeking({STREAM: 7, NEW: None, CHANGELOG: None})
+    await faust_patches._perform_seek(consumer)
+    assert consumer.seeks == [(STREAM, 7)]  # NEW keeps its position past the records dropped meanwhile
+
+
+async def test_a_partition_with_nothing_committed_is_read_again_from_its_start():
+    faust_patches.install()
+    consumer = Seeking({STREAM: 7, NEW: None, CHANGELOG: None})
+    await Consumer.perform_seek(consumer)
+    assert sorted(consumer.seeks) == sorted([(STREAM, 7), (NEW, 0)])  # changelogs are recovery's to seek
+    latest = Seeking({NEW: None}, reset="latest")
+    await Consumer.perform_seek(latest)
+    assert latest.seeks == []

@@ -10,6 +10,7 @@ from faust.transport.consumer import Consumer
 from faust.types import TP
 
 _new_offset = Consumer._new_offset
+_perform_seek = Consumer.perform_seek
 
 
 def new_offset_never_past_in_flight(self: Consumer, tp: TP) -> Optional[int]:
@@ -34,6 +35,27 @@ async def no_gaps(self: Consumer, tp: TP, offset_from: int, offset_to: int) -> N
     chaos run lost a whole delivery batch so. The skipped messages are read again in order."""
 
 
+async def perform_seek_from_the_start_when_nothing_committed(self: Consumer) -> None:
+    """The windowed-table recovery stall (issue 13; a report for upstream is written, not yet sent).
+    Records fetched while Faust's flow is suspended (during a rebalance and table recovery) are
+    dropped, and Faust then seeks back to the committed offsets to read them again
+    (`perform_seek`). But aiokafka's `seek_to_committed` seeks only partitions with a committed
+    offset above 0, so on a partition with none (a new consumer group, or a worker killed before
+    its first commit) the position stays past the dropped records: the agent never sees them,
+    and the partition looks stalled with records waiting. Table recovery makes this likely, as
+    it resumes the stream partitions before it seeks them and resumes the flow. Here such
+    partitions go back to their beginning, where their first read started
+    (`consumer_auto_offset_reset="earliest"`)."""
+    await _perform_seek(self)
+    if self.app.conf.consumer_auto_offset_reset != "earliest":
+        return
+    changelogs = self.app.tables.changelog_topics
+    for tp in self.assignment():
+        if tp.topic not in changelogs and not self._committed_offset.get(tp):
+            await self.seek(tp, 0)
+
+
 def install() -> None:
     Consumer._new_offset = new_offset_never_past_in_flight
     Consumer._add_gap = no_gaps
+    Consumer.perform_seek = perform_seek_from_the_start_when_nothing_committed
