@@ -1,13 +1,14 @@
 """The windowed-table recovery stall, reproduced in the pipeline (issue 13).
 
 Each run is a private deployment (its own database and topics) with the live worker: a
-campaign of 3,000 customers, paced; the live worker is SIGKILLed mid-way; the campaign and a
-second one finish while it is down, so their outcomes wait in the `outcomes` topic; a new
-live worker starts. A run *stalls* when that worker has not read every waiting outcome (its
-group's committed offsets short of the topic's end) within `--timeout` seconds of being ready.
-Unpatched, the stall shows about one run in seven: the killed worker had committed nothing on
-some partitions, and the records its successor fetched while its flow was still suspended
-(table recovery) were dropped and never sought back (see `minicrm/streams/faust_patches.py`).
+campaign of 3,000 customers, paced; the live worker is SIGKILLed mid-way; the campaign
+finishes while it is down, so its outcomes wait in the `outcomes` topic; a second paced
+campaign starts as a new live worker starts, so outcomes also arrive while it recovers. A run
+*stalls* when, the second campaign finished, that worker has not read every outcome (its
+group's committed offsets short of the topic's end) within `--timeout` seconds. The stall
+needs a partition on which the killed worker committed nothing, and records fetched there
+while the successor's flow was still suspended (table recovery): those are dropped and, unpatched,
+never sought back (see `minicrm/streams/faust_patches.py`).
 
     .venv/bin/python bench/live_recovery.py [--runs 20]
 
@@ -49,9 +50,10 @@ async def one_run(timeout: float) -> bool:
             live.kill(signal.SIGKILL)
             p.processes.remove(live)
             await finished(http, first)
-            await finished(http, await start_campaign(http, city))  # its outcomes wait in the topic
-            successor = p.start("live")
+            second = await start_campaign(http, city, rate_per_second=600)
+            successor = p.start("live")  # recovers while the second campaign's outcomes come
             await p.wait_worker(successor)
+            await finished(http, second)
             group = f"{p.settings.topic_prefix}-live"
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:

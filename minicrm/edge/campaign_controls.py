@@ -73,8 +73,10 @@ async def resume(request: web.Request) -> web.Response:
 async def cancel(request: web.Request) -> web.Response:
     """CANCELLED at once; its pending messages become CANCELLED, and a started campaign gets its summary."""
     async def apply(db: asyncpg.Pool, campaign_id: uuid.UUID, state: states.State, move: states.Move) -> bool:
-        if not applied(await db.execute(queries.CANCEL, campaign_id, state.status)):
-            return False
+        async with db.acquire() as conn, conn.transaction():
+            await conn.execute(queries.CANCEL_LOCK, campaign_id)  # after a chunk being written
+            if not applied(await conn.execute(queries.CANCEL, campaign_id, state.status)):
+                return False
         await db.execute(queries.CANCEL_PENDING, campaign_id)  # after CANCEL commits: no chunk is missed
         if state.status in states.STARTED:
             done = CampaignDone(campaign_id=str(campaign_id))

@@ -166,13 +166,12 @@ WHERE id = $1 AND (status = 'QUEUED' OR (status = 'SCHEDULED' AND send_at <= now
 # counted in the campaign in one statement; customers not to be messaged ({skip}: opted out,
 # over the frequency cap) as SKIPPED rows with the reason. {condition}, {message} and {skip}
 # are built by `rules`, `templating` and `exclusions` from allow-listed columns; their values
-# are bind parameters from $4 on. A replayed chunk inserts nothing and counts nothing. The
-# campaign row is locked first, so a chunk is written before a cancel or not at all.
+# are bind parameters from $4 on. A replayed chunk inserts nothing and counts nothing. It runs
+# in a transaction holding SEGMENTATION_LOCK, so a chunk is written before a cancel or not at all.
 INSERT_AUDIENCE_CHUNK = """
 WITH open AS (
     SELECT id FROM campaigns
     WHERE id = $1::uuid AND segmented_at IS NULL AND status IN ('SEGMENTING', 'PAUSED')
-    FOR UPDATE
 ), chunk AS (
     SELECT c.id, c.name, c.email, c.phone, {message} AS message, {skip} AS skipped
     FROM customers c
@@ -263,6 +262,11 @@ UPDATE campaigns
 SET status = $2, paused_by = NULL, pause_reason = NULL, delivery_epoch = delivery_epoch + 1, published_through = NULL
 WHERE id = $1 AND status = 'PAUSED'
 """
+# A campaign's chunks are written under the shared form of this lock and its cancel takes it
+# whole: the cancel waits for a chunk being written, and a chunk after the cancel sees it. (An
+# advisory lock, not the campaign row's: receipts update that row all the time.)
+SEGMENTATION_LOCK = "SELECT pg_advisory_xact_lock_shared(727277, hashtext($1::text))"
+CANCEL_LOCK = "SELECT pg_advisory_xact_lock(727277, hashtext($1::text))"
 CANCEL = f"""
 UPDATE campaigns SET status = 'CANCELLED', paused_by = NULL, pause_reason = NULL, completed_at = now()
 WHERE id = $1 AND status = $2 AND status NOT IN {FINAL}

@@ -2,8 +2,8 @@
 
 Each chunk of the audience (in customer id order) is written by PostgreSQL itself
 (INSERT ... SELECT, so the audience never passes through this process) and its
-deliveries are published at once, so the vendor starts on the first chunk while later
-ones are still being written. The campaign stays SEGMENTING, and so cannot complete,
+deliveries are published while the next chunk is being written, so the vendor starts on
+the first chunk while later ones are still being written. The campaign stays SEGMENTING, and so cannot complete,
 until the last chunk is in. A replayed request writes nothing twice (log ids follow from
 campaign and customer) and resumes publication where `published_through` says.
 
@@ -85,18 +85,23 @@ async def run(db: asyncpg.Pool, request: CampaignRequest) -> None:
     state = await db.fetchrow(queries.CAMPAIGN_STATE, campaign_id)
     if not state["segmented"] and state["status"] in states.STARTED:
         sql, params = audience_query(request)
-        segmented, published, epoch = NIL, state["published_through"] or NIL, state["delivery_epoch"]
-        while True:
+        published, epoch = state["published_through"] or NIL, state["delivery_epoch"]
+
+        async def write(after: UUID) -> UUID | None:
+            async with db.acquire() as conn, conn.transaction():
+                await conn.execute(queries.SEGMENTATION_LOCK, campaign_id)
+                return await conn.fetchval(sql, campaign_id, after, CHUNK, *params)
+
+        writing = asyncio.ensure_future(write(NIL))
+        while (segmented := await writing) is not None:
+            writing = asyncio.ensure_future(write(segmented))  # the next chunk is written while this one goes out
             state = await db.fetchrow(queries.CAMPAIGN_STATE, campaign_id)
             if state["status"] not in states.STARTED:
+                await writing  # it writes nothing now
                 log.info("campaign %s is %s: segmentation stops", campaign_id, state["status"])
                 return
             if state["delivery_epoch"] != epoch:  # resumed: what is pending goes out again
                 published, epoch = NIL, state["delivery_epoch"]
-            last = await db.fetchval(sql, campaign_id, segmented, CHUNK, *params)
-            if last is None:
-                break
-            segmented = last
             if sending(state) and segmented > published:
                 published = await publish_deliveries(db, campaign_id, epoch, published, segmented)
         await db.execute(queries.FINISH_SEGMENTATION, campaign_id)
