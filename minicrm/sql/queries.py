@@ -265,8 +265,8 @@ WHERE id = $1 AND status = 'PAUSED'
 # A campaign's chunks are written under the shared form of this lock and its cancel takes it
 # whole: the cancel waits for a chunk being written, and a chunk after the cancel sees it. (An
 # advisory lock, not the campaign row's: receipts update that row all the time.)
-SEGMENTATION_LOCK = "SELECT pg_advisory_xact_lock_shared(727277, hashtext($1::text))"
-CANCEL_LOCK = "SELECT pg_advisory_xact_lock(727277, hashtext($1::text))"
+SEGMENTATION_LOCK = "SELECT pg_advisory_xact_lock_shared(727277, hashtext($1::uuid::text))"
+CANCEL_LOCK = "SELECT pg_advisory_xact_lock(727277, hashtext($1::uuid::text))"
 CANCEL = f"""
 UPDATE campaigns SET status = 'CANCELLED', paused_by = NULL, pause_reason = NULL, completed_at = now()
 WHERE id = $1 AND status = $2 AND status NOT IN {FINAL}
