@@ -25,7 +25,9 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
         min_size=min_size,
         max_size=max_size,
         init=_init_connection,
-        server_settings={"timezone": "UTC", "application_name": "minicrm"},
+        # JIT compiles each batch statement anew (40 ms a segmentation chunk) for no gain on
+        # statements that touch thousands of rows by index.
+        server_settings={"timezone": "UTC", "application_name": "minicrm", "jit": "off"},
     )
 
 
