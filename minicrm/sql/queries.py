@@ -72,6 +72,12 @@ INSERT INTO order_items (order_id, position, name, quantity, unit_price, total)
 SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::numeric[], $6::numeric[])
 """
 
+# Orders of one customer arrive on different partitions, written in parallel: every batch locks
+# its customers in id order first, so two batches wait for each other instead of deadlocking.
+LOCK_CUSTOMERS = """
+SELECT 1 FROM customers c JOIN unnest($1::uuid[]) AS t(id) ON c.id = t.id ORDER BY c.id FOR UPDATE OF c
+"""
+
 APPLY_CUSTOMER_DELTAS = """
 UPDATE customers c
 SET total_spend = c.total_spend + d.spend,
