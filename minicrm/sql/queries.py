@@ -73,9 +73,11 @@ SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::numeric[]
 """
 
 # Orders of one customer arrive on different partitions, written in parallel: every batch locks
-# its customers in id order first, so two batches wait for each other instead of deadlocking.
+# its customers in id order first, so two batches wait for each other instead of deadlocking. NO
+# KEY UPDATE, as the UPDATE's own lock: a FOR UPDATE would conflict with the key-share locks the
+# orders' foreign key takes on the same customers, in another order.
 LOCK_CUSTOMERS = """
-SELECT 1 FROM customers c JOIN unnest($1::uuid[]) AS t(id) ON c.id = t.id ORDER BY c.id FOR UPDATE OF c
+SELECT 1 FROM customers c JOIN unnest($1::uuid[]) AS t(id) ON c.id = t.id ORDER BY c.id FOR NO KEY UPDATE OF c
 """
 
 APPLY_CUSTOMER_DELTAS = """
