@@ -16,7 +16,7 @@ from aiohttp import web
 
 from minicrm import campaign_states as states, templating
 from minicrm.edge.auth import current_user
-from minicrm.edge.campaigns import campaign_uuid, one, submit
+from minicrm.edge.campaigns import campaign_uuid, one, publish_request, submit
 from minicrm.edge.errors import ApiError, Conflict, InvalidInput
 from minicrm.edge.requests import read_json, validate_one
 from minicrm.edge.responses import json_response
@@ -61,7 +61,7 @@ async def resume(request: web.Request) -> web.Response:
             return False
         record = CampaignRequest.from_row(await db.fetchrow(queries.CAMPAIGN_REQUEST, campaign_id))
         try:
-            await request.app[PUBLISHER].publish(request.app[SETTINGS].topic("campaigns"), [(record.id, record)])
+            await publish_request(request, record)
         except ApiError:  # nothing would send it: paused it stays, and the user can try again
             await db.execute(queries.PAUSE, campaign_id, move.status, "paused by its user")
             raise

@@ -52,16 +52,19 @@ async def submit(request: web.Request, record: CampaignRequest, send_at: datetim
     nothing kept."""
     db = request.app[POOL]
     status = states.SCHEDULED if send_at else states.QUEUED
-    await db.execute(queries.CREATE_CAMPAIGN, uuid.UUID(record.id), record.user_id, record.name, record.intent,
-                     record.segment, record.message, status, send_at, record.rate_per_second,
-                     uuid.UUID(record.resend_of) if record.resend_of else None, record.resend_statuses)
+    await db.execute(queries.CREATE_CAMPAIGN, *record.row(status, send_at))
     if status == states.QUEUED:
         try:
-            await request.app[PUBLISHER].publish(request.app[SETTINGS].topic("campaigns"), [(record.id, record)])
+            await publish_request(request, record)
         except ApiError:
             await db.execute(queries.DELETE_UNSTARTED_CAMPAIGN, uuid.UUID(record.id))
             raise
     return status
+
+
+async def publish_request(request: web.Request, record: CampaignRequest) -> None:
+    """The campaign's request on its topic, for the worker that runs it."""
+    await request.app[PUBLISHER].publish(request.app[SETTINGS].topic("campaigns"), [(record.id, record)])
 
 
 def excluded(counts: dict[str, int]) -> dict[str, int]:

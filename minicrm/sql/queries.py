@@ -301,8 +301,9 @@ WHERE l.campaign_id = $1 AND l.status = ANY($2::text[]) AND NOT l.test
   AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.email = l.email)
 """
 
-# Scheduled campaigns that are due, oldest first; then each marked QUEUED once its request is out.
+# What CampaignRequest.from_row reads.
 CAMPAIGN_REQUEST_COLUMNS = "id, user_id, name, intent, segment, message, rate_per_second, resend_of, resend_statuses"
+# Scheduled campaigns that are due, oldest first; then each marked QUEUED once its request is out.
 DUE_CAMPAIGNS = f"""
 SELECT {CAMPAIGN_REQUEST_COLUMNS}
 FROM campaigns WHERE status = 'SCHEDULED' AND send_at <= now() ORDER BY send_at LIMIT $1
@@ -311,9 +312,9 @@ CAMPAIGN_REQUEST = f"SELECT {CAMPAIGN_REQUEST_COLUMNS} FROM campaigns WHERE id =
 MARK_QUEUED = "UPDATE campaigns SET status = 'QUEUED' WHERE id = $1 AND status = 'SCHEDULED'"
 
 # Log rows move from PENDING only, so a duplicate or late receipt moves nothing; the
-# campaign's counters move by exactly the rows that moved (test sends are not counted). The statement that moves the last pending row marks
-# the delivery finished (completed_at) and says the campaign needs its summary; writing the
-# summary completes it. {moved_from} is 'PENDING', or 'CANCELLED' for the receipts of
+# campaign's counters move by exactly the rows that moved (test sends are not counted). The
+# statement that moves the last pending row marks the delivery finished (completed_at) and
+# says the campaign needs its summary; writing the summary completes it. {moved_from} is 'PENDING', or 'CANCELLED' for the receipts of
 # messages that were out when their campaign was cancelled (they were sent after all).
 _APPLY = """
 WITH r AS (
@@ -424,7 +425,7 @@ ON CONFLICT (email) DO UPDATE SET reason = excluded.reason, source = excluded.so
 """
 SUPPRESSION_COLUMNS = "s.email, s.reason, s.source, s.created_at AS \"createdAt\""
 DELETE_SUPPRESSION = "DELETE FROM suppressions WHERE email = $1"
-EMAILS_OF_CUSTOMERS = "SELECT id, email FROM customers WHERE id = ANY($1::uuid[])"
+EMAILS_OF_CUSTOMERS = "SELECT c.id, c.email FROM customers c JOIN unnest($1::uuid[]) AS t(id) ON c.id = t.id"
 
 SEGMENT_SAMPLE = f"SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE {{condition}} ORDER BY c.created_at, c.id LIMIT {{limit}}"
 

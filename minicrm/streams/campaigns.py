@@ -3,8 +3,8 @@
 Each chunk of the audience (in customer id order) is written by PostgreSQL itself
 (INSERT ... SELECT, so the audience never passes through this process) and its
 deliveries are published while the next chunk is being written, so the vendor starts on
-the first chunk while later ones are still being written. The campaign stays SEGMENTING, and so cannot complete,
-until the last chunk is in. A replayed request writes nothing twice (log ids follow from
+the first chunk while later ones are still being written. The campaign stays SEGMENTING,
+and so cannot complete, until the last chunk is in. A replayed request writes nothing twice (log ids follow from
 campaign and customer) and resumes publication where `published_through` says.
 
 Between chunks the campaign's state is read again: a cancelled one stops, a paused one
@@ -113,9 +113,7 @@ async def run(db: asyncpg.Pool, request: CampaignRequest) -> None:
 
 async def create(db: asyncpg.Pool, request: CampaignRequest) -> None:
     """The campaign's row, unless the edge wrote it already (it does, before it answers)."""
-    await db.execute(queries.CREATE_CAMPAIGN, UUID(request.id), request.user_id, request.name, request.intent,
-                     request.segment, request.message, states.QUEUED, None, request.rate_per_second,
-                     UUID(request.resend_of) if request.resend_of else None, request.resend_statuses)
+    await db.execute(queries.CREATE_CAMPAIGN, *request.row(states.QUEUED))
 
 
 @app.agent(campaigns_topic)

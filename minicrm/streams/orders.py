@@ -9,7 +9,6 @@ behind it, so the records of one order are applied in the order they came.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from decimal import Decimal
 from typing import Sequence
@@ -27,7 +26,6 @@ from minicrm.streams.batching import Rejected, guarded, latest_by, store
 from minicrm.streams.records import OrderBatch, OrderRecord
 from minicrm.streams.resources import pool
 
-log = logging.getLogger(__name__)
 REDRIVE_BATCH = 5_000
 
 

@@ -10,7 +10,9 @@ boundaries: every write is idempotent per customer email, order id or message id
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Mapping
+from uuid import UUID
 
 import faust
 
@@ -62,6 +64,11 @@ class CampaignRequest(Record):
     rate_per_second: float | None = None
     resend_of: str | None = None
     resend_statuses: list[str] | None = None
+
+    def row(self, status: str, send_at: datetime | None = None) -> tuple:
+        """The values of its campaigns row, in `queries.CREATE_CAMPAIGN`'s order."""
+        return (UUID(self.id), self.user_id, self.name, self.intent, self.segment, self.message, status, send_at,
+                self.rate_per_second, UUID(self.resend_of) if self.resend_of else None, self.resend_statuses)
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> CampaignRequest:
