@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import asyncpg
@@ -31,8 +32,17 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
     )
 
 
+NO_TRANSACTION = "-- minicrm: no transaction"
+
+
 async def migrate(dsn: str) -> list[str]:
-    """Applies each numbered migration once, in order; returns the names applied now."""
+    """Applies each numbered migration once, in order; returns the names applied now.
+
+    A migration runs in one transaction, unless its first line is `-- minicrm: no transaction`:
+    then each of its statements (one per `;` at a line's end) runs on its own, which
+    `CREATE INDEX CONCURRENTLY` needs, to build an index on a live table without blocking its
+    writes. Such a file must be safe to run again after a failure part-way (a failed concurrent
+    build leaves an invalid index: drop it `IF EXISTS` before creating it)."""
     conn = await asyncpg.connect(dsn)
     applied_now: list[str] = []
     try:
@@ -45,11 +55,23 @@ async def migrate(dsn: str) -> list[str]:
         for path in sorted(MIGRATIONS.glob("*.sql")):
             if path.name in done:
                 continue
-            async with conn.transaction():
-                await conn.execute(path.read_text())
+            text = path.read_text()
+            if text.startswith(NO_TRANSACTION):
+                for statement in statements(text):
+                    await conn.execute(statement)
                 await conn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", path.name)
+            else:
+                async with conn.transaction():
+                    await conn.execute(text)
+                    await conn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", path.name)
             applied_now.append(path.name)
             log.info("applied migration %s", path.name)
     finally:
         await conn.close()
     return applied_now
+
+
+def statements(text: str) -> list[str]:
+    """A migration's statements: each ends with `;` at the end of a line (comments dropped)."""
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("--")]
+    return [s.strip() for s in re.split(r";\s*$", "\n".join(lines), flags=re.MULTILINE) if s.strip()]

@@ -69,6 +69,10 @@ class Settings:
     max_page_size: int = 1000
     """Largest page size a client may ask for (MINICRM_MAX_PAGE_SIZE)."""
 
+    exact_count_cap: int = 10_000
+    """Lists count their matches exactly up to this many (MINICRM_EXACT_COUNT_CAP); past it
+    `X-Total-Count` is PostgreSQL's estimate, flagged by `X-Total-Count-Estimated: true`."""
+
     unpaged_cap: int = 100_000
     """Most rows a list read without paging parameters returns (MINICRM_UNPAGED_CAP): every match
     up to this, streamed, as the original API answered; `X-Result-Capped` says when it cut."""

@@ -12,7 +12,7 @@ from aiohttp import web
 from minicrm import campaign_states as states
 from minicrm.edge.auth import current_user
 from minicrm.edge.errors import ApiError, InvalidInput
-from minicrm.edge.listing import listing
+from minicrm.edge.listing import Order, listing
 from minicrm.edge.requests import page, read_json, segment_condition, validate_one
 from minicrm.edge.responses import json_response
 from minicrm.edge.schemas import CampaignIn
@@ -21,6 +21,7 @@ from minicrm.sql import queries, reads
 from minicrm.streams.records import CampaignRequest
 
 PREVIEW_SAMPLE = 10
+NEWEST_FIRST = Order((("c.created_at", "timestamptz"), ("c.id", "uuid")), descending=True)
 
 
 async def create(request: web.Request) -> web.Response:
@@ -138,5 +139,5 @@ async def get(request: web.Request) -> web.Response:
     listed = page(request, settings)
     return await listing(
         request, request.app[POOL], listed, select=queries.CAMPAIGN_COLUMNS, source="campaigns c", where=where, params=params,
-        order="c.created_at DESC, c.id", shape=_rates,
+        order=NEWEST_FIRST, shape=_rates,
     )

@@ -6,7 +6,7 @@ import uuid
 
 from aiohttp import web
 
-from minicrm.edge.listing import listing
+from minicrm.edge.listing import Order, listing
 from minicrm.edge.requests import page, read_json, segment_condition, validate_many
 from minicrm.edge.responses import json_response
 from minicrm.edge.schemas import CustomerIn
@@ -15,6 +15,7 @@ from minicrm.sql import queries
 from minicrm.streams.records import CustomerBatch, CustomerRecord
 
 CUSTOMER_NAMESPACE = uuid.UUID("5f1d7e2a-8c2b-4f7e-9a51-6b0c3d2e1f00")
+OLDEST_FIRST = Order((("c.created_at", "timestamptz"), ("c.id", "uuid")))
 
 
 def customer_id(email: str) -> str:
@@ -50,5 +51,5 @@ async def search(request: web.Request) -> web.Response:
     listed = page(request, settings)
     return await listing(
         request, request.app[POOL], listed, select=queries.CUSTOMER_COLUMNS, source="customers c", where=condition,
-        params=params, order="c.created_at, c.id",
+        params=params, order=OLDEST_FIRST,
     )

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from minicrm import dead_letters
 from minicrm.edge.errors import InvalidInput
-from minicrm.edge.listing import listing
+from minicrm.edge.listing import Order, listing
 from minicrm.edge.requests import page, query_text
 from minicrm.edge.state import POOL, SETTINGS
 from minicrm.sql import queries
@@ -30,6 +30,6 @@ async def list_dead_letters(request: web.Request) -> web.Response:
         conditions.append(f"d.created_at >= ${len(params)}")
     return await listing(
         request, request.app[POOL], listed, select=queries.DEAD_LETTER_COLUMNS, source="dead_letters d",
-        where=" AND ".join(conditions) or "TRUE", params=params, order="d.id DESC",
+        where=" AND ".join(conditions) or "TRUE", params=params, order=Order((("d.id", "bigint"),), descending=True),
         shape=dead_letters.shape,
     )

@@ -1,37 +1,96 @@
 """List reads: one shape for every list endpoint, with the total in `X-Total-Count`.
 
-A request with a page (`limit`, `offset`, `page` or `pageSize`) gets that page. One without
-gets every match, as the original API answered and its clients count, streamed from a
-server-side cursor so memory stays flat, up to a cap; past the cap the body holds the
-first `cap` rows and `X-Result-Capped: <cap>` says so.
+A request with a page (`limit`, `offset`, `page`, `pageSize` or `cursor`) gets that page; a
+full page also answers `X-Next-Cursor`, the position after its last row, which `?cursor=`
+continues from: keyset paging, which an index finds at any depth, where a deep `offset` reads
+and skips every row before it. One without gets every match, as the original API answered
+and its clients count, streamed from a server-side cursor so memory stays flat, up to a cap;
+past the cap the body holds the first `cap` rows and `X-Result-Capped: <cap>` says so.
+
+Totals are counted exactly up to a cap (`Settings.exact_count_cap`, or the unpaged cap when
+larger); past it `X-Total-Count` is the planner's estimate and `X-Total-Count-Estimated:
+true` says so. An endpoint that knows the exact total (a campaign's counters) passes it.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Callable
+from uuid import UUID
 
 import asyncpg
+import orjson
 from aiohttp import web
 
+from minicrm.edge.errors import InvalidInput
 from minicrm.edge.requests import Page
 from minicrm.edge.responses import dumps, json_response
+from minicrm.edge.state import SETTINGS
 
 CHUNK = 1000  # rows per cursor fetch and per write
+PARSE = {"timestamptz": datetime.fromisoformat, "uuid": UUID, "text": str, "bigint": int}
+
+
+@dataclass(frozen=True)
+class Order:
+    """A list's order: columns (SQL expression, SQL type) that together are unique, all ascending
+    or all descending, so that a row's position is a row comparison an index can start at."""
+    keys: tuple[tuple[str, str], ...]
+    descending: bool = False
+
+    def sql(self) -> str:
+        return ", ".join(f"{expr}{' DESC' if self.descending else ''}" for expr, _ in self.keys)
+
+    def after(self, first_param: int) -> str:
+        """The condition for rows after the cursor's row, its values from `$first_param`."""
+        columns = ", ".join(expr for expr, _ in self.keys)
+        values = ", ".join(f"${first_param + i}::{kind}" for i, (_, kind) in enumerate(self.keys))
+        return f"({columns}) {'<' if self.descending else '>'} ({values})"
+
+    def selected(self) -> str:
+        return ", ".join(f"{expr} AS _key{i}" for i, (expr, _) in enumerate(self.keys))
+
+    def cursor(self, row: Any) -> str:
+        values = [row[f"_key{i}"] for i in range(len(self.keys))]
+        text = orjson.dumps([v.isoformat() if isinstance(v, datetime) else str(v) for v in values])
+        return base64.urlsafe_b64encode(text).decode().rstrip("=")
+
+    def decode(self, cursor: str) -> list[Any]:
+        try:
+            values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+            if not isinstance(values, list) or len(values) != len(self.keys):
+                raise ValueError("wrong length")
+            return [PARSE[kind](value) for value, (_, kind) in zip(values, self.keys)]
+        except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
+            raise InvalidInput([{"field": "cursor", "message": "not a cursor of this list (use X-Next-Cursor)"}]) \
+                from None
 
 
 async def listing(
     request: web.Request, pool: asyncpg.Pool, page: Page, *, select: str, source: str, where: str,
-    params: list[Any], order: str, shape: Callable[[Any], dict[str, Any]] = dict,
+    params: list[Any], order: Order, shape: Callable[[Any], dict[str, Any]] = dict, total: int | None = None,
 ) -> web.StreamResponse:
+    params = list(params)
+    if page.cursor is not None:
+        values = order.decode(page.cursor)
+        where = f"({where}) AND {order.after(len(params) + 1)}"
+        params += values
     n = len(params)
-    query = f"SELECT {select} FROM {source} WHERE {where} ORDER BY {order} LIMIT ${n + 1} OFFSET ${n + 2}"
+    query = (f"SELECT {select}, {order.selected()} FROM {source} WHERE {where} ORDER BY {order.sql()}"
+             f" LIMIT ${n + 1} OFFSET ${n + 2}")
     async with pool.acquire() as conn:
-        total = await conn.fetchval(f"SELECT count(*) FROM {source} WHERE {where}", *params)
+        headers = await total_headers(conn, source, where, params, total,
+                                      max(request.app[SETTINGS].exact_count_cap, page.limit if page.unpaged else 0))
         if not page.unpaged:
             rows = await conn.fetch(query, *params, page.limit, page.offset)
-            return json_response([shape(r) for r in rows], headers={"X-Total-Count": str(total)})
-        headers = {"X-Total-Count": str(total), "Content-Type": "application/json"}
-        if total > page.limit:
+            if len(rows) == page.limit:
+                headers["X-Next-Cursor"] = order.cursor(rows[-1])
+            return json_response([without_keys(shape(r)) for r in rows], headers=headers)
+        headers["Content-Type"] = "application/json"
+        if int(headers["X-Total-Count"]) > page.limit:
             headers["X-Result-Capped"] = str(page.limit)
         response = web.StreamResponse(headers=headers)
         await response.prepare(request)
@@ -40,7 +99,7 @@ async def listing(
         separator = b""
         async with conn.transaction():  # a cursor lives in a transaction
             async for row in conn.cursor(query, *params, page.limit, 0, prefetch=CHUNK):
-                rows.append(shape(row))
+                rows.append(without_keys(shape(row)))
                 if len(rows) == CHUNK:
                     await response.write(separator + dumps(rows)[1:-1])  # the rows without their brackets
                     rows, separator = [], b","
@@ -49,3 +108,23 @@ async def listing(
         await response.write(b"]")
         await response.write_eof()
         return response
+
+
+def without_keys(row: dict[str, Any]) -> dict[str, Any]:
+    for name in [k for k in row if k.startswith("_key")]:
+        del row[name]
+    return row
+
+
+async def total_headers(conn: asyncpg.Connection, source: str, where: str, params: list[Any], total: int | None,
+                        cap: int) -> dict[str, str]:
+    """`X-Total-Count`: `total` when given; else counted up to `cap`; else the planner's estimate."""
+    if total is not None:
+        return {"X-Total-Count": str(total)}
+    counted = await conn.fetchval(f"SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {where} LIMIT {cap + 1}) m",
+                                  *params)
+    if counted <= cap:
+        return {"X-Total-Count": str(counted)}
+    plan = await conn.fetchval(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {source} WHERE {where}", *params)
+    estimate = int(plan[0]["Plan"]["Plan Rows"])  # json, decoded by the pool's codec
+    return {"X-Total-Count": str(max(estimate, counted)), "X-Total-Count-Estimated": "true"}

@@ -7,11 +7,12 @@ from aiohttp import web
 from minicrm import campaign_states as states
 from minicrm.edge.auth import current_user
 from minicrm.edge.campaigns import campaign_uuid
-from minicrm.edge.listing import listing
+from minicrm.edge.listing import Order, listing
 from minicrm.edge.requests import filters, page
 from minicrm.edge.state import POOL, SETTINGS
 from minicrm.sql import queries, reads
 
+OLDEST_FIRST = Order((("l.created_at", "timestamptz"), ("l.id", "uuid")))
 
 
 async def list_logs(request: web.Request) -> web.Response:
@@ -22,13 +23,19 @@ async def list_logs(request: web.Request) -> web.Response:
         uuids={"campaignId": "l.campaign_id", "customerId": "l.customer_id"},
         choices={"status": ("l.status", states.MESSAGE_STATUSES)},
     )
-    if user := current_user(request):  # signed in: only the logs of your own campaigns
-        if "campaignId" in request.query:
-            async with request.app[POOL].acquire() as conn:
-                await reads.campaign(conn, campaign_uuid(request.query["campaignId"]), user)
+    user, total = current_user(request), None
+    if "campaignId" in request.query:  # the campaign's, if it is yours (404 otherwise)
+        async with request.app[POOL].acquire() as conn:
+            campaign = await reads.campaign(conn, campaign_uuid(request.query["campaignId"]), user, queries.LOG_TOTALS)
+            if "customerId" not in request.query:
+                total = await reads.log_total(conn, campaign, request.query.get("status") or None)
+        # Its rows are written after it: the log's order index can start at its creation.
+        params.append(campaign["created_at"])
+        where += f" AND l.created_at >= ${len(params)}"
+    elif user:  # signed in: only the logs of your own campaigns
         params.append(user)
         where += f" AND l.campaign_id IN (SELECT id FROM campaigns WHERE user_id = ${len(params)})"
     return await listing(
         request, request.app[POOL], listed, select=queries.LOG_COLUMNS, source="communication_log l", where=where,
-        params=params, order="l.created_at, l.id",
+        params=params, order=OLDEST_FIRST, total=total,
     )

@@ -23,6 +23,8 @@ ARRAY_OF_OBJECTS = {"type": "array", "items": OBJECT}
 PAGING = [
     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
     {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+    {"name": "cursor", "in": "query", "schema": {"type": "string"},
+     "description": "the page after this position: a page's `X-Next-Cursor` (not with offset)"},
 ]
 
 
@@ -62,7 +64,13 @@ def _stream(summary: str, media_type: str, params: list | None = None, public: b
     return op
 
 
-TOTAL = {"X-Total-Count": {"schema": {"type": "integer"}, "description": "rows matching, over all pages"}}
+TOTAL = {
+    "X-Total-Count": {"schema": {"type": "integer"}, "description": "rows matching, over all pages: exact up to "
+                      "MINICRM_EXACT_COUNT_CAP (or a campaign's counters), else PostgreSQL's estimate"},
+    "X-Total-Count-Estimated": {"schema": {"type": "string", "enum": ["true"]},
+                                "description": "present when X-Total-Count is an estimate"},
+    "X-Next-Cursor": {"schema": {"type": "string"}, "description": "on a full page: `?cursor=` for the next"},
+}
 CAMPAIGN_ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}]
 UUID_QUERY = lambda name: {"name": name, "in": "query", "schema": {"type": "string", "format": "uuid"}}  # noqa: E731
 

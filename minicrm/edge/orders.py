@@ -11,7 +11,7 @@ from uuid import UUID
 import asyncpg
 from aiohttp import web
 
-from minicrm.edge.listing import listing
+from minicrm.edge.listing import Order, listing
 from minicrm.edge.errors import Conflict, InvalidInput
 from minicrm.edge.requests import filters, page, read_json, validate_many
 from minicrm.edge.responses import json_response
@@ -21,6 +21,7 @@ from minicrm.sql import queries
 from minicrm.streams.records import OrderBatch, OrderRecord
 
 STATUSES = get_args(OrderStatus)
+NEWEST_FIRST = Order((("o.order_date", "timestamptz"), ("o.id", "text")), descending=True)
 
 
 def to_record(order: OrderIn, now: datetime) -> OrderRecord:
@@ -84,5 +85,5 @@ async def list_orders(request: web.Request) -> web.Response:
     where, params = filters(request, uuids={"customerId": "o.customer_id"}, choices={"status": ("o.status", STATUSES)})
     return await listing(
         request, request.app[POOL], listed, select=queries.ORDER_COLUMNS, source="orders o", where=where,
-        params=params, order="o.order_date DESC, o.id",
+        params=params, order=NEWEST_FIRST,
     )

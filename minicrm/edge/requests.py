@@ -98,17 +98,22 @@ class Page:
     limit: int
     offset: int = 0
     unpaged: bool = False  # every match, up to `limit` (the cap)
+    cursor: str | None = None  # after this position (`X-Next-Cursor` of the page before)
 
 
-PAGING = ("limit", "offset", "page", "pageSize")
+PAGING = ("limit", "offset", "page", "pageSize", "cursor")
 
 
 def page(request: web.Request, settings: Settings, unpaged: bool = True) -> Page:
-    """The page asked for by `?limit=&offset=` (also `page` and `pageSize`, 1-based). With none of
-    them, and `unpaged` allowed: every match up to the unpaged cap, as the original API answered."""
+    """The page asked for by `?limit=&offset=` (also `page` and `pageSize`, 1-based) or by
+    `?limit=&cursor=`. With none of them, and `unpaged` allowed: every match up to the unpaged
+    cap, as the original API answered."""
     query = request.query
     if unpaged and not any(name in query for name in PAGING):
         return Page(settings.unpaged_cap, 0, unpaged=True)
+    cursor = query.get("cursor")
+    if cursor is not None and ("offset" in query or "page" in query):
+        raise InvalidInput([{"field": "cursor", "message": "a cursor is a position of its own: drop offset and page"}])
     try:
         limit = int(query.get("limit") or query.get("pageSize") or settings.page_size)
         offset = int(query["offset"]) if "offset" in query else (int(query.get("page", 1)) - 1) * limit
@@ -117,8 +122,8 @@ def page(request: web.Request, settings: Settings, unpaged: bool = True) -> Page
     if not 1 <= limit <= settings.max_page_size:
         raise InvalidInput(f"page size must be between 1 and {settings.max_page_size}")
     if not 0 <= offset <= MAX_OFFSET:
-        raise InvalidInput(f"offset must be between 0 and {MAX_OFFSET:,}; narrow the filters instead")
-    return Page(limit, offset)
+        raise InvalidInput(f"offset must be between 0 and {MAX_OFFSET:,}; page by cursor instead")
+    return Page(limit, offset, cursor=cursor)
 
 
 def query_text(request: web.Request, name: str) -> str | None:

@@ -10,12 +10,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from minicrm.edge.errors import InvalidInput
-from minicrm.edge.listing import listing
+from minicrm.edge.listing import Order, listing
 from minicrm.edge.requests import page, read_json, validate_many
 from minicrm.edge.responses import json_response
 from minicrm.edge.schemas import SuppressionIn
 from minicrm.edge.state import POOL, SETTINGS
 from minicrm.sql import queries, reads
+
+NEWEST_FIRST = Order((("s.created_at", "timestamptz"), ("s.email", "text")), descending=True)
 
 
 async def create(request: web.Request) -> web.Response:
@@ -36,7 +38,7 @@ async def create(request: web.Request) -> web.Response:
 async def list_suppressions(request: web.Request) -> web.Response:
     listed = page(request, request.app[SETTINGS], unpaged=False)
     return await listing(request, request.app[POOL], listed, select=queries.SUPPRESSION_COLUMNS,
-                         source="suppressions s", where="TRUE", params=[], order="s.created_at DESC, s.email")
+                         source="suppressions s", where="TRUE", params=[], order=NEWEST_FIRST)
 
 
 async def delete(request: web.Request) -> web.Response:

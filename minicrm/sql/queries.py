@@ -454,6 +454,11 @@ CAMPAIGN_TIMELINE = """
 SELECT window_start, sent, failed FROM campaign_timeline WHERE campaign_id = $1 ORDER BY window_start
 """
 
+# A campaign's test sends, in status $2 or all (an index of its own: they are few).
+TEST_SENDS = "SELECT count(*) FROM communication_log WHERE campaign_id = $1 AND test AND ($2::text IS NULL OR status = $2)"
+# What a campaign's log listing needs of the campaign: its start and counters.
+LOG_TOTALS = "c.id, c.created_at, " + ", ".join(c for cs in states.COUNTERS.values() for c in cs)
+
 LOG_COLUMNS = """
 l.id, l.campaign_id AS "campaignId", l.customer_id AS "customerId", l.customer_name, l.email, l.phone,
 l.personalized_msg, l.status, l.reason, l.test, l.delivered_at, l.created_at AS "createdAt"

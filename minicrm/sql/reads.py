@@ -33,6 +33,13 @@ async def control_state(conn: asyncpg.Connection, campaign_id: UUID, user: str |
     return states.State(**row)
 
 
+async def log_total(conn: asyncpg.Connection, campaign: asyncpg.Record, status: str | None) -> int:
+    """How many log rows campaign `campaign` (read with its counters) has, in `status` or all:
+    its counters, and the test sends that no counter counts."""
+    counted = sum(campaign[c] for s, counters in states.COUNTERS.items() if status in (None, s) for c in counters)
+    return counted + await conn.fetchval(queries.TEST_SENDS, campaign["id"], status)
+
+
 async def timeline(conn: asyncpg.Connection, campaign_id: UUID) -> list[dict[str, Any]]:
     return [dict(t) for t in await conn.fetch(queries.CAMPAIGN_TIMELINE, campaign_id)]
 
