@@ -2,7 +2,8 @@
 
 One SQL expression over customers `c` gives the reason (NULL: message them), used by
 segmentation (where the excluded are written as SKIPPED log rows, so they are counted
-exactly once and a replayed chunk counts nothing twice) and by the preview.
+exactly once and a replayed chunk counts nothing twice). A preview counts the same
+exclusions from their own, small, side: the suppression list and the period's messages.
 """
 
 from __future__ import annotations
@@ -37,16 +38,36 @@ def parse_cap(text: str) -> FrequencyCap | None:
     return FrequencyCap(int(match.group(1)), int(match.group(2)) * UNITS[match.group(3)])
 
 
+SUPPRESSED = "EXISTS (SELECT 1 FROM suppressions s WHERE s.email = c.email)"
+
+
+def _counted(period_param: int) -> str:
+    """The log rows `l` a cap counts: messages pending or sent in the last `$period_param`
+    seconds (test sends go to staff, failed ones reached nobody)."""
+    return (f"l.created_at > now() - make_interval(secs => ${period_param}::int) AND NOT l.test"
+            f" AND l.status IN ('{PENDING}', '{SENT}')")
+
+
 def skip_reason(cap: FrequencyCap | None, first_param: int, campaign: str | None = None) -> tuple[str, list]:
     """(SQL expression, its bind values from `$first_param`): why customer `c` is not messaged,
     or NULL. `campaign` (a SQL expression) leaves that campaign's own messages out of the count."""
-    suppressed = "EXISTS (SELECT 1 FROM suppressions s WHERE s.email = c.email)"
     if cap is None:
-        return f"CASE WHEN {suppressed} THEN '{OPTED_OUT}' END", []
+        return f"CASE WHEN {SUPPRESSED} THEN '{OPTED_OUT}' END", []
     own = f" AND l.campaign_id <> {campaign}" if campaign else ""
-    n, secs = f"${first_param}::int", f"${first_param + 1}::int"
+    n = f"${first_param}::int"
     recent = (f"(SELECT count(*) FROM (SELECT 1 FROM communication_log l WHERE l.customer_id = c.id"
-              f" AND l.created_at > now() - make_interval(secs => {secs}) AND NOT l.test"
-              f" AND l.status IN ('{PENDING}', '{SENT}'){own} LIMIT {n}) r) >= {n}")
-    return (f"CASE WHEN {suppressed} THEN '{OPTED_OUT}' WHEN {recent} THEN '{FREQUENCY_CAPPED}' END",
+              f" AND {_counted(first_param + 1)}{own} LIMIT {n}) r) >= {n}")
+    return (f"CASE WHEN {SUPPRESSED} THEN '{OPTED_OUT}' WHEN {recent} THEN '{FREQUENCY_CAPPED}' END",
+            [cap.messages, cap.seconds])
+
+
+def capped_count(cap: FrequencyCap | None, condition: str, first_param: int) -> tuple[str, list]:
+    """(SQL expression, its bind values from `$first_param`): how many customers matching
+    `condition` are over the cap and not opted out (those are counted as opted out), counted
+    from the period's log, so that a broad segment is not probed customer by customer."""
+    if cap is None:
+        return "0", []
+    return (f"(SELECT count(*) FROM (SELECT l.customer_id FROM communication_log l WHERE {_counted(first_param + 1)}"
+            f" GROUP BY l.customer_id HAVING count(*) >= ${first_param}::int) r"
+            f" JOIN customers c ON c.id = r.customer_id WHERE {condition} AND NOT {SUPPRESSED})",
             [cap.messages, cap.seconds])

@@ -132,3 +132,18 @@ async def test_totals_past_the_cap_are_estimates_and_say_so(pipeline, http, user
         # Unpaged, as the original clients read: every match, and the count exact up to the unpaged cap.
         async with s.post("/api/customers/get", json=rule) as r:
             assert r.headers["X-Total-Count"] == "300" and len(await r.json()) == 300
+
+
+@pytest.mark.integration
+async def test_a_preview_says_when_its_rule_reads_the_whole_table(pipeline, http):
+    city = await add_customers(pipeline, http, 200)
+    broad = {"combinator": "AND", "rules": [{"attribute": "city", "operator": "!=", "value": "Nowhere"}]}
+    narrow = {"combinator": "AND", "rules": [{"attribute": "city", "operator": "=", "value": city},
+                                             {"attribute": "total_spend", "operator": ">", "value": "1000000000"}]}
+    answers = []
+    for rule in (broad, narrow):
+        async with http.post("/api/campaigns/get", json={"ruleGroup": rule}) as r:
+            assert r.status == 200, await r.text()
+            answers.append(await r.json())
+    assert answers[0]["full_scan"] is True and answers[0]["audience_size"] >= 200
+    assert answers[1]["full_scan"] is False and answers[1]["audience_size"] == 0 and answers[1]["sample"] == []

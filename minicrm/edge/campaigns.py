@@ -116,9 +116,10 @@ async def preview(request: web.Request, tree: Any) -> web.Response:
     async with request.app[POOL].acquire() as conn:
         counts = await reads.segment_counts(conn, condition, params, request.app[SETTINGS].cap)
         sample = await reads.segment_sample(conn, condition, params, PREVIEW_SAMPLE)
+        full_scan = await reads.full_scan(conn, condition, params)
     intent = await request.app[AI_SERVICE].intent(tree)
     return json_response({"audience_size": counts["audience"], "excluded": excluded(counts), "sample": sample,
-                          "intent": intent})
+                          "intent": intent, "full_scan": full_scan})
 
 
 async def get(request: web.Request) -> web.Response:

@@ -399,11 +399,12 @@ OWNED_CAMPAIGN = "SELECT {columns} FROM campaigns c WHERE c.id = $1 AND ($2::tex
 # {condition} is compiled by `rules` from allow-listed columns, {skip} by `exclusions`; their
 # values are bind parameters.
 SEGMENT_COUNTS = """
-SELECT count(*) FILTER (WHERE skipped IS NULL)::int AS audience,
-       count(*) FILTER (WHERE skipped = 'opted out')::int AS opted_out,
-       count(*) FILTER (WHERE skipped = 'frequency cap')::int AS frequency_capped
-FROM (SELECT {skip} AS skipped FROM customers c WHERE {condition}) s
+SELECT (SELECT count(*) FROM customers c WHERE {condition})::int AS matching,
+       (SELECT count(*) FROM suppressions s JOIN customers c ON c.email = s.email WHERE {condition})::int AS opted_out,
+       {capped}::int AS frequency_capped
 """
+# Whether counting the customers matching {condition} reads the whole table (EXPLAIN, not run).
+SEGMENT_PLAN = "EXPLAIN (FORMAT JSON) SELECT count(*) FROM customers c WHERE {condition}"
 
 # Customers by id ($1) or email ($2), for a test send.
 CUSTOMERS_BY_ID_OR_EMAIL = """

@@ -48,9 +48,22 @@ async def segment_counts(conn: asyncpg.Connection, condition: str, params: list[
                          cap: FrequencyCap | None) -> dict[str, int]:
     """Of the customers matching a compiled rule condition (from `rules`, values bound): how many
     would be messaged (`audience`), and how many not (`opted_out`, `frequency_capped`)."""
-    skip, skip_params = exclusions.skip_reason(cap, len(params) + 1)
-    row = await conn.fetchrow(queries.SEGMENT_COUNTS.format(condition=condition, skip=skip), *params, *skip_params)
-    return dict(row)
+    capped, cap_params = exclusions.capped_count(cap, condition, len(params) + 1)
+    row = await conn.fetchrow(queries.SEGMENT_COUNTS.format(condition=condition, capped=capped), *params, *cap_params)
+    return {"audience": row["matching"] - row["opted_out"] - row["frequency_capped"],
+            "opted_out": row["opted_out"], "frequency_capped": row["frequency_capped"]}
+
+
+async def full_scan(conn: asyncpg.Connection, condition: str, params: list[Any]) -> bool:
+    """Whether finding the customers matching `condition` reads the whole table (no index serves it)."""
+    plan = await conn.fetchval(queries.SEGMENT_PLAN.format(condition=condition), *params)
+    nodes = [plan[0]["Plan"]]  # json, decoded by the pool's codec
+    while nodes:
+        node = nodes.pop()
+        if node["Node Type"] == "Seq Scan" and node.get("Relation Name") == "customers":
+            return True
+        nodes += node.get("Plans", [])
+    return False
 
 
 async def segment_sample(conn: asyncpg.Connection, condition: str, params: list[Any], size: int) -> list[dict]:
