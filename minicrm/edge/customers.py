@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from aiohttp import web
@@ -12,22 +13,26 @@ from minicrm.edge.responses import json_response
 from minicrm.edge.schemas import CustomerIn
 from minicrm.edge.state import POOL, PUBLISHER, SETTINGS
 from minicrm.sql import queries
-from minicrm.streams.records import CustomerBatch, CustomerRecord
+from minicrm.streams.records import CustomerBatch
 
 CUSTOMER_NAMESPACE = uuid.UUID("5f1d7e2a-8c2b-4f7e-9a51-6b0c3d2e1f00")
 OLDEST_FIRST = Order((("c.created_at", "timestamptz"), ("c.id", "uuid")))
 
 
 def customer_id(email: str) -> str:
-    """Ids follow from the (unique, lower-cased) email, so a client knows them at once."""
-    return str(uuid.uuid5(CUSTOMER_NAMESPACE, email))
+    """Ids follow from the (unique, lower-cased) email, so a client knows them at once: its
+    uuid5 in CUSTOMER_NAMESPACE, computed without the UUID object (a third of the cost)."""
+    digest = bytearray(hashlib.sha1(CUSTOMER_NAMESPACE.bytes + email.encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def to_record(customer: CustomerIn) -> CustomerRecord:
-    return CustomerRecord(
-        id=customer_id(customer.email), name=customer.name, email=customer.email,
-        phone=customer.phone, city=customer.city, visit=customer.visit,
-    )
+def to_record(customer: CustomerIn) -> dict:
+    """The customer as a CustomerRecord's fields."""
+    return {"id": customer_id(customer.email), "name": customer.name, "email": customer.email,
+            "phone": customer.phone, "city": customer.city, "visit": customer.visit}
 
 
 async def create(request: web.Request) -> web.Response:
@@ -35,11 +40,11 @@ async def create(request: web.Request) -> web.Response:
     customers = validate_many(CustomerIn, await read_json(request), settings.max_items)
     records = [to_record(c) for c in customers]
     count = await request.app[PUBLISHER].publish_batched(
-        settings.topic("customers"), ((r.email, r) for r in records), lambda group: CustomerBatch(customers=group),
+        settings.topic("customers"), ((r["email"], r) for r in records), lambda group: CustomerBatch.encode(customers=group),
         partitions=settings.partitions,
     )
     return json_response(
-        {"message": f"{count} customer(s) accepted for processing", "count": count, "ids": [r.id for r in records]},
+        {"message": f"{count} customer(s) accepted for processing", "count": count, "ids": [r["id"] for r in records]},
         status=202,
     )
 

@@ -18,22 +18,20 @@ from minicrm.edge.responses import json_response
 from minicrm.edge.schemas import OrderIn, OrderStatus
 from minicrm.edge.state import POOL, PUBLISHER, SETTINGS
 from minicrm.sql import queries
-from minicrm.streams.records import OrderBatch, OrderRecord
+from minicrm.streams.records import OrderBatch
 
 STATUSES = get_args(OrderStatus)
 NEWEST_FIRST = Order((("o.order_date", "timestamptz"), ("o.id", "text")), descending=True)
 
 
-def to_record(order: OrderIn, now: datetime) -> OrderRecord:
-    return OrderRecord(
-        id=order.id,
-        customer_id=str(order.customerId),
-        order_date=(order.order_date or now).isoformat(),
-        amount=str(order.amount),
-        status=order.status,
-        items=[{"name": i.name, "quantity": i.quantity, "unitPrice": str(i.unitPrice), "total": str(i.total)}
-               for i in order.items],
-    )
+def to_record(order: OrderIn, now: datetime) -> dict:
+    """The order as an OrderRecord's fields."""
+    return {
+        "id": order.id, "customer_id": str(order.customerId), "order_date": (order.order_date or now).isoformat(),
+        "amount": str(order.amount), "status": order.status,
+        "items": [{"name": i.name, "quantity": i.quantity, "unitPrice": str(i.unitPrice), "total": str(i.total)}
+                  for i in order.items],
+    }
 
 
 async def unknown_customers(pool: asyncpg.Pool, ids: set[UUID], wait: float) -> set[UUID]:
@@ -73,7 +71,7 @@ async def create(request: web.Request) -> web.Response:
     await refuse_moved_orders(request.app[POOL], orders)
     now = datetime.now(timezone.utc)
     count = await request.app[PUBLISHER].publish_batched(
-        settings.topic("orders"), ((o.id, to_record(o, now)) for o in orders), lambda group: OrderBatch(orders=group),
+        settings.topic("orders"), ((o.id, to_record(o, now)) for o in orders), lambda group: OrderBatch.encode(orders=group),
         partitions=settings.partitions,
     )
     return json_response({"message": f"{count} order(s) accepted for processing", "count": count}, status=202)

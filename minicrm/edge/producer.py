@@ -6,7 +6,7 @@ import asyncio
 import logging
 import zlib
 from collections import defaultdict
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import (
@@ -66,15 +66,15 @@ class Publisher:
         return len(messages)
 
     async def publish_batched(
-        self, topic: str, items: Iterable[tuple[str, Record]], wrap: Callable[[list], Record],
+        self, topic: str, items: Iterable[tuple[str, Any]], encode: Callable[[list], bytes],
         partitions: int | None = None, max_items: int = 0,
     ) -> int:
-        """Sends items as batch records `wrap(items)`, each under the record size limit (and
+        """Sends items as batch records `encode(items)`, each under the record size limit (and
         `max_items` long at most, if given). With `partitions`, items are grouped by the
         partition their key hashes to, so items with the same key keep their order; without,
         by key, and each batch record is keyed by its group's key and a hash of its content, so a
         group's batches spread over the partitions."""
-        groups: dict[int | str, list[Record]] = defaultdict(list)
+        groups: dict[int | str, list[Any]] = defaultdict(list)
         count = 0
         for key, item in items:
             groups[zlib.crc32(key.encode()) % partitions if partitions else key].append(item)
@@ -85,7 +85,7 @@ class Publisher:
             for start in range(0, len(members), size):
                 chunk = members[start : start + size]
                 try:
-                    parts = sizing.fit(chunk, lambda part: wrap(part).dumps(), self.max_record_bytes)
+                    parts = sizing.fit(chunk, encode, self.max_record_bytes)
                 except sizing.TooLarge as exc:
                     raise PayloadTooLarge(str(exc)) from None
                 for part, value in parts:

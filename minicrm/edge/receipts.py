@@ -29,7 +29,7 @@ async def create(request: web.Request) -> web.Response:
         settings.topic("receipts"),
         ((str(r.campaignId), {"commId": str(r.commId), "campaignId": str(r.campaignId), "status": r.status,
                                    "reason": r.reason}) for r in receipts),
-        lambda part: ReceiptBatch(campaign_id=part[0]["campaignId"], receipts=part),
+        lambda part: ReceiptBatch.encode(campaign_id=part[0]["campaignId"], receipts=part),
         max_items=settings.batch_size,
     )
     return json_response({"message": "receipts accepted", "count": len(receipts)}, status=201)

@@ -15,10 +15,16 @@ from typing import Any, Mapping
 from uuid import UUID
 
 import faust
+import orjson
 
 
 class Record(faust.Record, include_metadata=False, serializer="json"):
-    pass
+    @classmethod
+    def encode(cls, **fields: Any) -> bytes:
+        """The JSON `cls(**fields).dumps()` writes, from the fields' plain JSON values (nested
+        records as dicts), without building Faust objects: the edge encodes thousands of items
+        a request, and Faust's construction and encoding took 60% of its time per item."""
+        return orjson.dumps(fields)
 
 
 class CustomerRecord(Record):

@@ -1,0 +1,33 @@
+"""The edge encodes batch records from plain values; the worker reads them as Faust records."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from minicrm.edge import customers, orders
+from minicrm.edge.schemas import CustomerIn, OrderIn
+from minicrm.streams.records import CustomerBatch, OrderBatch, OrderRecord
+
+
+def test_customer_ids_are_the_uuid5_of_the_email():
+    for email in ("a@b.co", "ÿ.unicode+tag@exämple.com", "x" * 240 + "@e.io"):
+        assert customers.customer_id(email) == str(uuid.uuid5(customers.CUSTOMER_NAMESPACE, email))
+
+
+def test_encoded_batches_read_back_as_the_records_faust_would_write():
+    customer = CustomerIn.model_validate({"name": "Asha", "email": "Asha@Example.com", "phone": "9876543210"})
+    record = customers.to_record(customer)
+    assert CustomerBatch.encode(customers=[record]) == CustomerBatch(customers=[record]).dumps()
+    read = CustomerBatch.loads(CustomerBatch.encode(customers=[record])).customers[0]
+    assert (read.id, read.email, read.phone, read.city, read.visit) == (
+        customers.customer_id("asha@example.com"), "asha@example.com", "9876543210", None, None)
+
+    order = OrderIn.model_validate({"id": 7, "customerId": str(uuid.uuid4()), "amount": "20.00", "status": "PENDING",
+                                    "items": [{"name": "tea", "quantity": 2, "unitPrice": 10, "total": 20}]})
+    now = datetime(2026, 11, 29, tzinfo=timezone.utc)
+    read = OrderBatch.loads(OrderBatch.encode(orders=[orders.to_record(order, now)])).orders[0]
+    assert isinstance(read, OrderRecord)
+    assert (read.id, read.order_date, Decimal(read.amount), read.items[0]["quantity"]) == (
+        "7", now.isoformat(), Decimal("20"), 2)
