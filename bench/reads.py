@@ -274,9 +274,11 @@ async def main(customers: int, logs: int, repeat: int) -> None:
         print(f"Seeded in {time.perf_counter() - start:.0f} s", flush=True)
     else:
         print(f"Using {DATABASE} as seeded ({customers:,} customers, {logs:,} log rows)", flush=True)
+    start = time.perf_counter()
     applied = await migrate(DSN)  # migrations newer than the seed run on the big tables here
     if applied:
-        print(f"Applied {', '.join(applied)} to the seeded database", flush=True)
+        print(f"Applied {', '.join(applied)} to the seeded database in {time.perf_counter() - start:.0f} s",
+              flush=True)
     workdir = Path(tempfile.mkdtemp(prefix="minicrm-reads-"))
     pipeline = Pipeline(workdir, MINICRM_DATABASE_URL=DSN)
     web = pipeline.start("web")

@@ -13,6 +13,7 @@ from minicrm import campaign_states as states
 from minicrm.db import NO_TRANSACTION, migrate, statements
 from minicrm.edge.errors import InvalidInput
 from minicrm.edge.listing import Order
+from minicrm.localstack import eventually
 from test_campaigns import add_customers, finished, start_campaign
 
 LOGS = Order((("l.created_at", "timestamptz"), ("l.id", "uuid")))
@@ -75,6 +76,11 @@ async def test_campaign_logs_page_by_cursor_with_exact_totals(pipeline, http, no
             " ORDER BY email LIMIT 2", city)]
         async with http.post(f"/api/campaigns/{cid}/test", json={"to": to}) as r:
             assert r.status == 202, await r.text()
+
+        async def test_sends_delivered():
+            return await conn.fetchval("SELECT count(*) FROM communication_log WHERE campaign_id = $1 AND test"
+                                       " AND status <> 'PENDING'", UUID(cid)) == 2
+        await eventually(test_sends_delivered, timeout=30)
         expected = {s: await conn.fetchval("SELECT count(*) FROM communication_log WHERE campaign_id = $1"
                                            " AND ($2::text IS NULL OR status = $2)", UUID(cid), s)
                     for s in (*states.MESSAGE_STATUSES, None)}
@@ -97,6 +103,7 @@ async def test_campaign_logs_page_by_cursor_with_exact_totals(pipeline, http, no
             assert r.status == 200, await r.text()
             seen += [row["id"] for row in await r.json()]
             cursor = r.headers.get("X-Next-Cursor")
+            assert r.headers["X-Total-Count"] == str(len(ordered))  # over all pages, not what is left
             assert not any(k.startswith("_key") for k in (await r.json())[0])
         pages += 1
         if cursor is None:
@@ -129,6 +136,11 @@ async def test_totals_past_the_cap_are_estimates_and_say_so(pipeline, http, user
             assert len(await r.json()) == 10 and r.headers["X-Next-Cursor"]
         async with s.post("/api/customers/get", json=few, params={"limit": "10"}) as r:
             assert r.headers["X-Total-Count"] == "60" and "X-Total-Count-Estimated" not in r.headers
+            first, cursor = await r.json(), r.headers["X-Next-Cursor"]
+        async with s.post("/api/customers/get", json=few, params={"limit": "50", "cursor": cursor}) as r:
+            rest = await r.json()
+            assert r.headers["X-Total-Count"] == "60" and "X-Next-Cursor" in r.headers  # a full page
+        assert len(rest) == 50 and not {c["id"] for c in first} & {c["id"] for c in rest}
         # Unpaged, as the original clients read: every match, and the count exact up to the unpaged cap.
         async with s.post("/api/customers/get", json=rule) as r:
             assert r.headers["X-Total-Count"] == "300" and len(await r.json()) == 300

@@ -73,19 +73,18 @@ async def listing(
     request: web.Request, pool: asyncpg.Pool, page: Page, *, select: str, source: str, where: str,
     params: list[Any], order: Order, shape: Callable[[Any], dict[str, Any]] = dict, total: int | None = None,
 ) -> web.StreamResponse:
-    params = list(params)
+    matching, params = where, list(params)
     if page.cursor is not None:
-        values = order.decode(page.cursor)
         where = f"({where}) AND {order.after(len(params) + 1)}"
-        params += values
-    n = len(params)
+    paged = params + (order.decode(page.cursor) if page.cursor is not None else [])
+    n = len(paged)
     query = (f"SELECT {select}, {order.selected()} FROM {source} WHERE {where} ORDER BY {order.sql()}"
              f" LIMIT ${n + 1} OFFSET ${n + 2}")
     async with pool.acquire() as conn:
-        headers = await total_headers(conn, source, where, params, total,
+        headers = await total_headers(conn, source, matching, params, total,
                                       max(request.app[SETTINGS].exact_count_cap, page.limit if page.unpaged else 0))
         if not page.unpaged:
-            rows = await conn.fetch(query, *params, page.limit, page.offset)
+            rows = await conn.fetch(query, *paged, page.limit, page.offset)
             if len(rows) == page.limit:
                 headers["X-Next-Cursor"] = order.cursor(rows[-1])
             return json_response([without_keys(shape(r)) for r in rows], headers=headers)
@@ -98,7 +97,7 @@ async def listing(
         rows: list[dict[str, Any]] = []
         separator = b""
         async with conn.transaction():  # a cursor lives in a transaction
-            async for row in conn.cursor(query, *params, page.limit, 0, prefetch=CHUNK):
+            async for row in conn.cursor(query, *paged, page.limit, 0, prefetch=CHUNK):
                 rows.append(without_keys(shape(row)))
                 if len(rows) == CHUNK:
                     await response.write(separator + dumps(rows)[1:-1])  # the rows without their brackets
