@@ -61,11 +61,13 @@ async def seed(conn: asyncpg.Connection, n: int, tag: str) -> float:
 
 async def floor_postgres(conn: asyncpg.Connection, n: int, shaped: bool = True) -> dict[str, float]:
     """COPY of N log rows and a batched UPDATE of each from PENDING, into a table shaped as the
-    log is (`shaped`: its constraints and the indexes its reads need, WAL-logged), or into a bare
+    log is (`shaped`: its constraints, storage options and the indexes its reads need, WAL-logged), or into a bare
     temporary table with a primary key only (the least any design could do)."""
     if shaped:
         await conn.execute("CREATE TABLE floor_log (LIKE communication_log INCLUDING DEFAULTS INCLUDING CONSTRAINTS"
                            " INCLUDING INDEXES)")
+        for option in await conn.fetchval("SELECT reloptions FROM pg_class WHERE oid = 'communication_log'::regclass") or []:
+            await conn.execute(f"ALTER TABLE floor_log SET ({option})")  # its fillfactor
     else:
         await conn.execute(
             "CREATE TEMP TABLE floor_log (id uuid PRIMARY KEY, campaign_id uuid, customer_id uuid, customer_name text,"

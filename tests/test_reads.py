@@ -52,7 +52,7 @@ async def test_concurrent_migrations_leave_valid_indexes_and_run_once(pipeline):
         invalid = await conn.fetch("SELECT indexrelid::regclass::text AS name FROM pg_index WHERE NOT indisvalid")
         names = {r["name"] for r in await conn.fetch(
             "SELECT indexname AS name FROM pg_indexes WHERE indexname = ANY($1)",
-            ["communication_log_campaign_status", "communication_log_created", "communication_log_tests",
+            ["communication_log_campaign_created", "communication_log_created", "communication_log_tests",
              "customers_created", "orders_customer_date", "orders_date"])}
     finally:
         await conn.close()

@@ -80,6 +80,8 @@ async def listing(
     n = len(paged)
     query = (f"SELECT {select}, {order.selected()} FROM {source} WHERE {where} ORDER BY {order.sql()}"
              f" LIMIT ${n + 1} OFFSET ${n + 2}")
+    if total == 0:  # nothing to read (a campaign's counters say so)
+        return json_response([], headers={"X-Total-Count": "0"})
     async with pool.acquire() as conn:
         headers = await total_headers(conn, source, matching, params, total,
                                       max(request.app[SETTINGS].exact_count_cap, page.limit if page.unpaged else 0))

@@ -4,15 +4,22 @@
 -- concurrently, so a live database keeps taking writes meanwhile; each is dropped first in
 -- case an earlier attempt failed part-way and left it invalid.
 --
--- A campaign's log by status, in the listing's order (status filters and pending look-ups).
-DROP INDEX CONCURRENTLY IF EXISTS communication_log_campaign_status;
-CREATE INDEX CONCURRENTLY communication_log_campaign_status ON communication_log (campaign_id, status, created_at, id);
--- The whole log in order: the unfiltered listing, and a campaign's (its rows follow its start).
+-- No index of the log holds `status` (or `delivered_at`, `reason`), and its pages keep room:
+-- a receipt's update then stays on its page without touching any index (a HOT update). With
+-- status in an index every receipt wrote an entry into each of the log's indexes; a campaign
+-- of 100,000 took 13.0 s instead of 8.4 s. A page by status reads the campaign's rows in
+-- order and skips the others: statuses are few, so a page finds its rows early (and a status
+-- the campaign's counters say it has none of is not read at all).
+ALTER TABLE communication_log SET (fillfactor = 70);
+-- A campaign's log in the listing's order.
+DROP INDEX CONCURRENTLY IF EXISTS communication_log_campaign_created;
+CREATE INDEX CONCURRENTLY communication_log_campaign_created ON communication_log (campaign_id, created_at, id);
+-- The whole log in the listing's order.
 DROP INDEX CONCURRENTLY IF EXISTS communication_log_created;
 CREATE INDEX CONCURRENTLY communication_log_created ON communication_log (created_at, id);
 -- Test sends, which no counter counts: a campaign's counters plus these are its log's totals.
 DROP INDEX CONCURRENTLY IF EXISTS communication_log_tests;
-CREATE INDEX CONCURRENTLY communication_log_tests ON communication_log (campaign_id, status) WHERE test;
+CREATE INDEX CONCURRENTLY communication_log_tests ON communication_log (campaign_id) WHERE test;
 -- Customers and orders in their listings' orders (also a preview's sample: the first matches).
 DROP INDEX CONCURRENTLY IF EXISTS customers_created;
 CREATE INDEX CONCURRENTLY customers_created ON customers (created_at, id);
