@@ -159,3 +159,31 @@ async def test_a_preview_says_when_its_rule_reads_the_whole_table(pipeline, http
             answers.append(await r.json())
     assert answers[0]["full_scan"] is True and answers[0]["audience_size"] >= 200
     assert answers[1]["full_scan"] is False and answers[1]["audience_size"] == 0 and answers[1]["sample"] == []
+
+
+@pytest.mark.integration
+async def test_a_receipt_updates_its_log_row_in_place_without_touching_an_index(pipeline):
+    """The log's read indexes hold no column a receipt changes, and its pages keep room: every
+    receipt's update is a HOT update (none of the log's five indexes written)."""
+    from minicrm.sql import queries
+
+    conn = await pipeline.db()
+    campaign, ids = uuid4(), [uuid4() for _ in range(2000)]
+    transaction = conn.transaction()  # rolled back: the rows are the test's only
+    await transaction.start()
+    try:
+        await conn.execute("INSERT INTO campaigns (id, user_id, name, segment, message, status, pending_count,"
+                           " segmented_at) VALUES ($1, 'hot', 'hot', '{}', 'x', 'RUNNING', 2000, now())", campaign)
+        await conn.execute(
+            "INSERT INTO communication_log (id, campaign_id, customer_id, customer_name, email, phone,"
+            " personalized_msg) SELECT i, $2, gen_random_uuid(), 'Asha Rao', 'asha.rao@example.com', '9876543210',"
+            " 'Hi Asha Rao, the monsoon sale starts today in Pune' FROM unnest($1::uuid[]) i", ids, campaign)
+        for lo in range(0, 2000, 500):
+            await conn.fetchrow(queries.APPLY_RECEIPTS, campaign, ids[lo:lo + 500], ["SENT", "FAILED"] * 250,
+                                [None, "mailbox full"] * 250)
+        updated, hot = await conn.fetchrow("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables"
+                                           " WHERE relname = 'communication_log'")
+    finally:
+        await transaction.rollback()
+        await conn.close()
+    assert (updated, hot) == (2000, 2000)
