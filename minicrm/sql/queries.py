@@ -403,8 +403,10 @@ SELECT (SELECT count(*) FROM customers c WHERE {condition})::int AS matching,
        (SELECT count(*) FROM suppressions s JOIN customers c ON c.email = s.email WHERE {condition})::int AS opted_out,
        {capped}::int AS frequency_capped
 """
-# Whether counting the customers matching {condition} reads the whole table (EXPLAIN, not run).
+# Whether counting the customers matching {condition} reads the whole table (EXPLAIN, not run),
+# beside the table's estimated size.
 SEGMENT_PLAN = "EXPLAIN (FORMAT JSON) SELECT count(*) FROM customers c WHERE {condition}"
+CUSTOMERS_ESTIMATE = "SELECT greatest(reltuples, 1) FROM pg_class WHERE oid = 'customers'::regclass"
 
 # Customers by id ($1) or email ($2), for a test send.
 CUSTOMERS_BY_ID_OR_EMAIL = """

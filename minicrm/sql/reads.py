@@ -12,6 +12,10 @@ from minicrm.exclusions import FrequencyCap
 from minicrm.sql import queries
 
 
+FULL_SCAN_SHARE = 0.05  # of the table's rows: at about 30 rows a page, most pages hold one
+HEAP_SCANS = ("Bitmap Heap Scan", "Index Scan")
+
+
 class NotFound(LookupError):
     """No such row, or not the caller's: both answer the same, so ids cannot be probed."""
 
@@ -55,12 +59,17 @@ async def segment_counts(conn: asyncpg.Connection, condition: str, params: list[
 
 
 async def full_scan(conn: asyncpg.Connection, condition: str, params: list[Any]) -> bool:
-    """Whether finding the customers matching `condition` reads the whole table (no index serves it)."""
+    """Whether finding the customers matching `condition` reads the whole table, by PostgreSQL's
+    plan: a sequential scan, or a scan of the table (not of an index only) expected to match so
+    many rows (FULL_SCAN_SHARE of the table: a few on every page) that it reads nearly every
+    page anyway."""
     plan = await conn.fetchval(queries.SEGMENT_PLAN.format(condition=condition), *params)
+    table_rows = await conn.fetchval(queries.CUSTOMERS_ESTIMATE)
     nodes = [plan[0]["Plan"]]  # json, decoded by the pool's codec
     while nodes:
         node = nodes.pop()
-        if node["Node Type"] == "Seq Scan" and node.get("Relation Name") == "customers":
+        if node.get("Relation Name") == "customers" and (node["Node Type"] == "Seq Scan" or (
+                node["Node Type"] in HEAP_SCANS and node["Plan Rows"] >= FULL_SCAN_SHARE * table_rows)):
             return True
         nodes += node.get("Plans", [])
     return False
