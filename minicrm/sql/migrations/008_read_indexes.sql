@@ -34,3 +34,5 @@ DROP INDEX CONCURRENTLY IF EXISTS orders_customer;
 DROP INDEX CONCURRENTLY IF EXISTS customers_city_spend;
 CREATE INDEX CONCURRENTLY customers_city_spend ON customers (lower(city), total_spend);
 DROP INDEX CONCURRENTLY IF EXISTS customers_city;
+-- Statistics for the new expression index (lower(city)), which the planner's estimates need.
+ANALYZE customers;
