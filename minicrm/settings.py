@@ -69,6 +69,11 @@ class Settings:
     max_page_size: int = 1000
     """Largest page size a client may ask for (MINICRM_MAX_PAGE_SIZE)."""
 
+    count_time_limit: float = 1.0
+    """Seconds a segment's preview (and a campaign's create answer) may spend counting its
+    customers exactly (MINICRM_COUNT_TIME_LIMIT); past it PostgreSQL's estimate is answered,
+    flagged `audience_estimated` (the campaign's own audience is counted as it is written)."""
+
     exact_count_cap: int = 10_000
     """Lists count their matches exactly up to this many (MINICRM_EXACT_COUNT_CAP); past it
     `X-Total-Count` is PostgreSQL's estimate, flagged by `X-Total-Count-Estimated: true`."""

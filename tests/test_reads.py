@@ -166,6 +166,27 @@ async def test_a_preview_says_when_its_rule_reads_the_whole_table(pipeline, http
             answers.append(await r.json())
     assert answers[0]["full_scan"] is True and answers[0]["audience_size"] >= 200
     assert answers[1]["full_scan"] is False and answers[1]["audience_size"] == 0 and answers[1]["sample"] == []
+    assert not answers[0]["audience_estimated"] and not answers[1]["audience_estimated"]
+
+
+@pytest.mark.integration
+async def test_a_count_past_its_time_limit_answers_the_estimate_and_says_so(pipeline, user):
+    broad = {"combinator": "AND", "rules": [{"attribute": "visit", "operator": ">=", "value": "0"}]}
+    conn = await pipeline.db()
+    try:
+        await conn.execute("INSERT INTO customers (id, name, email) SELECT gen_random_uuid(), 'Filler', 'filler.'"
+                           " || gen_random_uuid() || '@example.com' FROM generate_series(1, 50000)")
+        await conn.execute("ANALYZE customers")
+        stored = await conn.fetchval("SELECT count(*) FROM customers")
+    finally:
+        await conn.close()
+    # 1 ms is too little to count 50,000 rows and more: the statement is cancelled, the estimate stands.
+    async with pipeline.extra_web(MINICRM_COUNT_TIME_LIMIT="0.001") as (url, _), \
+            aiohttp.ClientSession(base_url=url, headers={"Authorization": f"Bearer {user[1]}"}) as s:
+        async with s.post("/api/campaigns/get", json={"ruleGroup": broad}) as r:
+            preview = await r.json()
+    assert r.status == 200 and preview["audience_estimated"] is True and preview["full_scan"] is True
+    assert abs(preview["audience_size"] - stored) < stored * 0.2, (preview["audience_size"], stored)
 
 
 @pytest.mark.integration

@@ -32,7 +32,8 @@ async def create(request: web.Request) -> web.Response:
         raise InvalidInput([{"field": "userId", "message": "Field required"}])
     intent = await request.app[AI_SERVICE].intent(campaign.ruleGroup)
     condition, params = segment_condition(campaign.ruleGroup)
-    counts = await reads.segment_counts(request.app[POOL], condition, params, settings.cap)
+    async with request.app[POOL].acquire() as conn:
+        counts = await reads.segment_counts(conn, condition, params, settings.cap, settings.count_time_limit)
     record = CampaignRequest(
         id=str(uuid.uuid4()), user_id=owner, name=campaign.name, segment=campaign.ruleGroup,
         message=campaign.message, intent=intent, rate_per_second=campaign.ratePerSecond,
@@ -40,7 +41,8 @@ async def create(request: web.Request) -> web.Response:
     status = await submit(request, record, campaign.sendAt)
     return json_response(
         {"message": "campaign accepted; it runs in the pipeline", "campaignId": record.id,
-         "audience_size": counts["audience"], "excluded": excluded(counts), "intent": intent, "status": status,
+         "audience_size": counts["audience"], "audience_estimated": counts["estimated"], "excluded": excluded(counts),
+         "intent": intent, "status": status,
          "sendAt": campaign.sendAt},
         status=201,
     )
@@ -114,12 +116,13 @@ def current_rate(timeline: list[dict[str, Any]], span: float = 5.0) -> float | N
 async def preview(request: web.Request, tree: Any) -> web.Response:
     condition, params = segment_condition(tree)
     async with request.app[POOL].acquire() as conn:
-        counts = await reads.segment_counts(conn, condition, params, request.app[SETTINGS].cap)
+        settings = request.app[SETTINGS]
+        counts = await reads.segment_counts(conn, condition, params, settings.cap, settings.count_time_limit)
         sample = await reads.segment_sample(conn, condition, params, PREVIEW_SAMPLE)
-        full_scan = await reads.full_scan(conn, condition, params)
     intent = await request.app[AI_SERVICE].intent(tree)
-    return json_response({"audience_size": counts["audience"], "excluded": excluded(counts), "sample": sample,
-                          "intent": intent, "full_scan": full_scan})
+    return json_response({"audience_size": counts["audience"], "audience_estimated": counts["estimated"],
+                          "excluded": excluded(counts), "sample": sample, "intent": intent,
+                          "full_scan": counts["full_scan"]})
 
 
 async def get(request: web.Request) -> web.Response:

@@ -398,14 +398,12 @@ OWNED_CAMPAIGN = "SELECT {columns} FROM campaigns c WHERE c.id = $1 AND ($2::tex
 
 # {condition} is compiled by `rules` from allow-listed columns, {skip} by `exclusions`; their
 # values are bind parameters.
-SEGMENT_COUNTS = """
-SELECT (SELECT count(*) FROM customers c WHERE {condition})::int AS matching,
-       (SELECT count(*) FROM suppressions s JOIN customers c ON c.email = s.email WHERE {condition})::int AS opted_out,
-       {capped}::int AS frequency_capped
-"""
-# Whether counting the customers matching {condition} reads the whole table (EXPLAIN, not run),
-# beside the table's estimated size.
-SEGMENT_PLAN = "EXPLAIN (FORMAT JSON) SELECT count(*) FROM customers c WHERE {condition}"
+SEGMENT_MATCHING = "SELECT count(*)::int FROM customers c WHERE {condition}"
+SEGMENT_OPTED_OUT = "SELECT count(*)::int FROM suppressions s JOIN customers c ON c.email = s.email WHERE {condition}"
+SEGMENT_CAPPED = "SELECT {capped}::int"
+# How PostgreSQL would find the customers matching {condition}, and how many it expects (not
+# run), beside the table's estimated size.
+SEGMENT_PLAN = "EXPLAIN (FORMAT JSON) SELECT 1 FROM customers c WHERE {condition}"
 CUSTOMERS_ESTIMATE = "SELECT greatest(reltuples, 1) FROM pg_class WHERE oid = 'customers'::regclass"
 
 # Customers by id ($1) or email ($2), for a test send.

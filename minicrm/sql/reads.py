@@ -48,24 +48,35 @@ async def timeline(conn: asyncpg.Connection, campaign_id: UUID) -> list[dict[str
     return [dict(t) for t in await conn.fetch(queries.CAMPAIGN_TIMELINE, campaign_id)]
 
 
-async def segment_counts(conn: asyncpg.Connection, condition: str, params: list[Any],
-                         cap: FrequencyCap | None) -> dict[str, int]:
+async def segment_counts(conn: asyncpg.Connection, condition: str, params: list[Any], cap: FrequencyCap | None,
+                         time_limit: float) -> dict[str, Any]:
     """Of the customers matching a compiled rule condition (from `rules`, values bound): how many
-    would be messaged (`audience`), and how many not (`opted_out`, `frequency_capped`)."""
-    capped, cap_params = exclusions.capped_count(cap, condition, len(params) + 1)
-    row = await conn.fetchrow(queries.SEGMENT_COUNTS.format(condition=condition, capped=capped), *params, *cap_params)
-    return {"audience": row["matching"] - row["opted_out"] - row["frequency_capped"],
-            "opted_out": row["opted_out"], "frequency_capped": row["frequency_capped"]}
-
-
-async def full_scan(conn: asyncpg.Connection, condition: str, params: list[Any]) -> bool:
-    """Whether finding the customers matching `condition` reads the whole table, by PostgreSQL's
-    plan: a sequential scan, or a scan of the table (not of an index only) expected to match so
-    many rows (FULL_SCAN_SHARE of the table: a few on every page) that it reads nearly every
-    page anyway."""
-    plan = await conn.fetchval(queries.SEGMENT_PLAN.format(condition=condition), *params)
+    would be messaged (`audience`), and how many not (`opted_out`, `frequency_capped`), each
+    exclusion counted from its own, small, side (the suppression list, the period's messages).
+    The matches are counted exactly if that takes at most `time_limit` seconds; else PostgreSQL's
+    estimate stands and `estimated` says so. `full_scan`: finding them reads the whole table."""
+    plan = (await conn.fetchval(queries.SEGMENT_PLAN.format(condition=condition), *params))[0]["Plan"]
     table_rows = await conn.fetchval(queries.CUSTOMERS_ESTIMATE)
-    nodes = [plan[0]["Plan"]]  # json, decoded by the pool's codec
+    try:
+        async with conn.transaction():
+            await conn.execute(f"SET LOCAL statement_timeout = {max(1, round(time_limit * 1000))}")
+            matching, estimated = await conn.fetchval(queries.SEGMENT_MATCHING.format(condition=condition), *params), False
+    except asyncpg.QueryCanceledError:
+        matching, estimated = round(plan["Plan Rows"]), True
+    opted_out = await conn.fetchval(queries.SEGMENT_OPTED_OUT.format(condition=condition), *params)
+    capped_count = 0
+    if cap is not None:
+        capped, cap_params = exclusions.capped_count(cap, condition, len(params) + 1)
+        capped_count = await conn.fetchval(queries.SEGMENT_CAPPED.format(capped=capped), *params, *cap_params)
+    return {"audience": max(0, matching - opted_out - capped_count), "opted_out": opted_out,
+            "frequency_capped": capped_count, "estimated": estimated, "full_scan": full_scan(plan, table_rows)}
+
+
+def full_scan(plan: dict[str, Any], table_rows: float) -> bool:
+    """Whether a plan over customers reads the whole table: a sequential scan, or a scan of the
+    table (not of an index only) expected to match so many rows (FULL_SCAN_SHARE of the table:
+    a few on every page) that it reads nearly every page anyway."""
+    nodes = [plan]
     while nodes:
         node = nodes.pop()
         if node.get("Relation Name") == "customers" and (node["Node Type"] == "Seq Scan" or (
