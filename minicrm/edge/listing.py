@@ -29,6 +29,7 @@ from minicrm.edge.errors import InvalidInput
 from minicrm.edge.requests import Page
 from minicrm.edge.responses import dumps, json_response
 from minicrm.edge.state import SETTINGS
+from minicrm.sql import reads
 
 CHUNK = 1000  # rows per cursor fetch and per write
 PARSE = {"timestamptz": datetime.fromisoformat, "uuid": UUID, "text": str, "bigint": int}
@@ -126,6 +127,5 @@ async def total_headers(conn: asyncpg.Connection, source: str, where: str, param
                                   *params)
     if counted <= cap:
         return {"X-Total-Count": str(counted)}
-    plan = await conn.fetchval(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {source} WHERE {where}", *params)
-    estimate = int(plan[0]["Plan"]["Plan Rows"])  # json, decoded by the pool's codec
+    estimate = round((await reads.plan(conn, source, where, params))["Plan Rows"])
     return {"X-Total-Count": str(max(estimate, counted)), "X-Total-Count-Estimated": "true"}

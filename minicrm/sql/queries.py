@@ -401,9 +401,9 @@ OWNED_CAMPAIGN = "SELECT {columns} FROM campaigns c WHERE c.id = $1 AND ($2::tex
 SEGMENT_MATCHING = "SELECT count(*)::int FROM customers c WHERE {condition}"
 SEGMENT_OPTED_OUT = "SELECT count(*)::int FROM suppressions s JOIN customers c ON c.email = s.email WHERE {condition}"
 SEGMENT_CAPPED = "SELECT {capped}::int"
-# How PostgreSQL would find the customers matching {condition}, and how many it expects (not
-# run), beside the table's estimated size.
-SEGMENT_PLAN = "EXPLAIN (FORMAT JSON) SELECT 1 FROM customers c WHERE {condition}"
+# How PostgreSQL would find the rows of {source} matching {where}, and how many it expects (not
+# run); and the customers table's estimated size.
+PLAN = "EXPLAIN (FORMAT JSON) SELECT 1 FROM {source} WHERE {where}"
 CUSTOMERS_ESTIMATE = "SELECT greatest(reltuples, 1) FROM pg_class WHERE oid = 'customers'::regclass"
 
 # Customers by id ($1) or email ($2), for a test send.

@@ -55,28 +55,35 @@ async def segment_counts(conn: asyncpg.Connection, condition: str, params: list[
     exclusion counted from its own, small, side (the suppression list, the period's messages).
     The matches are counted exactly if that takes at most `time_limit` seconds; else PostgreSQL's
     estimate stands and `estimated` says so. `full_scan`: finding them reads the whole table."""
-    plan = (await conn.fetchval(queries.SEGMENT_PLAN.format(condition=condition), *params))[0]["Plan"]
+    found = await plan(conn, "customers c", condition, params)
     table_rows = await conn.fetchval(queries.CUSTOMERS_ESTIMATE)
     try:
         async with conn.transaction():
             await conn.execute(f"SET LOCAL statement_timeout = {max(1, round(time_limit * 1000))}")
             matching, estimated = await conn.fetchval(queries.SEGMENT_MATCHING.format(condition=condition), *params), False
     except asyncpg.QueryCanceledError:
-        matching, estimated = round(plan["Plan Rows"]), True
+        matching, estimated = round(found["Plan Rows"]), True
     opted_out = await conn.fetchval(queries.SEGMENT_OPTED_OUT.format(condition=condition), *params)
     capped_count = 0
     if cap is not None:
         capped, cap_params = exclusions.capped_count(cap, condition, len(params) + 1)
         capped_count = await conn.fetchval(queries.SEGMENT_CAPPED.format(capped=capped), *params, *cap_params)
     return {"audience": max(0, matching - opted_out - capped_count), "opted_out": opted_out,
-            "frequency_capped": capped_count, "estimated": estimated, "full_scan": full_scan(plan, table_rows)}
+            "frequency_capped": capped_count, "estimated": estimated, "full_scan": full_scan(found, table_rows)}
 
 
-def full_scan(plan: dict[str, Any], table_rows: float) -> bool:
+async def plan(conn: asyncpg.Connection, source: str, where: str, params: list[Any]) -> dict[str, Any]:
+    """How PostgreSQL would find the rows of `source` matching `where` (EXPLAIN, not run): the
+    plan's top node, with the rows it expects in `Plan Rows`."""
+    explained = await conn.fetchval(queries.PLAN.format(source=source, where=where), *params)
+    return explained[0]["Plan"]  # json, decoded by the pool's codec
+
+
+def full_scan(top: dict[str, Any], table_rows: float) -> bool:
     """Whether a plan over customers reads the whole table: a sequential scan, or a scan of the
     table (not of an index only) expected to match so many rows (FULL_SCAN_SHARE of the table:
     a few on every page) that it reads nearly every page anyway."""
-    nodes = [plan]
+    nodes = [top]
     while nodes:
         node = nodes.pop()
         if node.get("Relation Name") == "customers" and (node["Node Type"] == "Seq Scan" or (

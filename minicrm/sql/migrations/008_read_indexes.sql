@@ -27,6 +27,7 @@ DROP INDEX CONCURRENTLY IF EXISTS orders_customer_date;
 CREATE INDEX CONCURRENTLY orders_customer_date ON orders (customer_id, order_date, id);
 DROP INDEX CONCURRENTLY IF EXISTS orders_date;
 CREATE INDEX CONCURRENTLY orders_date ON orders (order_date, id);
+-- orders_customer_date leads with customer_id: the old index on it alone goes.
 DROP INDEX CONCURRENTLY IF EXISTS orders_customer;
 -- Segments by city are mostly by city and spend: one index answers both (and city alone), so
 -- a preview counts them from the index alone (the city it includes lets PostgreSQL skip the
