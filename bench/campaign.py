@@ -123,6 +123,10 @@ async def floor_kafka(bootstrap: str, n: int, per_record: int = 1000) -> dict[st
         seen += sum(len(v) for v in batches.values())
     consume = time.perf_counter() - start
     await consumer.stop()
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    await admin.delete_topics([topic])
+    await admin.close()
     return {"kafka_produce_seconds": round(produce, 3), "kafka_consume_seconds": round(consume, 3)}
 
 
