@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 NIL = UUID(int=0)
 MAX = UUID(int=2**128 - 1)
 CHUNK = 20_000
+FIRST_CHUNK = 2_000  # chunks double from this to CHUNK: the first messages go out at once
 DUE_BATCH = 100
 
 
@@ -63,7 +64,7 @@ async def publish_deliveries(db: asyncpg.Pool, campaign_id: UUID, epoch: int, af
         deliveries = [delivery(r["id"], campaign_id, r["customer_id"], r["customer_name"], r["email"], r["phone"],
                                r["personalized_msg"]) for r in rows]
         parts = sizing.fit(
-            deliveries, lambda part: DeliveryBatch(campaign_id=str(campaign_id), deliveries=part, epoch=epoch).dumps(),
+            deliveries, lambda part: DeliveryBatch.encode(campaign_id=str(campaign_id), deliveries=part, epoch=epoch),
             settings.max_record_bytes)
         # Keyed past the campaign id, so a campaign's batches spread over the partitions.
         sent = [await deliveries_topic.send(key=f"{campaign_id}:{part[-1]['customerId']}", value=value)
@@ -87,14 +88,16 @@ async def run(db: asyncpg.Pool, request: CampaignRequest) -> None:
         sql, params = audience_query(request)
         published, epoch = state["published_through"] or NIL, state["delivery_epoch"]
 
-        async def write(after: UUID) -> UUID | None:
+        async def write(after: UUID, size: int) -> UUID | None:
             async with db.acquire() as conn, conn.transaction():
                 await conn.execute(queries.SEGMENTATION_LOCK, campaign_id)
-                return await conn.fetchval(sql, campaign_id, after, CHUNK, *params)
+                return await conn.fetchval(sql, campaign_id, after, size, *params)
 
-        writing = asyncio.ensure_future(write(NIL))
+        size = FIRST_CHUNK
+        writing = asyncio.ensure_future(write(NIL, size))
         while (segmented := await writing) is not None:
-            writing = asyncio.ensure_future(write(segmented))  # the next chunk is written while this one goes out
+            size = min(CHUNK, 2 * size)
+            writing = asyncio.ensure_future(write(segmented, size))  # the next chunk is written while this one goes out
             state = await db.fetchrow(queries.CAMPAIGN_STATE, campaign_id)
             if state["status"] not in states.STARTED:
                 await writing  # it writes nothing now
