@@ -9,7 +9,10 @@ past the cap the body holds the first `cap` rows and `X-Result-Capped: <cap>` sa
 
 Totals are counted exactly up to a cap (`Settings.exact_count_cap`, or the unpaged cap when
 larger); past it `X-Total-Count` is the planner's estimate and `X-Total-Count-Estimated:
-true` says so. An endpoint that knows the exact total (a campaign's counters) passes it.
+true` says so. `?count=exact` asks for the exact total whatever it costs (a client that waits
+for a number of rows to be stored needs it: an estimate follows PostgreSQL's statistics, which
+lag behind a table filling up). An endpoint that knows the exact total (a campaign's counters)
+passes it.
 """
 
 from __future__ import annotations
@@ -84,8 +87,9 @@ async def listing(
     if total == 0:  # nothing to read (a campaign's counters say so)
         return json_response([], headers={"X-Total-Count": "0"})
     async with pool.acquire() as conn:
-        headers = await total_headers(conn, source, matching, params, total,
-                                      max(request.app[SETTINGS].exact_count_cap, page.limit if page.unpaged else 0))
+        cap = None if request.query.get("count") == "exact" else max(
+            request.app[SETTINGS].exact_count_cap, page.limit if page.unpaged else 0)
+        headers = await total_headers(conn, source, matching, params, total, cap)
         if not page.unpaged:
             rows = await conn.fetch(query, *paged, page.limit, page.offset)
             if len(rows) == page.limit:
@@ -119,13 +123,14 @@ def without_keys(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def total_headers(conn: asyncpg.Connection, source: str, where: str, params: list[Any], total: int | None,
-                        cap: int) -> dict[str, str]:
-    """`X-Total-Count`: `total` when given; else counted up to `cap`; else the planner's estimate."""
+                        cap: int | None) -> dict[str, str]:
+    """`X-Total-Count`: `total` when given; else counted up to `cap` (None: all); else the
+    planner's estimate."""
     if total is not None:
         return {"X-Total-Count": str(total)}
-    counted = await conn.fetchval(f"SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {where} LIMIT {cap + 1}) m",
-                                  *params)
-    if counted <= cap:
+    limit = "" if cap is None else f" LIMIT {cap + 1}"
+    counted = await conn.fetchval(f"SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {where}{limit}) m", *params)
+    if cap is None or counted <= cap:
         return {"X-Total-Count": str(counted)}
     estimate = round((await reads.plan(conn, source, where, params))["Plan Rows"])
     return {"X-Total-Count": str(max(estimate, counted)), "X-Total-Count-Estimated": "true"}

@@ -25,6 +25,8 @@ PAGING = [
     {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
     {"name": "cursor", "in": "query", "schema": {"type": "string"},
      "description": "the page after this position: a page's `X-Next-Cursor` (not with offset)"},
+    {"name": "count", "in": "query", "schema": {"type": "string", "enum": ["exact"]},
+     "description": "X-Total-Count exact whatever it costs (by default estimated past MINICRM_EXACT_COUNT_CAP)"},
 ]
 
 
