@@ -1,5 +1,6 @@
 """Profiles HTTP ingest: py-spy samples the web and worker processes of a private deployment
-while N customers, then N one-item orders for them, are posted and stored. Writes py-spy's raw
+while the benchmark's ingest runs (`campaign.ingest`: N customers, then N one-item orders for
+them, posted and stored; then N receipts). Writes py-spy's raw
 (collapsed) stacks to bench/results/profile-{web,worker}.txt and prints each one's top functions.
 
     .venv/bin/python bench/profile_ingest.py [--records 40000]   (with `bin/stack infra` up)
@@ -10,17 +11,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import json
 import signal
 import subprocess
 import tempfile
-import time
-import uuid
 from pathlib import Path
 
-import aiohttp
 import asyncpg
 
-from campaign import post_all, stored
+from campaign import ingest
 from minicrm.localstack import ROOT, Pipeline
 
 OUT = ROOT / "bench" / "results"
@@ -46,26 +45,11 @@ async def main(n: int) -> None:
         await pipeline.wait_worker(worker)
         _, token = await pipeline.new_user()
         conn = await asyncpg.connect(pipeline.settings.database_url)
-        tag = uuid.uuid4().hex[:6]
-        city = f"Profile-{tag}"
         spies = {name: subprocess.Popen([str(ROOT / ".venv" / "bin" / "py-spy"), "record", "-p", str(proc.popen.pid),
                                           "-f", "raw", "-r", "50", "-o", str(OUT / f"profile-{name}.txt")],
                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                  for name, proc in (("web", web), ("worker", worker))}
-        async with aiohttp.ClientSession(base_url=pipeline.url, headers={"Authorization": f"Bearer {token}"}) as s:
-            customers = [{"name": f"Profile Customer {i}", "email": f"p.{tag}.{i}@profile.example", "city": city}
-                         for i in range(n)]
-            start = time.perf_counter()
-            await post_all(s, "/api/customers", customers)
-            took = await stored(conn, "SELECT count(*) FROM customers WHERE city = $1", city, n, start)
-            print(f"customers stored {n / took:,.0f}/s")
-            ids = [str(r["id"]) for r in await conn.fetch("SELECT id FROM customers WHERE city = $1", city)]
-            orders = [{"id": f"p-{tag}-{i}", "customerId": ids[i], "amount": 10, "status": "COMPLETED",
-                       "items": [{"name": "x", "quantity": 1, "unitPrice": 10, "total": 10}]} for i in range(n)]
-            start = time.perf_counter()
-            await post_all(s, "/api/orders", orders)
-            took = await stored(conn, "SELECT count(*) FROM orders WHERE id LIKE $1", f"p-{tag}-%", n, start)
-            print(f"orders stored {n / took:,.0f}/s")
+        print(json.dumps(await ingest(pipeline, conn, n, token), indent=2))
         await conn.close()
         for spy in spies.values():
             spy.send_signal(signal.SIGINT)
