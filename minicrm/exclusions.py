@@ -62,10 +62,10 @@ def skip_reason(cap: FrequencyCap | None, first_param: int, campaign: str | None
 
 
 def capped_count(cap: FrequencyCap, condition: str, first_param: int) -> tuple[str, list]:
-    """(SQL expression, its bind values from `$first_param`): how many customers matching
+    """(SQL statement, its bind values from `$first_param`): how many customers matching
     `condition` are over the cap and not opted out (those are counted as opted out), counted
     from the period's log, so that a broad segment is not probed customer by customer."""
-    return (f"(SELECT count(*) FROM (SELECT l.customer_id FROM communication_log l WHERE {_counted(first_param + 1)}"
-            f" GROUP BY l.customer_id HAVING count(*) >= ${first_param}::int) r"
-            f" JOIN customers c ON c.id = r.customer_id WHERE {condition} AND NOT {SUPPRESSED})",
+    return (f"SELECT count(*)::int FROM (SELECT l.customer_id FROM communication_log l"
+            f" WHERE {_counted(first_param + 1)} GROUP BY l.customer_id HAVING count(*) >= ${first_param}::int) r"
+            f" JOIN customers c ON c.id = r.customer_id WHERE {condition} AND NOT {SUPPRESSED}",
             [cap.messages, cap.seconds])

@@ -115,8 +115,8 @@ def current_rate(timeline: list[dict[str, Any]], span: float = 5.0) -> float | N
 
 async def preview(request: web.Request, tree: Any) -> web.Response:
     condition, params = segment_condition(tree)
+    settings = request.app[SETTINGS]
     async with request.app[POOL].acquire() as conn:
-        settings = request.app[SETTINGS]
         counts = await reads.segment_counts(conn, condition, params, settings.cap, settings.count_time_limit)
         sample = await reads.segment_sample(conn, condition, params, PREVIEW_SAMPLE)
     intent = await request.app[AI_SERVICE].intent(tree)

@@ -78,14 +78,15 @@ async def listing(
     params: list[Any], order: Order, shape: Callable[[Any], dict[str, Any]] = dict, total: int | None = None,
 ) -> web.StreamResponse:
     matching, params = where, list(params)
-    if page.cursor is not None:
+    after = order.decode(page.cursor) if page.cursor is not None else []  # a bad cursor is a 400 in any case
+    if total == 0:  # nothing to read (a campaign's counters say so)
+        return json_response([], headers={"X-Total-Count": "0"})
+    if after:
         where = f"({where}) AND {order.after(len(params) + 1)}"
-    paged = params + (order.decode(page.cursor) if page.cursor is not None else [])
+    paged = params + after
     n = len(paged)
     query = (f"SELECT {select}, {order.selected()} FROM {source} WHERE {where} ORDER BY {order.sql()}"
              f" LIMIT ${n + 1} OFFSET ${n + 2}")
-    if total == 0:  # nothing to read (a campaign's counters say so)
-        return json_response([], headers={"X-Total-Count": "0"})
     async with pool.acquire() as conn:
         cap = None if request.query.get("count") == "exact" else max(
             request.app[SETTINGS].exact_count_cap, page.limit if page.unpaged else 0)

@@ -314,8 +314,9 @@ MARK_QUEUED = "UPDATE campaigns SET status = 'QUEUED' WHERE id = $1 AND status =
 # Log rows move from PENDING only, so a duplicate or late receipt moves nothing; the
 # campaign's counters move by exactly the rows that moved (test sends are not counted). The
 # statement that moves the last pending row marks the delivery finished (completed_at) and
-# says the campaign needs its summary; writing the summary completes it. {moved_from} is 'PENDING', or 'CANCELLED' for the receipts of
-# messages that were out when their campaign was cancelled (they were sent after all).
+# says the campaign needs its summary; writing the summary completes it. {moved_from} is
+# 'PENDING', or 'CANCELLED' for the receipts of messages that were out when their campaign was
+# cancelled (they were sent after all).
 _APPLY = """
 WITH r AS (
     SELECT * FROM unnest($2::uuid[], $3::text[], $4::text[]) AS r(id, status, reason)
@@ -400,7 +401,6 @@ OWNED_CAMPAIGN = "SELECT {columns} FROM campaigns c WHERE c.id = $1 AND ($2::tex
 # values are bind parameters.
 SEGMENT_MATCHING = "SELECT count(*)::int FROM customers c WHERE {condition}"
 SEGMENT_OPTED_OUT = "SELECT count(*)::int FROM suppressions s JOIN customers c ON c.email = s.email WHERE {condition}"
-SEGMENT_CAPPED = "SELECT {capped}::int"
 # How PostgreSQL would find the rows of {source} matching {where}, and how many it expects (not
 # run); and the customers table's estimated size.
 PLAN = "EXPLAIN (FORMAT JSON) SELECT 1 FROM {source} WHERE {where}"

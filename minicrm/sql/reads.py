@@ -67,7 +67,7 @@ async def segment_counts(conn: asyncpg.Connection, condition: str, params: list[
     capped_count = 0
     if cap is not None:
         capped, cap_params = exclusions.capped_count(cap, condition, len(params) + 1)
-        capped_count = await conn.fetchval(queries.SEGMENT_CAPPED.format(capped=capped), *params, *cap_params)
+        capped_count = await conn.fetchval(capped, *params, *cap_params)
     return {"audience": max(0, matching - opted_out - capped_count), "opted_out": opted_out,
             "frequency_capped": capped_count, "estimated": estimated, "full_scan": full_scan(found, table_rows)}
 

@@ -66,10 +66,11 @@ async def write_orders(conn: asyncpg.Connection, batch: Sequence[OrderRecord]) -
         await conn.execute(queries.INSERT_ORDER_ITEMS, *zip(*items))
     deltas = order_effects.fold((old.get(r.id), s) for r, s in zip(rows, new))
     if deltas:
-        await conn.execute(queries.LOCK_CUSTOMERS, [UUID(cid) for cid in deltas])
+        customers = [UUID(cid) for cid in deltas]
+        await conn.execute(queries.LOCK_CUSTOMERS, customers)
         await conn.execute(
             queries.APPLY_CUSTOMER_DELTAS,
-            [UUID(cid) for cid in deltas],
+            customers,
             [d.spend for d in deltas.values()],
             [d.visits for d in deltas.values()],
             [d.last_order_date for d in deltas.values()],
