@@ -8,8 +8,9 @@ orders for them until PostgreSQL holds them all, and measures the database floor
 campaign on the same machine: COPY of N log rows into a table shaped as the log (its
 constraints and the indexes its reads need), a batched UPDATE moving them from PENDING, and
 Kafka produce and consume of the same bytes in the pipeline's record sizes (1,000 messages a
-record); and the same into a bare table with a primary key only, for reference. Prints the
-figures and writes them to bench/results/.
+record); and the same into a bare table with a primary key only, for reference. Ingest's floor
+is COPY of the same customers, orders and items into tables shaped as theirs, and a batched
+UPDATE moving each order's customer. Prints the figures and writes them to bench/results/.
 
     bin/bench [--customers N] [--workers K] [--http-records M]
 """
@@ -25,6 +26,8 @@ import random
 import tempfile
 import time
 import uuid
+from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import aiohttp
@@ -59,37 +62,79 @@ async def seed(conn: asyncpg.Connection, n: int, tag: str) -> float:
     return time.perf_counter() - start
 
 
+async def shaped_like(conn: asyncpg.Connection, table: str) -> str:
+    """An empty table `floor_<table>` shaped as `table`: its defaults, constraints (but foreign
+    keys), indexes and storage options (fillfactor), WAL-logged."""
+    name = f"floor_{table}"
+    await conn.execute(f"CREATE TABLE {name} (LIKE {table} INCLUDING ALL)")
+    for option in await conn.fetchval("SELECT reloptions FROM pg_class WHERE oid = $1::regclass", table) or []:
+        await conn.execute(f"ALTER TABLE {name} SET ({option})")
+    return name
+
+
+async def copy_seconds(conn: asyncpg.Connection, table: str, columns: list[str], rows: list[tuple]) -> float:
+    start = time.perf_counter()
+    for lo in range(0, len(rows), CHUNK):
+        await conn.copy_records_to_table(table, records=rows[lo:lo + CHUNK], columns=columns)
+    return time.perf_counter() - start
+
+
 async def floor_postgres(conn: asyncpg.Connection, n: int, shaped: bool = True) -> dict[str, float]:
     """COPY of N log rows and a batched UPDATE of each from PENDING, into a table shaped as the
-    log is (`shaped`: its constraints, storage options and the indexes its reads need, WAL-logged), or into a bare
-    temporary table with a primary key only (the least any design could do)."""
+    log is (`shaped`), or into a bare temporary table with a primary key only (the least any
+    design could do)."""
     if shaped:
-        await conn.execute("CREATE TABLE floor_log (LIKE communication_log INCLUDING DEFAULTS INCLUDING CONSTRAINTS"
-                           " INCLUDING INDEXES)")
-        for option in await conn.fetchval("SELECT reloptions FROM pg_class WHERE oid = 'communication_log'::regclass") or []:
-            await conn.execute(f"ALTER TABLE floor_log SET ({option})")  # its fillfactor
+        table = await shaped_like(conn, "communication_log")
     else:
+        table = "floor_log"
         await conn.execute(
-            "CREATE TEMP TABLE floor_log (id uuid PRIMARY KEY, campaign_id uuid, customer_id uuid, customer_name text,"
+            f"CREATE TEMP TABLE {table} (id uuid PRIMARY KEY, campaign_id uuid, customer_id uuid, customer_name text,"
             " email text, phone text, personalized_msg text, status text, delivered_at timestamptz)")
     campaign = uuid.uuid4()
     ids = [uuid.uuid4() for _ in range(n)]
-    start = time.perf_counter()
-    for lo in range(0, n, CHUNK):
-        await conn.copy_records_to_table("floor_log", records=(
-            (i, campaign, uuid.uuid4(), "Bench Customer", "x@bench.example", "7000000000",
-             "Hi Bench Customer, news from Mumbai", "PENDING") for i in ids[lo:lo + CHUNK]),
-            columns=["id", "campaign_id", "customer_id", "customer_name", "email", "phone", "personalized_msg", "status"])
-    copy = time.perf_counter() - start
+    copy = await copy_seconds(
+        conn, table, ["id", "campaign_id", "customer_id", "customer_name", "email", "phone", "personalized_msg", "status"],
+        [(i, campaign, uuid.uuid4(), "Bench Customer", "x@bench.example", "7000000000",
+          "Hi Bench Customer, news from Mumbai", "PENDING") for i in ids])
     start = time.perf_counter()
     for lo in range(0, n, 1000):
         part = ids[lo:lo + 1000]
         await conn.execute(
-            "UPDATE floor_log l SET status = u.status, delivered_at = now() FROM unnest($1::uuid[], $2::text[])"
+            f"UPDATE {table} l SET status = u.status, delivered_at = now() FROM unnest($1::uuid[], $2::text[])"
             " AS u(id, status) WHERE l.id = u.id", part, ["SENT"] * len(part))
     update = time.perf_counter() - start
-    await conn.execute("DROP TABLE floor_log")
+    await conn.execute(f"DROP TABLE {table}")
     return {"copy_seconds": round(copy, 3), "batched_update_seconds": round(update, 3)}
+
+
+async def floor_ingest(conn: asyncpg.Connection, n: int) -> dict[str, float]:
+    """The database work HTTP ingest of N customers and then N one-item orders cannot avoid, into
+    tables shaped as theirs: COPY of the customers; COPY of the orders and of their items, and a
+    batched UPDATE moving each order's customer by its effect (spend, visits, last order date)."""
+    customers, orders, items = [await shaped_like(conn, t) for t in ("customers", "orders", "order_items")]
+    tag = uuid.uuid4().hex[:6]
+    ids = [uuid.uuid4() for _ in range(n)]
+    now = datetime.now(timezone.utc)
+    floor = {
+        "customers_copy_seconds": await copy_seconds(
+            conn, customers, ["id", "name", "email", "city"],
+            [(cid, f"Http Customer {i}", f"floor.{tag}.{i}@bench.example", "Floor City") for i, cid in enumerate(ids)]),
+        "orders_copy_seconds": await copy_seconds(
+            conn, orders, ["id", "customer_id", "order_date", "amount", "status"],
+            [(f"floor-{tag}-{i}", cid, now, Decimal(10), "COMPLETED") for i, cid in enumerate(ids)]),
+        "order_items_copy_seconds": await copy_seconds(
+            conn, items, ["order_id", "position", "name", "quantity", "unit_price", "total"],
+            [(f"floor-{tag}-{i}", 0, "x", 1, Decimal(10), Decimal(10)) for i in range(n)]),
+    }
+    start = time.perf_counter()
+    for lo in range(0, n, 1000):
+        await conn.execute(
+            f"UPDATE {customers} c SET total_spend = c.total_spend + 10, visit = c.visit + 1,"
+            " last_order_date = greatest(c.last_order_date, $2), updated_at = now()"
+            " FROM unnest($1::uuid[]) AS d(id) WHERE c.id = d.id", ids[lo:lo + 1000], now)
+    floor["customers_update_seconds"] = time.perf_counter() - start
+    await conn.execute(f"DROP TABLE {customers}, {orders}, {items}")
+    return {key: round(seconds, 3) for key, seconds in floor.items()}
 
 
 async def floor_kafka(bootstrap: str, n: int, per_record: int = 1000) -> dict[str, float]:
@@ -248,6 +293,18 @@ def plot(progress: list[tuple[float, int, int, int]], n: int, path: Path) -> Non
     plt.close(fig)
 
 
+def ingest_ratios(ingested: dict[str, float], floor: dict[str, float], n: int) -> dict[str, float]:
+    """Each kind's floor in rows per second and the ratio of its floor to what was stored."""
+    customers = n / floor["customers_copy_seconds"]
+    orders = n / (floor["orders_copy_seconds"] + floor["order_items_copy_seconds"] + floor["customers_update_seconds"])
+    return {
+        "ingest_customers_floor_per_s": round(customers),
+        "ingest_customers_ratio_to_floor": round(customers / ingested["ingest_customers_stored_per_s"], 2),
+        "ingest_orders_floor_per_s": round(orders),
+        "ingest_orders_ratio_to_floor": round(orders / ingested["ingest_orders_stored_per_s"], 2),
+    }
+
+
 async def main(n: int, workers: int, http_n: int) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="minicrm-bench-"))
     pipeline = Pipeline(workdir, MINICRM_SIMULATOR_FAILURE_RATE="0.1")
@@ -272,6 +329,7 @@ async def main(n: int, workers: int, http_n: int) -> None:
         kafka = await floor_kafka(pipeline.settings.kafka_bootstrap, n)
         floor = {**await floor_postgres(conn, n), **kafka}
         bare = {**await floor_postgres(conn, n, shaped=False), **kafka}
+        ingest_floor = await floor_ingest(conn, http_n)
         db_floor = sum(floor.values())
         await conn.close()
     finally:
@@ -285,6 +343,8 @@ async def main(n: int, workers: int, http_n: int) -> None:
         "ratio_to_db_floor": round(campaign["campaign_seconds"] / db_floor, 2),
         "floor_bare": bare, "bare_floor_seconds": round(sum(bare.values()), 3),
         "ratio_to_bare_floor": round(campaign["campaign_seconds"] / sum(bare.values()), 2),
+        "ingest_floor": ingest_floor,
+        **ingest_ratios(ingested, ingest_floor, http_n),
     }
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
@@ -297,8 +357,10 @@ async def main(n: int, workers: int, http_n: int) -> None:
           f"({campaign['deliveries_per_second']:,}/s); database floor (COPY + batched UPDATE of N log rows "
           f"into a table shaped as the log, Kafka produce + consume of the same bytes in 1,000-message records): "
           f"{db_floor:.2f} s; ratio {result['ratio_to_db_floor']} (to a bare table: {result['ratio_to_bare_floor']}). "
-          f"Ingest stored: {ingested['ingest_customers_stored_per_s']:,} customers/s, "
-          f"{ingested['ingest_orders_stored_per_s']:,} orders/s. Written to {path.relative_to(ROOT)} (and .png)")
+          f"Ingest stored: {ingested['ingest_customers_stored_per_s']:,} customers/s (floor "
+          f"{result['ingest_customers_floor_per_s']:,}/s, ratio {result['ingest_customers_ratio_to_floor']}), "
+          f"{ingested['ingest_orders_stored_per_s']:,} orders/s (floor {result['ingest_orders_floor_per_s']:,}/s, "
+          f"ratio {result['ingest_orders_ratio_to_floor']}). Written to {path.relative_to(ROOT)} (and .png)")
 
 
 if __name__ == "__main__":
