@@ -91,3 +91,30 @@ async def test_the_failure_policy():
     with pytest.raises(asyncpg.InterfaceError):
         await asyncio.wait_for(retry_forever(bug, "bug", cap=0.01), timeout=5)
     assert len(calls) == 6
+
+
+async def test_order_batches_sharing_customers_are_written_at_once_without_deadlock(db_pool):
+    """Orders of one customer travel on different partitions, so two batches can move the same
+    customers at the same time, in any order: each locks its customers in id order first, so the
+    second waits for the first instead of deadlocking, and every order counts once."""
+    from minicrm.streams.orders import as_batch as as_order_batch, ingest
+    from minicrm.streams.records import OrderRecord
+
+    tag, topic = uuid.uuid4().hex[:8], f"t-{uuid.uuid4().hex[:8]}"
+    people = [customer(tag, i) for i in range(500)]
+    await store(db_pool, topic, people, write_customers, as_batch)
+
+    def orders(side: str) -> list[OrderRecord]:
+        return [OrderRecord(id=f"{tag}-{side}-{i}-{p.email}", customer_id=p.id, order_date="2026-11-29T10:00:00+00:00",
+                            amount="2.50", status="COMPLETED", items=[{"name": "x", "quantity": 1, "unitPrice": "2.50",
+                                                                       "total": "2.50"}])
+                for i in range(2) for p in (people if side in "ac" else people[::-1])]
+
+    deadlocks = "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
+    before = await db_pool.fetchval(deadlocks)
+    await asyncio.gather(*(store(db_pool, topic, orders(side), ingest, as_order_batch) for side in "abcd"))
+
+    assert await letters(db_pool, topic) == []
+    totals = await db_pool.fetch("SELECT total_spend, visit FROM customers WHERE email LIKE $1", f"{tag}.%")
+    assert [(r["total_spend"], r["visit"]) for r in totals] == [(20, 8)] * 500  # 4 batches x 2 orders x 2.50
+    assert await db_pool.fetchval(deadlocks) == before

@@ -73,9 +73,8 @@ SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::numeric[]
 """
 
 # Orders of one customer arrive on different partitions, written in parallel: every batch locks
-# its customers in id order first, so two batches wait for each other instead of deadlocking. NO
-# KEY UPDATE, as the UPDATE's own lock: a FOR UPDATE would conflict with the key-share locks the
-# orders' foreign key takes on the same customers, in another order.
+# its customers in id order before it moves any, so two batches wait for each other instead of
+# deadlocking. NO KEY UPDATE, the UPDATE's own lock.
 LOCK_CUSTOMERS = """
 SELECT 1 FROM customers c JOIN unnest($1::uuid[]) AS t(id) ON c.id = t.id ORDER BY c.id FOR NO KEY UPDATE OF c
 """
@@ -95,10 +94,14 @@ EXISTING_CUSTOMERS = "SELECT c.id FROM customers c JOIN unnest($1::uuid[]) AS t(
 ORDER_OWNERS = "SELECT o.id, o.customer_id FROM orders o JOIN unnest($1::text[]) AS t(id) ON o.id = t.id"
 
 # Orders ($1 ids, $2 customer ids) that must wait: their customer is not stored yet, or an
-# earlier record of the same order is parked.
+# earlier record of the same order is parked. The customers that are stored are locked as
+# LOCK_CUSTOMERS locks them (in id order), in the same round trip.
 ORDERS_THAT_WAIT = """
+WITH stored AS MATERIALIZED (
+    SELECT c.id FROM customers c JOIN unnest($2::uuid[]) AS t(id) ON c.id = t.id ORDER BY c.id FOR NO KEY UPDATE OF c
+)
 SELECT t.id FROM unnest($1::text[], $2::uuid[]) AS t(id, customer_id)
-WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = t.customer_id)
+WHERE t.customer_id NOT IN (SELECT id FROM stored)
    OR EXISTS (SELECT 1 FROM parked_orders p WHERE p.order_id = t.id)
 """
 

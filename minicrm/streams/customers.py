@@ -32,7 +32,8 @@ async def write_customers(conn: asyncpg.Connection, batch: Sequence[CustomerReco
     rows = merge_by_email(batch)
     columns = list(zip(*((r.id, r.name, r.email, r.phone, r.city, r.visit) for r in rows)))
     await conn.execute(queries.UPSERT_CUSTOMERS, *columns)
-    await conn.execute(queries.SET_GIVEN_VISITS, columns[2], columns[5])
+    if any(visit is not None for visit in columns[5]):
+        await conn.execute(queries.SET_GIVEN_VISITS, columns[2], columns[5])
 
 
 def as_batch(customers: list[CustomerRecord]) -> CustomerBatch:

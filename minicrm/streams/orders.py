@@ -40,7 +40,8 @@ def as_batch(orders: list[OrderRecord]) -> OrderBatch:
 
 
 async def write_orders(conn: asyncpg.Connection, batch: Sequence[OrderRecord]) -> None:
-    """Stores orders whose customers exist, and moves those customers by the orders' effects."""
+    """Stores orders whose customers exist and are locked (`queries.LOCK_CUSTOMERS`), and moves
+    those customers by the orders' effects."""
     rows = latest_by(batch, "id")
     ids = [r.id for r in rows]
     old = {
@@ -61,13 +62,13 @@ async def write_orders(conn: asyncpg.Connection, batch: Sequence[OrderRecord]) -
     )
     items = [(r.id, i, it["name"], it["quantity"], Decimal(str(it["unitPrice"])), Decimal(str(it["total"])))
              for r in rows for i, it in enumerate(r.items)]
-    await conn.execute(queries.DELETE_ORDER_ITEMS, ids)
+    if old:  # an order's items are stored with it: only an order stored before has any to replace
+        await conn.execute(queries.DELETE_ORDER_ITEMS, list(old))
     if items:
         await conn.execute(queries.INSERT_ORDER_ITEMS, *zip(*items))
     deltas = order_effects.fold((old.get(r.id), s) for r, s in zip(rows, new))
     if deltas:
         customers = [UUID(cid) for cid in deltas]
-        await conn.execute(queries.LOCK_CUSTOMERS, customers)
         await conn.execute(
             queries.APPLY_CUSTOMER_DELTAS,
             customers,
@@ -79,7 +80,7 @@ async def write_orders(conn: asyncpg.Connection, batch: Sequence[OrderRecord]) -
 
 async def ingest(conn: asyncpg.Connection, batch: Sequence[OrderRecord]) -> None:
     """Parks the orders that must wait for their customer (or behind a parked record of the
-    same order) and writes the others, in one transaction."""
+    same order) and writes the others, in one transaction, their customers locked first."""
     customer_ids = [UUID(r.customer_id) for r in batch]  # a malformed id is this record's failure
     waiting = {r["id"] for r in await conn.fetch(queries.ORDERS_THAT_WAIT, [r.id for r in batch], customer_ids)}
     parked = [(r, cid) for r, cid in zip(batch, customer_ids) if r.id in waiting]
@@ -104,12 +105,17 @@ async def redrive_parked_orders() -> None:
     await timers.exclusive(timers.REDRIVE_PARKED_ORDERS, "re-driving parked orders", redrive)
 
 
+async def write_parked(conn: asyncpg.Connection, batch: Sequence[OrderRecord]) -> None:
+    await conn.execute(queries.LOCK_CUSTOMERS, [UUID(r.customer_id) for r in batch])
+    await write_orders(conn, batch)
+
+
 async def redrive(conn: asyncpg.Connection) -> None:
     """Writes parked orders whose customer has arrived; dead-letters those that waited too long."""
     topic = orders_topic.get_topic_name()
     rows = await conn.fetch(queries.READY_PARKED_ORDERS, REDRIVE_BATCH)
     if rows:
         records = [OrderRecord(**orjson.loads(r["payload"])) for r in rows]
-        await store(await pool(), topic, records, write_orders, as_batch)
+        await store(await pool(), topic, records, write_parked, as_batch)
         await conn.execute(queries.UNPARK_ORDERS, [r["seq"] for r in rows])
     await conn.execute(queries.EXPIRE_PARKED_ORDERS, topic, settings.parked_order_ttl)
