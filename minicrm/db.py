@@ -9,6 +9,8 @@ from pathlib import Path
 import asyncpg
 import orjson
 
+from minicrm.sql import queries
+
 MIGRATIONS = Path(__file__).parent / "sql" / "migrations"
 log = logging.getLogger(__name__)
 
@@ -18,6 +20,7 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(
             name, encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads, schema="pg_catalog"
         )
+    await conn.execute(queries.STAGING_TABLES)
 
 
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:

@@ -12,7 +12,9 @@ from minicrm.streams.records import CustomerBatch, OrderBatch, OrderRecord
 
 
 def test_customer_ids_are_the_uuid5_of_the_email():
-    for email in ("a@b.co", "ÿ.unicode+tag@exämple.com", "x" * 240 + "@e.io"):
+    emails = ["a@b.co", "ÿ.unicode+tag@exämple.com", "x" * 240 + "@e.io", *(f"p{i}@e.io" for i in range(64))]
+    assert {customers.customer_id(e)[19] for e in emails} == set("89ab")  # every variant digit is met
+    for email in emails:
         assert customers.customer_id(email) == str(uuid.uuid5(customers.CUSTOMER_NAMESPACE, email))
 
 

@@ -88,3 +88,14 @@ async def test_a_partition_with_nothing_committed_is_read_again_from_its_start()
     latest = Seeking({NEW: None}, reset="latest")
     await Consumer.perform_seek(latest)
     assert latest.seeks == []
+
+
+async def test_the_worker_consumer_waits_at_most_100_ms_for_a_fetch():
+    """Faust hard-codes 1,500 ms: a partition whose fetch missed the request in flight was read
+    again only after it (ingest stalled up to a second near its end)."""
+    from minicrm.streams.app import app
+
+    faust_patches.install()
+    consumer = app.consumer._thread._create_worker_consumer(app.transport)
+    assert consumer._fetch_max_wait_ms == faust_patches.FETCH_MAX_WAIT_MS == 100
+    await consumer.stop()  # never started: closes its client

@@ -19,14 +19,18 @@ CUSTOMER_NAMESPACE = uuid.UUID("5f1d7e2a-8c2b-4f7e-9a51-6b0c3d2e1f00")
 OLDEST_FIRST = Order((("c.created_at", "timestamptz"), ("c.id", "uuid")))
 
 
+NAMESPACE_SHA1 = hashlib.sha1(CUSTOMER_NAMESPACE.bytes)
+VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}  # RFC 4122: 10xx
+
+
 def customer_id(email: str) -> str:
     """Ids follow from the (unique, lower-cased) email, so a client knows them at once: its
-    uuid5 in CUSTOMER_NAMESPACE, computed without the UUID object (a third of the cost)."""
-    digest = bytearray(hashlib.sha1(CUSTOMER_NAMESPACE.bytes + email.encode()).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    uuid5 in CUSTOMER_NAMESPACE, written straight from the hex digest (a third of the cost of
+    building the UUID object; the edge computes one per customer)."""
+    sha1 = NAMESPACE_SHA1.copy()
+    sha1.update(email.encode())
+    h = sha1.hexdigest()
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"  # version 5
 
 
 def to_record(customer: CustomerIn) -> dict:

@@ -31,11 +31,19 @@ MARK_REPLAYED = "UPDATE dead_letters SET replayed_at = now() WHERE id = $1"
 
 UNREPLAYED_DEAD_LETTERS = "SELECT count(*) FROM dead_letters WHERE replayed_at IS NULL"
 
+# Every pooled connection holds this staging table for its session (`db.create_pool`): a batch
+# of customers is COPied into it (binary COPY costs PostgreSQL and the client less than array
+# parameters) and applied by one set-based statement; each commit empties it.
+STAGING_TABLES = """
+CREATE TEMP TABLE IF NOT EXISTS incoming_customers (
+    id uuid, name text, email text, phone text, city text, visit integer
+) ON COMMIT DELETE ROWS
+"""
+INCOMING_CUSTOMERS = ("incoming_customers", ("id", "name", "email", "phone", "city", "visit"))
+
 UPSERT_CUSTOMERS = """
 INSERT INTO customers AS c (id, name, email, phone, city, visit)
-SELECT id, name, email, phone, city, coalesce(visit, 0)
-FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[])
-     AS t(id, name, email, phone, city, visit)
+SELECT id, name, email, phone, city, coalesce(visit, 0) FROM incoming_customers
 ON CONFLICT (email) DO UPDATE
 SET name = excluded.name,
     phone = coalesce(excluded.phone, c.phone),
@@ -45,7 +53,7 @@ SET name = excluded.name,
 
 SET_GIVEN_VISITS = """
 UPDATE customers c SET visit = t.visit, updated_at = now()
-FROM unnest($1::text[], $2::int[]) AS t(email, visit)
+FROM incoming_customers t
 WHERE c.email = t.email AND t.visit IS NOT NULL AND c.visit <> t.visit
 """
 
@@ -67,10 +75,7 @@ WHERE (o.order_date, o.amount, o.status) IS DISTINCT FROM (excluded.order_date, 
 
 DELETE_ORDER_ITEMS = "DELETE FROM order_items i USING unnest($1::text[]) AS t(id) WHERE i.order_id = t.id"
 
-INSERT_ORDER_ITEMS = """
-INSERT INTO order_items (order_id, position, name, quantity, unit_price, total)
-SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::numeric[], $6::numeric[])
-"""
+ORDER_ITEMS = ("order_items", ("order_id", "position", "name", "quantity", "unit_price", "total"))  # COPied
 
 # Orders of one customer arrive on different partitions, written in parallel: every batch locks
 # its customers in id order before it moves any, so two batches wait for each other instead of

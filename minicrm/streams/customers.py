@@ -29,11 +29,12 @@ def merge_by_email(batch: Sequence[CustomerRecord]) -> list[CustomerRecord]:
 
 
 async def write_customers(conn: asyncpg.Connection, batch: Sequence[CustomerRecord]) -> None:
-    rows = merge_by_email(batch)
-    columns = list(zip(*((r.id, r.name, r.email, r.phone, r.city, r.visit) for r in rows)))
-    await conn.execute(queries.UPSERT_CUSTOMERS, *columns)
-    if any(visit is not None for visit in columns[5]):
-        await conn.execute(queries.SET_GIVEN_VISITS, columns[2], columns[5])
+    rows = [(r.id, r.name, r.email, r.phone, r.city, r.visit) for r in merge_by_email(batch)]
+    table, columns = queries.INCOMING_CUSTOMERS
+    await conn.copy_records_to_table(table, records=rows, columns=columns)
+    await conn.execute(queries.UPSERT_CUSTOMERS)
+    if any(visit is not None for *_, visit in rows):
+        await conn.execute(queries.SET_GIVEN_VISITS)
 
 
 def as_batch(customers: list[CustomerRecord]) -> CustomerBatch:

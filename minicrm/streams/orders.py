@@ -65,7 +65,8 @@ async def write_orders(conn: asyncpg.Connection, batch: Sequence[OrderRecord]) -
     if old:  # an order's items are stored with it: only an order stored before has any to replace
         await conn.execute(queries.DELETE_ORDER_ITEMS, list(old))
     if items:
-        await conn.execute(queries.INSERT_ORDER_ITEMS, *zip(*items))
+        table, columns = queries.ORDER_ITEMS
+        await conn.copy_records_to_table(table, records=items, columns=columns)
     deltas = order_effects.fold((old.get(r.id), s) for r, s in zip(rows, new))
     if deltas:
         customers = [UUID(cid) for cid in deltas]
