@@ -192,10 +192,18 @@ async def post_all(session: aiohttp.ClientSession, path: str, items: list, secre
     return time.perf_counter() - start
 
 
-async def stored(conn: asyncpg.Connection, query: str, arg, n: int, since: float) -> float:
-    """Seconds from `since` until `query` counts `n` rows."""
-    while await conn.fetchval(query, arg) < n:
-        await asyncio.sleep(0.05)
+async def stored(conn: asyncpg.Connection, query: str, keys: list[str], since: float) -> float:
+    """Seconds from `since` until `query` (keys in, the stored ones out) has found every key. Each
+    poll asks about the oldest keys not found yet, a thousand at most: counting the fresh rows
+    instead read every one of them from the heap (18 ms a poll at 50,000 rows, a quarter of a
+    core at 20 polls a second, taken from the pipeline it measures)."""
+    pending = list(keys)
+    while pending:
+        found = {r[0] for r in await conn.fetch(query, pending[:1000])}
+        missing = [k for k in pending[:1000] if k not in found]
+        pending = missing + pending[1000:]
+        if missing:  # else on at once to the next thousand
+            await asyncio.sleep(0.05)
     return time.perf_counter() - since
 
 
@@ -211,16 +219,17 @@ async def ingest(pipeline: Pipeline, conn: asyncpg.Connection, n: int, token: st
     async with aiohttp.ClientSession(base_url=pipeline.url, headers={"Authorization": f"Bearer {token}"}) as session:
         start = time.perf_counter()
         accepted = await post_all(session, "/api/customers", customers)
-        took = await stored(conn, "SELECT count(*) FROM customers WHERE lower(city) = lower($1)", city, n, start)
+        took = await stored(conn, "SELECT c.email FROM customers c JOIN unnest($1::text[]) AS t(email) ON c.email = t.email",
+                            [c["email"] for c in customers], start)
         results.update(ingest_customers_accepted_per_s=round(n / accepted), ingest_customers_stored_per_s=round(n / took))
 
         ids = [str(r["id"]) for r in await conn.fetch("SELECT id FROM customers WHERE lower(city) = lower($1)", city)]
         orders = [{"id": f"http-{tag}-{i}", "customerId": ids[i], "amount": 10, "status": "COMPLETED",
                    "items": [{"name": "x", "quantity": 1, "unitPrice": 10, "total": 10}]} for i in range(n)]
-        before = await conn.fetchval("SELECT count(*) FROM orders")
         start = time.perf_counter()
         accepted = await post_all(session, "/api/orders", orders)
-        took = await stored(conn, "SELECT count(*) - $1 FROM orders", before, n, start)
+        took = await stored(conn, "SELECT o.id FROM orders o JOIN unnest($1::text[]) AS t(id) ON o.id = t.id",
+                            [o["id"] for o in orders], start)
         results.update(ingest_orders_accepted_per_s=round(n / accepted), ingest_orders_stored_per_s=round(n / took))
 
         receipts = [{"commId": str(uuid.uuid4()), "campaignId": str(uuid.uuid4()), "status": "SENT"} for _ in range(n)]

@@ -11,15 +11,13 @@ import pytest
 
 from minicrm.streams.batching import guarded, is_transient, retry_forever, store
 from minicrm.streams.customers import as_batch, write_customers
-from minicrm.streams.records import CustomerRecord
 
 pytestmark = pytest.mark.integration
 
 
-def customer(tag: str, i: int, **changes) -> CustomerRecord:
+def customer(tag: str, i: int, **changes) -> dict:
     email = f"{tag}.{i}@example.com"
-    fields = dict(id=str(uuid.uuid5(uuid.NAMESPACE_URL, email)), name=f"Person {i}", email=email) | changes
-    return CustomerRecord(**fields)
+    return dict(id=str(uuid.uuid5(uuid.NAMESPACE_URL, email)), name=f"Person {i}", email=email) | changes
 
 
 async def letters(db, topic):
@@ -38,9 +36,9 @@ async def test_store_writes_the_batch_and_dead_letters_exactly_the_bad_records(d
     stored = await db_pool.fetchval("SELECT count(*) FROM customers WHERE email LIKE $1", f"{tag}.%")
     assert stored == 17
     dead = await letters(db_pool, topic)
-    assert [key for key, _, _ in dead] == [batch[i].id for i in (3, 11, 17)]
+    assert [key for key, _, _ in dead] == [batch[i]["id"] for i in (3, 11, 17)]
     # Each is kept in the form it had on the topic, NUL included, ready to replay.
-    assert dead[0][1] == {"customers": [batch[3].asdict()]} and "\x00" in dead[0][1]["customers"][0]["name"]
+    assert dead[0][1] == {"customers": [batch[3]]} and "\x00" in dead[0][1]["customers"][0]["name"]
     assert "CheckViolation" in dead[1][2] or "check" in dead[1][2].lower()
 
 
@@ -98,16 +96,15 @@ async def test_order_batches_sharing_customers_are_written_at_once_without_deadl
     customers at the same time, in any order: each locks its customers in id order first, so the
     second waits for the first instead of deadlocking, and every order counts once."""
     from minicrm.streams.orders import as_batch as as_order_batch, ingest
-    from minicrm.streams.records import OrderRecord
 
     tag, topic = uuid.uuid4().hex[:8], f"t-{uuid.uuid4().hex[:8]}"
     people = [customer(tag, i) for i in range(500)]
     await store(db_pool, topic, people, write_customers, as_batch)
 
-    def orders(side: str) -> list[OrderRecord]:
-        return [OrderRecord(id=f"{tag}-{side}-{i}-{p.email}", customer_id=p.id, order_date="2026-11-29T10:00:00+00:00",
-                            amount="2.50", status="COMPLETED", items=[{"name": "x", "quantity": 1, "unitPrice": "2.50",
-                                                                       "total": "2.50"}])
+    def orders(side: str) -> list[dict]:
+        return [{"id": f"{tag}-{side}-{i}-{p['email']}", "customer_id": p["id"], "order_date": "2026-11-29T10:00:00+00:00",
+                 "amount": "2.50", "status": "COMPLETED", "items": [{"name": "x", "quantity": 1, "unitPrice": "2.50",
+                                                                     "total": "2.50"}]}
                 for i in range(2) for p in (people if side in "ac" else people[::-1])]
 
     deadlocks = "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
@@ -118,3 +115,13 @@ async def test_order_batches_sharing_customers_are_written_at_once_without_deadl
     totals = await db_pool.fetch("SELECT total_spend, visit FROM customers WHERE email LIKE $1", f"{tag}.%")
     assert [(r["total_spend"], r["visit"]) for r in totals] == [(20, 8)] * 500  # 4 batches x 2 orders x 2.50
     assert await db_pool.fetchval(deadlocks) == before
+
+
+def test_records_of_one_email_in_a_batch_merge_as_if_applied_in_turn():
+    from minicrm.streams.customers import merge_by_email
+
+    first = {"id": "1", "name": "Asha", "email": "a@x.io", "phone": "9876543210", "city": "Pune", "visit": 3}
+    later = {"id": "1", "name": "Asha K", "email": "a@x.io", "phone": None, "city": "Goa"}  # no visit given
+    other = {"id": "2", "name": "Ravi", "email": "r@x.io"}
+    assert merge_by_email([first, other, later]) == [
+        {"id": "1", "name": "Asha K", "email": "a@x.io", "phone": "9876543210", "city": "Goa", "visit": 3}, other]

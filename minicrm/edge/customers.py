@@ -34,7 +34,7 @@ def customer_id(email: str) -> str:
 
 
 def to_record(customer: CustomerIn) -> dict:
-    """The customer as a CustomerRecord's fields."""
+    """The customer as a CustomerBatch item."""
     return {"id": customer_id(customer.email), "name": customer.name, "email": customer.email,
             "phone": customer.phone, "city": customer.city, "visit": customer.visit}
 

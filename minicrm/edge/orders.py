@@ -25,7 +25,7 @@ NEWEST_FIRST = Order((("o.order_date", "timestamptz"), ("o.id", "text")), descen
 
 
 def to_record(order: OrderIn, now: datetime) -> dict:
-    """The order as an OrderRecord's fields."""
+    """The order as an OrderBatch item."""
     return {
         "id": order.id, "customer_id": str(order.customerId), "order_date": (order.order_date or now).isoformat(),
         "amount": str(order.amount), "status": order.status,

@@ -77,9 +77,9 @@ async def retry_forever(action: Callable[[], Awaitable[T]], what: str, cap: floa
             await asyncio.sleep(delay)
 
 
-def latest_by(records: Sequence[T], key: str) -> list[T]:
+def latest_by(records: Sequence[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     """The last record for each key, in first-seen order (a batch may repeat a key)."""
-    latest = {getattr(r, key): r for r in records}
+    latest = {r[key]: r for r in records}
     return list(latest.values())
 
 

@@ -2,34 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import asyncpg
 
 from minicrm.sql import queries
 from minicrm.streams.app import app, customers_topic
 from minicrm.streams.batching import guarded, store
-from minicrm.streams.records import CustomerBatch, CustomerRecord
+from minicrm.streams.records import CustomerBatch
 from minicrm.streams.resources import pool
 
+Customer = dict[str, Any]  # a CustomerBatch item
 
-def merge_by_email(batch: Sequence[CustomerRecord]) -> list[CustomerRecord]:
+
+def merge_by_email(batch: Sequence[Customer]) -> list[Customer]:
     """One record per email, as if the batch's records were applied one after another:
     a later record's name wins, and its optional fields win where it gives them."""
-    merged: dict[str, CustomerRecord] = {}
+    merged: dict[str, Customer] = {}
     for r in batch:
-        old = merged.get(r.email)
-        if old is not None:
-            r = CustomerRecord(
-                id=r.id, name=r.name, email=r.email, phone=r.phone or old.phone, city=r.city or old.city,
-                visit=r.visit if r.visit is not None else old.visit,
-            )
-        merged[r.email] = r
+        old = merged.get(r["email"])
+        merged[r["email"]] = r if old is None else old | {key: value for key, value in r.items() if value is not None}
     return list(merged.values())
 
 
-async def write_customers(conn: asyncpg.Connection, batch: Sequence[CustomerRecord]) -> None:
-    rows = [(r.id, r.name, r.email, r.phone, r.city, r.visit) for r in merge_by_email(batch)]
+async def write_customers(conn: asyncpg.Connection, batch: Sequence[Customer]) -> None:
+    rows = [(c["id"], c["name"], c["email"], c.get("phone"), c.get("city"), c.get("visit"))
+            for c in merge_by_email(batch)]
     table, columns = queries.INCOMING_CUSTOMERS
     await conn.copy_records_to_table(table, records=rows, columns=columns)
     await conn.execute(queries.UPSERT_CUSTOMERS)
@@ -37,7 +35,7 @@ async def write_customers(conn: asyncpg.Connection, batch: Sequence[CustomerReco
         await conn.execute(queries.SET_GIVEN_VISITS)
 
 
-def as_batch(customers: list[CustomerRecord]) -> CustomerBatch:
+def as_batch(customers: list[Customer]) -> CustomerBatch:
     return CustomerBatch(customers=customers)
 
 

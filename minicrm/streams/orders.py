@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Sequence
+from typing import Any, Sequence
 from uuid import UUID
 
 import asyncpg
@@ -23,72 +23,72 @@ from minicrm.sql import queries
 from minicrm.streams.app import app, orders_topic, settings
 from minicrm.streams import timers
 from minicrm.streams.batching import Rejected, guarded, latest_by, store
-from minicrm.streams.records import OrderBatch, OrderRecord
+from minicrm.streams.records import OrderBatch
 from minicrm.streams.resources import pool
 
 REDRIVE_BATCH = 5_000
+Order = dict[str, Any]  # an OrderBatch item
 
 
-def state(record: OrderRecord) -> OrderState:
-    return OrderState(
-        record.customer_id, record.status, Decimal(record.amount), datetime.fromisoformat(record.order_date)
-    )
+def state(record: Order) -> OrderState:
+    return OrderState(str(UUID(record["customer_id"])), record["status"], Decimal(record["amount"]),
+                      datetime.fromisoformat(record["order_date"]))
 
 
-def as_batch(orders: list[OrderRecord]) -> OrderBatch:
+def as_batch(orders: list[Order]) -> OrderBatch:
     return OrderBatch(orders=orders)
 
 
-async def write_orders(conn: asyncpg.Connection, batch: Sequence[OrderRecord]) -> None:
+async def write_orders(conn: asyncpg.Connection, batch: Sequence[Order]) -> None:
     """Stores orders whose customers exist and are locked (`queries.LOCK_CUSTOMERS`), and moves
     those customers by the orders' effects."""
     rows = latest_by(batch, "id")
-    ids = [r.id for r in rows]
+    ids = [r["id"] for r in rows]
+    new = [state(r) for r in rows]
     old = {
         r["id"]: OrderState(str(r["customer_id"]), r["status"], r["amount"], r["order_date"])
         for r in await conn.fetch(queries.LOCK_ORDERS, ids)
     }
-    for r in rows:
-        if r.id in old and old[r.id].customer_id != r.customer_id:
-            raise Rejected(f"order {r.id} belongs to customer {old[r.id].customer_id}, not {r.customer_id}")
-    new = [state(r) for r in rows]
+    for order_id, s in zip(ids, new):
+        if order_id in old and old[order_id].customer_id != s.customer_id:
+            raise Rejected(f"order {order_id} belongs to customer {old[order_id].customer_id}, not {s.customer_id}")
     await conn.execute(
         queries.UPSERT_ORDERS,
         ids,
-        [UUID(s.customer_id) for s in new],
+        [s.customer_id for s in new],
         [s.order_date for s in new],
         [s.amount for s in new],
         [s.status for s in new],
     )
-    items = [(r.id, i, it["name"], it["quantity"], Decimal(str(it["unitPrice"])), Decimal(str(it["total"])))
-             for r in rows for i, it in enumerate(r.items)]
     if old:  # an order's items are stored with it: only an order stored before has any to replace
         await conn.execute(queries.DELETE_ORDER_ITEMS, list(old))
+    items = [(r["id"], i, it["name"], it["quantity"], Decimal(str(it["unitPrice"])), Decimal(str(it["total"])))
+             for r in rows for i, it in enumerate(r["items"])]
     if items:
         table, columns = queries.ORDER_ITEMS
         await conn.copy_records_to_table(table, records=items, columns=columns)
-    deltas = order_effects.fold((old.get(r.id), s) for r, s in zip(rows, new))
+    deltas = order_effects.fold((old.get(order_id), s) for order_id, s in zip(ids, new))
     if deltas:
-        customers = [UUID(cid) for cid in deltas]
         await conn.execute(
             queries.APPLY_CUSTOMER_DELTAS,
-            customers,
+            list(deltas),
             [d.spend for d in deltas.values()],
             [d.visits for d in deltas.values()],
             [d.last_order_date for d in deltas.values()],
         )
 
 
-async def ingest(conn: asyncpg.Connection, batch: Sequence[OrderRecord]) -> None:
+async def ingest(conn: asyncpg.Connection, batch: Sequence[Order]) -> None:
     """Parks the orders that must wait for their customer (or behind a parked record of the
     same order) and writes the others, in one transaction, their customers locked first."""
-    customer_ids = [UUID(r.customer_id) for r in batch]  # a malformed id is this record's failure
-    waiting = {r["id"] for r in await conn.fetch(queries.ORDERS_THAT_WAIT, [r.id for r in batch], customer_ids)}
-    parked = [(r, cid) for r, cid in zip(batch, customer_ids) if r.id in waiting]
-    if parked:
-        await conn.execute(queries.PARK_ORDERS, [r.id for r, _ in parked], [cid for _, cid in parked],
-                           [r.dumps().decode() for r, _ in parked])
-    ready = [r for r in batch if r.id not in waiting]
+    customer_ids = [UUID(r["customer_id"]) for r in batch]  # a malformed id is this record's failure
+    ids = [r["id"] for r in batch]
+    waiting = {r["id"] for r in await conn.fetch(queries.ORDERS_THAT_WAIT, ids, customer_ids)}
+    if waiting:
+        parked = [(r, cid) for r, cid in zip(batch, customer_ids) if r["id"] in waiting]
+        await conn.execute(queries.PARK_ORDERS, [r["id"] for r, _ in parked], [cid for _, cid in parked],
+                           [orjson.dumps(r).decode() for r, _ in parked])
+    ready = [r for r in batch if r["id"] not in waiting]
     if ready:
         await write_orders(conn, ready)
 
@@ -106,8 +106,8 @@ async def redrive_parked_orders() -> None:
     await timers.exclusive(timers.REDRIVE_PARKED_ORDERS, "re-driving parked orders", redrive)
 
 
-async def write_parked(conn: asyncpg.Connection, batch: Sequence[OrderRecord]) -> None:
-    await conn.execute(queries.LOCK_CUSTOMERS, [UUID(r.customer_id) for r in batch])
+async def write_parked(conn: asyncpg.Connection, batch: Sequence[Order]) -> None:
+    await conn.execute(queries.LOCK_CUSTOMERS, [r["customer_id"] for r in batch])
     await write_orders(conn, batch)
 
 
@@ -116,7 +116,7 @@ async def redrive(conn: asyncpg.Connection) -> None:
     topic = orders_topic.get_topic_name()
     rows = await conn.fetch(queries.READY_PARKED_ORDERS, REDRIVE_BATCH)
     if rows:
-        records = [OrderRecord(**orjson.loads(r["payload"])) for r in rows]
+        records = [orjson.loads(r["payload"]) for r in rows]
         await store(await pool(), topic, records, write_parked, as_batch)
         await conn.execute(queries.UNPARK_ORDERS, [r["seq"] for r in rows])
     await conn.execute(queries.EXPIRE_PARKED_ORDERS, topic, settings.parked_order_ttl)

@@ -2,7 +2,9 @@
 
 Every topic carries a batch per record: the HTTP API and the vendor take and give
 arrays, and one Kafka record per array (per partition) keeps Faust's per-record cost
-off the hot path and lets each agent write a record in one transaction. Agents iterate
+off the hot path and lets each agent write a record in one transaction. A batch's items
+are plain JSON objects, not nested records: Faust builds a nested record field by field,
+a fifth of the worker's time at ingest, and the writers read just the fields they store. Agents iterate
 record by record, so an event is acknowledged only after its batch is stored (Faust's
 `take()` stalled partitions here under load). Correctness never depends on batch
 boundaries: every write is idempotent per customer email, order id or message id.
@@ -28,34 +30,19 @@ class Record(faust.Record, include_metadata=False, serializer="json"):
         return orjson.dumps(fields)
 
 
-class CustomerRecord(Record):
-    id: str
-    name: str
-    email: str
-    phone: str | None = None
-    city: str | None = None
-    visit: int | None = None
-
-
 class CustomerBatch(Record):
-    """Customers whose emails hash to one partition, in the order they were posted."""
+    """Customers whose emails hash to one partition, in the order they were posted, each
+    `{id, name, email, phone, city, visit}` (the last three may be null or left out)."""
 
-    customers: list[CustomerRecord]
-
-
-class OrderRecord(Record):
-    id: str
-    customer_id: str
-    order_date: str
-    amount: str
-    status: str
-    items: list[dict[str, Any]]
+    customers: list[dict[str, Any]]
 
 
 class OrderBatch(Record):
-    """Orders whose ids hash to one partition, in the order they were posted."""
+    """Orders whose ids hash to one partition, in the order they were posted, each
+    `{id, customer_id, order_date, amount, status, items}` (`amount` a decimal string,
+    `order_date` ISO 8601, `items` `{name, quantity, unitPrice, total}` each)."""
 
-    orders: list[OrderRecord]
+    orders: list[dict[str, Any]]
 
 
 class CampaignRequest(Record):
