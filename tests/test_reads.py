@@ -61,6 +61,41 @@ async def test_concurrent_migrations_leave_valid_indexes_and_run_once(pipeline):
 
 
 @pytest.mark.integration
+async def test_a_concurrent_migration_stopped_part_way_completes_when_run_again(stack):
+    """A failed `CREATE INDEX CONCURRENTLY` leaves an invalid index behind and the migration
+    unrecorded: running it again must rebuild that index, build the ones it never reached, and
+    finish, on a database that took writes meanwhile."""
+    import asyncpg
+    from minicrm.localstack import ADMIN_DSN
+
+    database = f"minicrm_test_migrate_{uuid4().hex[:8]}"
+    admin = await asyncpg.connect(ADMIN_DSN)
+    await admin.execute(f'CREATE DATABASE "{database}" OWNER minicrm')
+    dsn = f"postgresql://minicrm@127.0.0.1:5433/{database}"
+    try:
+        await migrate(dsn)
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute("DELETE FROM schema_migrations WHERE name = '008_read_indexes.sql'")
+            await conn.execute("DROP INDEX orders_date")  # never reached
+            await conn.execute(  # as a build that failed leaves it
+                "UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'customers_created'::regclass")
+            await conn.execute("INSERT INTO customers (id, name, email) VALUES ($1, 'Meanwhile', 'm@x.io')", uuid4())
+
+            assert await migrate(dsn) == ["008_read_indexes.sql"]
+            indexes = {r["name"]: r["valid"] for r in await conn.fetch(
+                "SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+                " WHERE c.relname = ANY($1)", ["customers_created", "orders_date", "customers_city_spend"])}
+            assert indexes == {"customers_created": True, "orders_date": True, "customers_city_spend": True}
+            assert await migrate(dsn) == []
+        finally:
+            await conn.close()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.mark.integration
 async def test_campaign_logs_page_by_cursor_with_exact_totals(pipeline, http, normal_vendor):
     city = await add_customers(pipeline, http, 1200)
     cid = await start_campaign(http, city)
