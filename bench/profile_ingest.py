@@ -3,7 +3,9 @@ while the benchmark's ingest runs (`campaign.ingest`: N customers, then N one-it
 them, posted and stored; then N receipts). Writes py-spy's raw
 (collapsed) stacks to bench/results/profile-{web,worker}.txt and prints each one's top functions.
 
-    .venv/bin/python bench/profile_ingest.py [--records 40000]   (with `bin/stack infra` up)
+    .venv/bin/python bench/profile_ingest.py [--records 40000] [--gil]   (with `bin/stack infra` up)
+
+`--gil` samples only while a thread holds the GIL: the CPU a process spends, without its waits.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def top(path: Path, n: int = 12) -> list[tuple[float, str]]:
     return [(100 * c / total, f) for f, c in own.most_common(n)]
 
 
-async def main(n: int) -> None:
+async def main(n: int, gil: bool) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     pipeline = Pipeline(Path(tempfile.mkdtemp(prefix="minicrm-profile-")))
     await pipeline.create()
@@ -45,7 +47,8 @@ async def main(n: int) -> None:
         await pipeline.wait_worker(worker)
         _, token = await pipeline.new_user()
         conn = await asyncpg.connect(pipeline.settings.database_url)
-        spies = {name: subprocess.Popen([str(ROOT / ".venv" / "bin" / "py-spy"), "record", "-p", str(proc.popen.pid),
+        spies = {name: subprocess.Popen([str(ROOT / ".venv" / "bin" / "py-spy"), "record", *(["--gil"] if gil else []),
+                                          "-p", str(proc.popen.pid),
                                           "-f", "raw", "-r", "50", "-o", str(OUT / f"profile-{name}.txt")],
                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                  for name, proc in (("web", web), ("worker", worker))}
@@ -67,4 +70,6 @@ async def main(n: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=40_000)
-    asyncio.run(main(parser.parse_args().records))
+    parser.add_argument("--gil", action="store_true", help="sample only threads holding the GIL (CPU, not waits)")
+    args = parser.parse_args()
+    asyncio.run(main(args.records, args.gil))
