@@ -4,7 +4,7 @@ its upstream issue. Installed when the Faust app is created; remove each once up
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from faust.transport.consumer import Consumer
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
@@ -58,7 +58,7 @@ async def perform_seek_from_the_start_when_nothing_committed(self: Consumer) -> 
             await self.seek(tp, 0)
 
 
-def create_worker_consumer_with_a_short_fetch_wait(self: AIOKafkaConsumerThread, transport):  # noqa: ANN001
+def create_worker_consumer_with_a_short_fetch_wait(self: AIOKafkaConsumerThread, transport: Any) -> Any:
     """Faust builds its consumer with `fetch_max_wait_ms=1500`, hard-coded (no setting). With one
     broker, aiokafka sends no new fetch to a node while one is in flight, and a fetch for
     partitions with nothing new waits that long at the broker: a partition whose buffer was
