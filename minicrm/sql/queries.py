@@ -33,7 +33,9 @@ UNREPLAYED_DEAD_LETTERS = "SELECT count(*) FROM dead_letters WHERE replayed_at I
 
 # Every pooled connection holds this staging table for its session (`db.create_pool`): a batch
 # of customers is COPied into it (binary COPY costs PostgreSQL and the client less than array
-# parameters) and applied by one set-based statement; each commit empties it.
+# parameters) and applied by one set-based statement in the same transaction (`store`'s); each
+# commit empties it. It needs a session per connection, as asyncpg's statement cache does (a
+# transaction-pooling PgBouncer in between would break both).
 STAGING_TABLES = """
 CREATE TEMP TABLE IF NOT EXISTS incoming_customers (
     id uuid, name text, email text, phone text, city text, visit integer
