@@ -64,7 +64,7 @@ async def seed(conn: asyncpg.Connection, n: int, tag: str) -> float:
 
 
 async def shaped_like(conn: asyncpg.Connection, table: str) -> str:
-    """An empty table `floor_<table>` shaped as `table`: its defaults, constraints (but foreign
+    """An empty table `floor_<table>` shaped as `table`: its defaults, constraints (not foreign
     keys), indexes and storage options (fillfactor), WAL-logged."""
     name = f"floor_{table}"
     await conn.execute(f"CREATE TABLE {name} (LIKE {table} INCLUDING ALL)")
