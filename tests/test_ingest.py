@@ -128,3 +128,48 @@ async def test_customer_upsert_by_email_and_search(pipeline, http):
     assert row["id"] == cid and row["city"] == "Pune" and row["visit"] == 7
     assert row["total_spend"] == 0  # spend comes from orders only, never from the client
     assert set(row) >= {"id", "name", "email", "phone", "city", "total_spend", "visit", "last_order_date", "createdAt"}
+
+
+async def test_worker_killed_mid_ingest_counts_every_order_once(pipeline, http):
+    """Records a killed worker took but had not committed are read again by its replacement:
+    every order is stored and moves its customer exactly once (several records a write)."""
+    import signal
+
+    tag = uuid.uuid4().hex[:8]
+    ids = (await post(http, "/api/customers", [{"name": f"Kill {i}", "email": f"{tag}.{i}@example.com"}
+                                               for i in range(1000)]))["ids"]
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    orders = [make_order(f"{tag}-{i}", ids[i % 1000], "COMPLETED", now) for i in range(20_000)]
+    conn = await pipeline.db()
+    try:
+        async def count() -> int:
+            return await conn.fetchval("SELECT count(*) FROM orders WHERE id LIKE $1", f"{tag}-%")
+
+        for start in range(0, 10_000, 1000):
+            await post(http, "/api/orders", orders[start:start + 1000])
+        await eventually(lambda: count_between(count, 1, 9_999), interval=0.02)
+        [worker] = [p for p in pipeline.processes if p.role == "worker"]
+        worker.kill(signal.SIGKILL)
+        pipeline.processes.remove(worker)
+        replacement = pipeline.start("worker")
+        for start in range(10_000, 20_000, 1000):
+            await post(http, "/api/orders", orders[start:start + 1000])
+        await pipeline.wait_worker(replacement)
+
+        async def all_stored():
+            return await count() == 20_000
+
+        await eventually(all_stored, timeout=120)
+        expected: dict[str, Decimal] = {}
+        for o in orders:
+            expected[o["customerId"]] = expected.get(o["customerId"], Decimal(0)) + Decimal(str(o["amount"]))
+        rows = await conn.fetch("SELECT id::text, total_spend, visit FROM customers WHERE email LIKE $1", f"{tag}.%")
+        assert {r["id"]: (r["total_spend"], r["visit"]) for r in rows} == {
+            cid: (spend, 20) for cid, spend in expected.items()}
+        assert await conn.fetchval("SELECT count(*) FROM order_items WHERE order_id LIKE $1", f"{tag}-%") == 20_000
+    finally:
+        await conn.close()
+
+
+async def count_between(count, low: int, high: int) -> bool:
+    return low <= await count() <= high

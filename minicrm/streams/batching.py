@@ -13,7 +13,7 @@ import asyncio
 import logging
 import random
 import time
-from typing import Any, Awaitable, Callable, Sequence, TypeVar
+from typing import Any, AsyncIterator, Awaitable, Callable, Sequence, TypeVar
 
 import asyncpg
 import faust
@@ -75,6 +75,24 @@ async def retry_forever(action: Callable[[], Awaitable[T]], what: str, cap: floa
             delay = backoff(attempt, cap)
             log.warning("%s failed (%r); retry %d in %.2fs", what, exc, attempt, delay)
             await asyncio.sleep(delay)
+
+
+# An ingest agent writes the records a partition has ready together, up to this many: an HTTP
+# array of 1,000 is split over the partitions, and a transaction of ~250 rows paid its fixed
+# costs four times (measured serially: 250 customers a transaction 18,000-25,000/s, 1,000
+# 28,000-37,000/s; end to end, customers stored 19,000-25,000/s became 26,000-33,000/s). Fewer
+# ready records wait at most TAKE_WITHIN seconds for more: Faust's take() wakes each partition's
+# actor that often even when idle (an idle worker: 1.7% of a core at no wait, 3.0% at 0.1 s,
+# 16.5% at 5 ms).
+RECORDS_PER_WRITE = 4
+TAKE_WITHIN = 0.1
+
+
+async def ready_items(stream: Any, items: Callable[[Any], Sequence[T]]) -> AsyncIterator[list[T]]:
+    """The items of the records `stream` has ready, several records at a time (Faust acks them
+    once the next group is asked for, that is once these are stored)."""
+    async for records in stream.take(RECORDS_PER_WRITE, within=TAKE_WITHIN):
+        yield [item for record in records for item in items(record)]
 
 
 def latest_by(records: Sequence[dict[str, Any]], key: str) -> list[dict[str, Any]]:

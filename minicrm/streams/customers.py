@@ -8,7 +8,7 @@ import asyncpg
 
 from minicrm.sql import queries
 from minicrm.streams.app import app, customers_topic
-from minicrm.streams.batching import guarded, store
+from minicrm.streams.batching import guarded, ready_items, store
 from minicrm.streams.records import CustomerBatch
 from minicrm.streams.resources import pool
 
@@ -41,6 +41,6 @@ def as_batch(customers: list[Customer]) -> CustomerBatch:
 
 @app.agent(customers_topic, isolated_partitions=True)  # partitions in parallel, each in order
 async def ingest_customers(stream):
-    async for batch in stream:
+    async for customers in ready_items(stream, lambda batch: batch.customers):
         db, topic = await pool(), customers_topic.get_topic_name()
-        await guarded(db, topic, batch, lambda: store(db, topic, batch.customers, write_customers, as_batch))
+        await guarded(db, topic, as_batch(customers), lambda: store(db, topic, customers, write_customers, as_batch))

@@ -22,7 +22,7 @@ from minicrm.order_effects import OrderState
 from minicrm.sql import queries
 from minicrm.streams.app import app, orders_topic, settings
 from minicrm.streams import timers
-from minicrm.streams.batching import Rejected, guarded, latest_by, store
+from minicrm.streams.batching import Rejected, guarded, latest_by, ready_items, store
 from minicrm.streams.records import OrderBatch
 from minicrm.streams.resources import pool
 
@@ -95,10 +95,9 @@ async def ingest(conn: asyncpg.Connection, batch: Sequence[Order]) -> None:
 
 @app.agent(orders_topic, isolated_partitions=True)  # partitions in parallel, each in order
 async def ingest_orders(stream):
-    async for batch in stream:
-        db = await pool()
-        await guarded(db, orders_topic.get_topic_name(), batch,
-                      lambda: store(db, orders_topic.get_topic_name(), batch.orders, ingest, as_batch))
+    async for orders in ready_items(stream, lambda batch: batch.orders):
+        db, topic = await pool(), orders_topic.get_topic_name()
+        await guarded(db, topic, as_batch(orders), lambda: store(db, topic, orders, ingest, as_batch))
 
 
 @app.timer(1.0)
