@@ -63,6 +63,9 @@ class Process:
         self.log.close()
 
 
+WORKER_TOPICS = ("outcomes", "vendor-calls")  # written by workers only, never by the edge
+
+
 class Pipeline:
     """One private deployment: database, topics, and its processes."""
 
@@ -194,6 +197,12 @@ class Pipeline:
         """The sum of end offsets of each pipeline topic."""
         ends = await self.end_offsets_by_partition()
         return {name: sum(v for tp, v in ends.items() if tp.topic == self.topic(name)) for name in TOPICS}
+
+    async def edge_offsets(self) -> dict[str, int]:
+        """End offsets of the topics the web edge writes to: what a refused request must leave as
+        it was. (Outcomes and vendor calls are the workers' alone, and move while an earlier
+        campaign winds down.)"""
+        return {name: n for name, n in (await self.end_offsets()).items() if name not in WORKER_TOPICS}
 
     async def lag(self, group: str | None = None) -> dict[str, int]:
         """Records not yet committed by the worker group (or `group`), per topic: where a stuck

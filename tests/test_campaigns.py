@@ -174,7 +174,7 @@ async def test_empty_segment_completes_with_a_summary(pipeline, http):
 async def test_wrongly_signed_receipts_get_401(pipeline, http):
     import base64
 
-    before = await pipeline.end_offsets()
+    before = await pipeline.edge_offsets()
     body = b'[{"commId": "%s", "campaignId": "%s", "status": "SENT"}]' % (
         str(uuid.uuid4()).encode(), str(uuid.uuid4()).encode())
     wrong = "whsec_" + base64.b64encode(b"not the secret").decode()
@@ -183,7 +183,7 @@ async def test_wrongly_signed_receipts_get_401(pipeline, http):
     stale = webhooks.sign(pipeline.settings.webhook_secrets[0], body, now=1)
     async with http.post("/api/receipts", data=body, headers=stale) as r:
         assert r.status == 401 and "from now" in await r.text()
-    assert await pipeline.end_offsets() == before
+    assert await pipeline.edge_offsets() == before
     good = webhooks.sign(pipeline.settings.webhook_secrets[0], body)
     async with http.post("/api/receipts", data=body, headers=good) as r:
         assert r.status == 201 and (await r.json())["count"] == 1

@@ -46,14 +46,14 @@ CASES = [
 
 @pytest.mark.parametrize("path, body, status, words", CASES, ids=[f"{c[0]}:{c[3]}" for c in CASES])
 async def test_bad_input_is_rejected_and_publishes_nothing(pipeline, http, path, body, status, words):
-    before = await pipeline.end_offsets()
+    before = await pipeline.edge_offsets()
     async with http.post(path, data=body, headers={"Content-Type": "application/json"}) as r:
         text = await r.text()
         assert r.status == status, text
         assert words in text
         payload = orjson.loads(text)
         assert set(payload) == {"error", "detail"}
-    assert await pipeline.end_offsets() == before
+    assert await pipeline.edge_offsets() == before
 
 
 async def test_bad_query_strings(http):

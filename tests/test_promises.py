@@ -23,7 +23,7 @@ async def answer(http, path, body):
 
 
 async def test_text_postgresql_cannot_store_is_refused_and_nothing_published(pipeline, http):
-    before = await pipeline.end_offsets()
+    before = await pipeline.edge_offsets()
     status, body = await answer(http, "/api/customers", [{"name": "Good Name", "email": "g@example.com"},
                                                           {"name": "Bad\u0000Name", "email": "b@example.com"}])
     assert (status, body["detail"]) == (400, [{"item": 1, "field": "name", "message": NUL_MESSAGE}])
@@ -35,20 +35,20 @@ async def test_text_postgresql_cannot_store_is_refused_and_nothing_published(pip
     assert status == 400 and body["detail"][0]["field"] == "message"
     status, body = await answer(http, "/api/customers", {"name": "Tab\tName", "email": "t@example.com"})
     assert status == 400 and body["detail"][0]["field"] == "name"
-    assert await pipeline.end_offsets() == before
+    assert await pipeline.edge_offsets() == before
 
 
 async def test_orders_for_unknown_customers_are_refused_by_id(pipeline, http):
     [known] = (await answer(http, "/api/customers", {"name": "Known One", "email": f"{uuid.uuid4()}@x.co"}))[1]["ids"]
     ghost = str(uuid.uuid4())
     now = datetime.now(timezone.utc)
-    before = await pipeline.end_offsets()
+    before = await pipeline.edge_offsets()
     # The known customer was posted a moment ago: the edge waits for it, and for the ghost in vain.
     status, body = await answer(http, "/api/orders", [make_order(f"k-{uuid.uuid4()}", known, "COMPLETED", now),
                                                       make_order(f"g-{uuid.uuid4()}", ghost, "COMPLETED", now)])
     assert status == 400
     assert body["detail"] == [{"item": 1, "field": "customerId", "message": f"customer {ghost} does not exist"}]
-    assert await pipeline.end_offsets() == before
+    assert await pipeline.edge_offsets() == before
 
 
 async def test_an_order_that_waits_for_its_customer_holds_up_nobody(pipeline, http):
