@@ -235,11 +235,13 @@ SET audience_size = coalesce(audience_size, 0), segmented_at = now(),
 WHERE id = $1 AND segmented_at IS NULL AND status IN ('SEGMENTING', 'PAUSED')
 """
 
+# Ids as text: they go out as JSON strings, and UUID objects made and printed again were a tenth
+# of the worker's CPU in a campaign (py-spy --gil). Ordered by the column, not its text.
 PENDING_DELIVERIES = """
-SELECT id, customer_id, customer_name, email, phone, personalized_msg
-FROM communication_log
-WHERE campaign_id = $1 AND customer_id > $2 AND customer_id <= $3 AND status = 'PENDING' AND NOT test
-ORDER BY customer_id
+SELECT l.id::text AS id, l.customer_id::text AS customer_id, l.customer_name, l.email, l.phone, l.personalized_msg
+FROM communication_log l
+WHERE l.campaign_id = $1 AND l.customer_id > $2 AND l.customer_id <= $3 AND l.status = 'PENDING' AND NOT l.test
+ORDER BY l.customer_id
 LIMIT $4
 """
 

@@ -61,16 +61,17 @@ async def publish_deliveries(db: asyncpg.Pool, campaign_id: UUID, epoch: int, af
         )
         if not rows:
             return after
-        deliveries = [delivery(r["id"], campaign_id, r["customer_id"], r["customer_name"], r["email"], r["phone"],
+        campaign = str(campaign_id)
+        deliveries = [delivery(r["id"], campaign, r["customer_id"], r["customer_name"], r["email"], r["phone"],
                                r["personalized_msg"]) for r in rows]
         parts = sizing.fit(
-            deliveries, lambda part: DeliveryBatch.encode(campaign_id=str(campaign_id), deliveries=part, epoch=epoch),
+            deliveries, lambda part: DeliveryBatch.encode(campaign_id=campaign, deliveries=part, epoch=epoch),
             settings.max_record_bytes)
         # Keyed past the campaign id, so a campaign's batches spread over the partitions.
         sent = [await deliveries_topic.send(key=f"{campaign_id}:{part[-1]['customerId']}", value=value)
                 for part, value in parts]
         await asyncio.gather(*sent)
-        after = rows[-1]["customer_id"]
+        after = UUID(rows[-1]["customer_id"])
         await retry_forever(lambda: db.execute(queries.SET_PUBLISHED_THROUGH, campaign_id, after, epoch), "cursor")
 
 
