@@ -88,11 +88,11 @@ RECORDS_PER_WRITE = 4
 TAKE_WITHIN = 0.1
 
 
-async def ready_items(stream: Any, items: Callable[[Any], Sequence[T]]) -> AsyncIterator[list[T]]:
-    """The items of the records `stream` has ready, several records at a time (Faust acks them
-    once the next group is asked for, that is once these are stored)."""
+async def ready_items(stream: Any, items: Callable[[Any], Sequence[T]]) -> AsyncIterator[tuple[int, list[T]]]:
+    """(how many records, their items) of the records `stream` has ready, several at a time
+    (Faust acks them once the next group is asked for, that is once these are stored)."""
     async for records in stream.take(RECORDS_PER_WRITE, within=TAKE_WITHIN):
-        yield [item for record in records for item in items(record)]
+        yield len(records), [item for record in records for item in items(record)]
 
 
 def latest_by(records: Sequence[dict[str, Any]], key: str) -> list[dict[str, Any]]:
@@ -144,12 +144,13 @@ async def dead_letter(pool: asyncpg.Pool, topic: str, record: Any, reason: str, 
 
 async def guarded(
     pool: asyncpg.Pool, topic: str, record: Any, action: Callable[[], Awaitable[Any]],
-    on_dead: Callable[[str], Awaitable[Any]] | None = None,
+    on_dead: Callable[[str], Awaitable[Any]] | None = None, records: int = 1,
 ) -> None:
-    """Runs an agent's work on one record, retrying outages. Any other failure sends the record
-    to `dead_letters` with its reason instead of raising (Faust would ack it and lose it), then
-    runs `on_dead(reason)` so that whatever waited on the record can end."""
-    metrics.RECORDS_CONSUMED.labels(topic).inc()
+    """Runs an agent's work on one record (standing for `records` Kafka records when an agent
+    merged several), retrying outages. Any other failure sends the record to `dead_letters` with
+    its reason instead of raising (Faust would ack it and lose it), then runs `on_dead(reason)`
+    so that whatever waited on the record can end."""
+    metrics.RECORDS_CONSUMED.labels(topic).inc(records)
     try:
         await retry_forever(action, f"record on {topic}")
     except Exception as exc:  # noqa: BLE001 - every failure is kept, never dropped

@@ -41,6 +41,7 @@ def as_batch(customers: list[Customer]) -> CustomerBatch:
 
 @app.agent(customers_topic, isolated_partitions=True)  # partitions in parallel, each in order
 async def ingest_customers(stream):
-    async for customers in ready_items(stream, lambda batch: batch.customers):
+    async for taken, customers in ready_items(stream, lambda batch: batch.customers):
         db, topic = await pool(), customers_topic.get_topic_name()
-        await guarded(db, topic, as_batch(customers), lambda: store(db, topic, customers, write_customers, as_batch))
+        await guarded(db, topic, as_batch(customers), lambda: store(db, topic, customers, write_customers, as_batch),
+                      records=taken)

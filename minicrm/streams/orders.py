@@ -95,9 +95,9 @@ async def ingest(conn: asyncpg.Connection, batch: Sequence[Order]) -> None:
 
 @app.agent(orders_topic, isolated_partitions=True)  # partitions in parallel, each in order
 async def ingest_orders(stream):
-    async for orders in ready_items(stream, lambda batch: batch.orders):
+    async for taken, orders in ready_items(stream, lambda batch: batch.orders):
         db, topic = await pool(), orders_topic.get_topic_name()
-        await guarded(db, topic, as_batch(orders), lambda: store(db, topic, orders, ingest, as_batch))
+        await guarded(db, topic, as_batch(orders), lambda: store(db, topic, orders, ingest, as_batch), records=taken)
 
 
 @app.timer(1.0)
