@@ -4,9 +4,9 @@ Every topic carries a batch per record: the HTTP API and the vendor take and giv
 arrays, and one Kafka record per array (per partition) keeps Faust's per-record cost
 off the hot path and lets each agent write a record in one transaction. A batch's items
 are plain JSON objects, not nested records: Faust builds a nested record field by field,
-a fifth of the worker's time at ingest, and the writers read just the fields they store. Agents iterate
-record by record, so an event is acknowledged only after its batch is stored (Faust's
-`take()` stalled partitions here under load). Correctness never depends on batch
+a fifth of the worker's time at ingest, and the writers read just the fields they store.
+An event is acknowledged only after its batch is stored; the ingest agents write the records
+a partition has ready together (`batching.ready_items`). Correctness never depends on batch
 boundaries: every write is idempotent per customer email, order id or message id.
 """
 
