@@ -55,13 +55,13 @@ def audience_query(request: CampaignRequest) -> tuple[str, list]:
 
 async def publish_deliveries(db: asyncpg.Pool, campaign_id: UUID, epoch: int, after: UUID, upto: UUID) -> UUID:
     """Publishes the pending log rows of customers in (after, upto]; returns the new cursor."""
+    campaign = str(campaign_id)
     while True:
         rows = await retry_forever(
             lambda: db.fetch(queries.PENDING_DELIVERIES, campaign_id, after, upto, settings.batch_size), "read audience"
         )
         if not rows:
             return after
-        campaign = str(campaign_id)
         deliveries = [delivery(r["id"], campaign, r["customer_id"], r["customer_name"], r["email"], r["phone"],
                                r["personalized_msg"]) for r in rows]
         parts = sizing.fit(
