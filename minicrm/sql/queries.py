@@ -81,10 +81,11 @@ ORDER_ITEMS = ("order_items", ("order_id", "position", "name", "quantity", "unit
 
 # Orders of one customer arrive on different partitions, written in parallel: every batch locks
 # its customers in id order before it moves any, so two batches wait for each other instead of
-# deadlocking. NO KEY UPDATE, the UPDATE's own lock.
-LOCK_CUSTOMERS = """
-SELECT 1 FROM customers c JOIN unnest($1::uuid[]) AS t(id) ON c.id = t.id ORDER BY c.id FOR NO KEY UPDATE OF c
+# deadlocking. NO KEY UPDATE, the UPDATE's own lock. ${ids}: the customer ids.
+_LOCK_CUSTOMERS = """
+SELECT c.id FROM customers c JOIN unnest(${ids}::uuid[]) AS t(id) ON c.id = t.id ORDER BY c.id FOR NO KEY UPDATE OF c
 """
+LOCK_CUSTOMERS = _LOCK_CUSTOMERS.format(ids=1)
 
 APPLY_CUSTOMER_DELTAS = """
 UPDATE customers c
@@ -103,10 +104,8 @@ ORDER_OWNERS = "SELECT o.id, o.customer_id FROM orders o JOIN unnest($1::text[])
 # Orders ($1 ids, $2 customer ids) that must wait: their customer is not stored yet, or an
 # earlier record of the same order is parked. The customers that are stored are locked as
 # LOCK_CUSTOMERS locks them (in id order), in the same round trip.
-ORDERS_THAT_WAIT = """
-WITH stored AS MATERIALIZED (
-    SELECT c.id FROM customers c JOIN unnest($2::uuid[]) AS t(id) ON c.id = t.id ORDER BY c.id FOR NO KEY UPDATE OF c
-)
+ORDERS_THAT_WAIT = f"""
+WITH stored AS MATERIALIZED ({_LOCK_CUSTOMERS.format(ids=2)})
 SELECT t.id FROM unnest($1::text[], $2::uuid[]) AS t(id, customer_id)
 WHERE t.customer_id NOT IN (SELECT id FROM stored)
    OR EXISTS (SELECT 1 FROM parked_orders p WHERE p.order_id = t.id)
