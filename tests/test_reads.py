@@ -183,6 +183,19 @@ async def test_totals_past_the_cap_are_estimates_and_say_so(pipeline, http, user
             assert r.headers["X-Total-Count"] == "300" and len(await r.json()) == 300
 
 
+def test_a_scan_of_an_index_is_a_full_scan_when_it_reads_most_of_the_table():
+    from minicrm.sql.reads import full_scan
+
+    def plan(node_type: str, rows: float) -> dict:
+        return {"Node Type": "Aggregate", "Plans": [{"Node Type": node_type, "Relation Name": "customers",
+                                                     "Plan Rows": rows}]}
+
+    assert full_scan(plan("Seq Scan", 10), 100_000)
+    for node_type in ("Index Only Scan", "Index Scan", "Bitmap Heap Scan"):
+        assert full_scan(plan(node_type, 100_000), 100_000)  # every row, by an index or by the table
+        assert not full_scan(plan(node_type, 3_000), 100_000)  # a selective segment
+
+
 @pytest.mark.integration
 async def test_a_preview_says_when_its_rule_reads_the_whole_table(pipeline, http):
     city = await add_customers(pipeline, http, 200)

@@ -13,7 +13,7 @@ from minicrm.sql import queries
 
 
 FULL_SCAN_SHARE = 0.05  # of the table's rows: at about 30 rows a page, most pages hold one
-HEAP_SCANS = ("Bitmap Heap Scan", "Index Scan")
+ROW_SCANS = ("Bitmap Heap Scan", "Index Scan", "Index Only Scan")
 
 
 class NotFound(LookupError):
@@ -80,14 +80,15 @@ async def plan(conn: asyncpg.Connection, source: str, where: str, params: list[A
 
 
 def full_scan(top: dict[str, Any], table_rows: float) -> bool:
-    """Whether a plan over customers reads the whole table: a sequential scan, or a scan of the
-    table (not of an index only) expected to match so many rows (FULL_SCAN_SHARE of the table:
-    a few on every page) that it reads nearly every page anyway."""
+    """Whether a plan over customers reads the whole table: a sequential scan, or a scan expected
+    to match so many rows (FULL_SCAN_SHARE of the table: a few on every page) that it reads
+    nearly every page of the table, or the whole of an index instead of it (an index-only scan,
+    which PostgreSQL prefers once vacuum has marked the table's pages all-visible)."""
     nodes = [top]
     while nodes:
         node = nodes.pop()
         if node.get("Relation Name") == "customers" and (node["Node Type"] == "Seq Scan" or (
-                node["Node Type"] in HEAP_SCANS and node["Plan Rows"] >= FULL_SCAN_SHARE * table_rows)):
+                node["Node Type"] in ROW_SCANS and node["Plan Rows"] >= FULL_SCAN_SHARE * table_rows)):
             return True
         nodes += node.get("Plans", [])
     return False
