@@ -45,6 +45,36 @@ CITIES = ["Mumbai", "Delhi", "Pune", "Chennai", "Kolkata", "Jaipur"]
 CHUNK = 50_000
 
 
+def cpu_seconds(pipeline: Pipeline) -> dict[str, float]:
+    """CPU seconds used so far by each part on this machine: the pipeline's processes by role,
+    PostgreSQL (its server processes), Kafka (the JVM), this benchmark, and everything else."""
+    roles = {p.popen.pid: p.role for p in pipeline.processes}
+    used: dict[str, float] = {}
+    for proc in psutil.process_iter(["pid", "ppid", "name"]):
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:
+            continue
+        name = proc.info["name"] or ""
+        if proc.info["pid"] in roles:
+            part = roles[proc.info["pid"]]
+        elif name == "postgres":
+            part = "postgres"
+        elif name == "java":
+            part = "kafka"
+        elif proc.info["pid"] == os.getpid():
+            part = "benchmark"
+        else:
+            part = "other"
+        used[part] = used.get(part, 0.0) + times.user + times.system
+    return used
+
+
+def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    used = {part: round(after[part] - before.get(part, 0.0), 2) for part in after}
+    return {part: seconds for part, seconds in sorted(used.items(), key=lambda kv: -kv[1]) if seconds >= 0.01}
+
+
 def customer_rows(start: int, stop: int, tag: str):
     rng = random.Random(start)
     for i in range(start, stop):
@@ -244,6 +274,7 @@ async def run_campaign(pipeline: Pipeline, conn: asyncpg.Connection, n: int, tok
     peak = [max(w.memory_info().rss for w in workers)]
     baseline = peak[0]
     segment = {"combinator": "AND", "rules": [{"attribute": "city", "operator": "!=", "value": "HttpCity"}]}
+    cpu_before = cpu_seconds(pipeline)
     async with aiohttp.ClientSession(base_url=pipeline.url, headers={"Authorization": f"Bearer {token}"}) as session:
         start = time.perf_counter()
         async with session.post("/api/campaigns", json={
@@ -270,6 +301,7 @@ async def run_campaign(pipeline: Pipeline, conn: asyncpg.Connection, n: int, tok
             break
         await asyncio.sleep(0.05)
     total = time.perf_counter() - start
+    cpu = cpu_used(cpu_before, cpu_seconds(pipeline))
     assert row["sent_count"] + row["failed_count"] == row["audience_size"] == n, dict(row)
     return {
         "campaign_seconds": round(total, 3),
@@ -279,6 +311,7 @@ async def run_campaign(pipeline: Pipeline, conn: asyncpg.Connection, n: int, tok
         "worker_rss_baseline_mb": round(baseline / 2**20, 1),
         "worker_rss_samples": len(peak),
         "worker_rss_peak_mb": round(max(peak) / 2**20, 1),
+        "campaign_cpu_seconds": cpu,
     }
 
 
