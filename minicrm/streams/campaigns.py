@@ -53,13 +53,18 @@ def audience_query(request: CampaignRequest) -> tuple[str, list]:
     return sql, audience_params + message_params + skip_params
 
 
+async def pending_deliveries(db: asyncpg.Pool, campaign_id: UUID, after: UUID, upto: UUID) -> list[asyncpg.Record]:
+    """The next batch of the campaign's pending messages to customers in (after, upto], in customer order."""
+    async with db.acquire() as conn, conn.transaction():
+        await conn.execute(queries.IN_INDEX_ORDER)
+        return await conn.fetch(queries.PENDING_DELIVERIES, campaign_id, after, upto, settings.batch_size)
+
+
 async def publish_deliveries(db: asyncpg.Pool, campaign_id: UUID, epoch: int, after: UUID, upto: UUID) -> UUID:
     """Publishes the pending log rows of customers in (after, upto]; returns the new cursor."""
     campaign = str(campaign_id)
     while True:
-        rows = await retry_forever(
-            lambda: db.fetch(queries.PENDING_DELIVERIES, campaign_id, after, upto, settings.batch_size), "read audience"
-        )
+        rows = await retry_forever(lambda: pending_deliveries(db, campaign_id, after, upto), "read audience")
         if not rows:
             return after
         deliveries = [delivery(r["id"], campaign, r["customer_id"], r["customer_name"], r["email"], r["phone"],
