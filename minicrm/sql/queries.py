@@ -300,10 +300,15 @@ WHERE id = $1 AND status = $2 AND status NOT IN {FINAL}
 """
 # Messages of a cancelled campaign that are still pending become CANCELLED (idempotent; in a
 # statement of its own after CANCEL commits, so no chunk written before the cancel is missed).
+# A message whose receipt is being applied (its row locked) is left to the receipt: waiting for
+# it deadlocked with APPLY_RECEIPTS, which locks its rows in the receipts' order.
 CANCEL_PENDING = """
 WITH moved AS (
-    UPDATE communication_log SET status = 'CANCELLED', reason = 'the campaign was cancelled'
-    WHERE campaign_id = $1 AND status = 'PENDING' AND NOT test
+    UPDATE communication_log l SET status = 'CANCELLED', reason = 'the campaign was cancelled'
+    FROM (SELECT id FROM communication_log
+          WHERE campaign_id = $1 AND status = 'PENDING' AND NOT test
+          FOR UPDATE SKIP LOCKED) pending
+    WHERE l.id = pending.id
     RETURNING 1
 )
 UPDATE campaigns c

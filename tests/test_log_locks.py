@@ -1,0 +1,31 @@
+"""Writers of the same log rows at once, on the real database: none waits for the other in a cycle."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from minicrm.sql import queries
+
+
+async def test_cancelling_while_a_receipt_holds_a_message_leaves_that_message_to_the_receipt(db_pool):
+    campaign, first, second = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    await db_pool.execute("INSERT INTO campaigns (id, user_id, name, segment, message, status, pending_count)"
+                          " VALUES ($1, 'u', 'n', '{}', 'm', 'CANCELLED', 2)", campaign)
+    for message in (first, second):  # in this order on disk: a cancel reaches `first` first
+        await db_pool.execute("INSERT INTO communication_log (id, campaign_id, customer_id, customer_name, email,"
+                              " personalized_msg, status) VALUES ($1, $2, $3, 'N', 'n@example.com', 'hi', 'PENDING')",
+                              message, campaign, uuid.uuid4())
+    receipts = await db_pool.acquire()
+    try:
+        async with receipts.transaction():  # a receipts batch applying `second`: it holds the row, and may want `first` next
+            await receipts.execute("SELECT 1 FROM communication_log WHERE id = $1 FOR UPDATE", second)
+            await asyncio.wait_for(db_pool.execute(queries.CANCEL_PENDING, campaign), 5)  # waited for `second`, holding `first`
+    finally:
+        await db_pool.release(receipts)
+    await db_pool.fetchrow(queries.APPLY_RECEIPTS, campaign, [second], ["SENT"], [None])
+    statuses = dict(await db_pool.fetch("SELECT id, status FROM communication_log WHERE campaign_id = $1", campaign))
+    assert statuses == {first: "CANCELLED", second: "SENT"}
+    counts = await db_pool.fetchrow("SELECT pending_count, sent_count, cancelled_count FROM campaigns WHERE id = $1",
+                                    campaign)
+    assert tuple(counts) == (0, 1, 1)
