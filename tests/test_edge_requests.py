@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
-from minicrm.edge.errors import InvalidInput
-from minicrm.edge.requests import validate_many
+from minicrm.edge.errors import InvalidInput, PayloadTooLarge
+from minicrm.edge.receipts import RECEIPTS
+from minicrm.edge.requests import validate_array, validate_many
 from minicrm.edge.schemas import OrderIn
 
 ORDER = {"id": "o1", "customerId": "5f1d7e2a-8c2b-4f7e-9a51-6b0c3d2e1f00", "amount": 20, "status": "COMPLETED",
@@ -28,3 +30,44 @@ def test_valid_items_come_back_as_models_in_their_order():
     orders = validate_many(OrderIn, [{**ORDER, "id": f"o{i}"} for i in range(3)], max_items=10)
     assert [o.id for o in orders] == ["o0", "o1", "o2"]
     assert [o.id for o in validate_many(OrderIn, ORDER, max_items=1)] == ["o1"]  # one object is an array of one
+
+
+RECEIPT = {"commId": "5f1d7e2a-8c2b-4f7e-9a51-6b0c3d2e1f01", "campaignId": "5F1D7E2A-8C2B-4F7E-9A51-6B0C3D2E1F02",
+           "customerId": "5f1d7e2a-8c2b-4f7e-9a51-6b0c3d2e1f03", "status": "SENT"}
+
+
+def test_receipts_are_checked_from_the_bytes_and_come_back_as_they_go_on():
+    raw = orjson.dumps([RECEIPT, {**RECEIPT, "status": "BOUNCED", "reason": "  no such mailbox "}])
+    assert validate_array(RECEIPTS, raw, max_items=10) == [
+        {k: v for k, v in RECEIPT.items() if k != "customerId"},
+        {"commId": RECEIPT["commId"], "campaignId": RECEIPT["campaignId"], "status": "BOUNCED",
+         "reason": "no such mailbox"}]
+
+
+def test_every_bad_receipt_is_named_with_its_field():
+    raw = orjson.dumps([RECEIPT, "x", {**RECEIPT, "commId": "nope"}, {**RECEIPT, "status": "READ"},
+                        {k: v for k, v in RECEIPT.items() if k != "campaignId"}, {**RECEIPT, "reason": "r" * 501}])
+    with pytest.raises(InvalidInput) as raised:
+        validate_array(RECEIPTS, raw, max_items=10)
+    assert [(p["item"], p["field"]) for p in raised.value.detail] == [
+        (1, "(item)"), (2, "commId"), (3, "status"), (4, "campaignId"), (5, "reason")]
+
+
+@pytest.mark.parametrize("raw, message", [
+    (b"", "request body is empty; expected JSON"),
+    (b"[{", "malformed JSON"),
+    (orjson.dumps(RECEIPT), "expected a JSON array"),
+    (b"[]", "expected an object or a non-empty array of objects"),
+])
+def test_a_receipts_body_that_is_no_array_of_them_is_refused_as_a_whole(raw, message):
+    with pytest.raises(InvalidInput) as raised:
+        validate_array(RECEIPTS, raw, max_items=10)
+    assert str(raised.value.detail).startswith(message)
+
+
+def test_a_nul_in_a_receipt_is_refused_with_its_place_and_too_many_as_too_large():
+    with pytest.raises(InvalidInput) as raised:
+        validate_array(RECEIPTS, orjson.dumps([RECEIPT, {**RECEIPT, "reason": "a\x00b"}]), max_items=10)
+    assert [(p["item"], p["field"]) for p in raised.value.detail] == [(1, "reason")]
+    with pytest.raises(PayloadTooLarge):
+        validate_array(RECEIPTS, orjson.dumps([RECEIPT] * 3), max_items=2)

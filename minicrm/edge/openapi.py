@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 from aiohttp import web
-from pydantic import BaseModel
+from pydantic import TypeAdapter
 
 from minicrm.edge.ai import CampaignIdea, Query
 from minicrm.edge.auth import GoogleLogin, KeyLogin, TrustedLogin
@@ -30,8 +30,8 @@ PAGING = [
 ]
 
 
-def _model(model: type[BaseModel]) -> dict[str, Any]:
-    return model.model_json_schema(ref_template="#/components/schemas/{model}")
+def _model(model: type) -> dict[str, Any]:
+    return TypeAdapter(model).json_schema(ref_template="#/components/schemas/{model}")
 
 
 def _one_or_many(name: str) -> dict[str, Any]:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from aiohttp import web
+from pydantic import TypeAdapter
 
 from minicrm import webhooks
-from minicrm.edge.errors import InvalidInput, Unauthorized
-from minicrm.edge.requests import parse_json, validate_many
+from minicrm.edge.errors import Unauthorized
+from minicrm.edge.requests import validate_array
 from minicrm.edge.responses import json_response
 from minicrm.edge.schemas import ReceiptIn
 from minicrm.edge.state import PUBLISHER, SETTINGS
 from minicrm.streams.records import ReceiptBatch
+
+RECEIPTS = TypeAdapter(list[ReceiptIn])
 
 
 async def create(request: web.Request) -> web.Response:
@@ -21,14 +24,10 @@ async def create(request: web.Request) -> web.Response:
             webhooks.verify(settings.webhook_secrets, request.headers, raw)
         except webhooks.SignatureError as exc:
             raise Unauthorized(str(exc)) from None
-    body = parse_json(raw)
-    if not isinstance(body, list):
-        raise InvalidInput("expected an array of receipts")
-    receipts = validate_many(ReceiptIn, body, settings.max_items)
+    receipts = validate_array(RECEIPTS, raw, settings.max_items)
     await request.app[PUBLISHER].publish_batched(
         settings.topic("receipts"),
-        ((str(r.campaignId), {"commId": str(r.commId), "campaignId": str(r.campaignId), "status": r.status,
-                                   "reason": r.reason}) for r in receipts),
+        ((r["campaignId"].lower(), r) for r in receipts),  # each receipt as checked: {commId, campaignId, status[, reason]}
         lambda part: ReceiptBatch.encode(campaign_id=part[0]["campaignId"], receipts=part),
         max_items=settings.batch_size,
     )

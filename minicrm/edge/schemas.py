@@ -8,7 +8,9 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator,
+                      with_config)
+from typing_extensions import NotRequired, TypedDict
 
 from minicrm import campaign_states as states, receipt_folding, rules, templating
 
@@ -25,6 +27,7 @@ def _one_line(value: str) -> str:
 
 
 Line = Annotated[str, AfterValidator(_one_line)]  # names, cities, ids: what people paste junk into
+UuidText = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")]
 Money = Annotated[Decimal, Field(ge=0, le=Decimal("1e11"), allow_inf_nan=False)]
 
 
@@ -142,12 +145,15 @@ class CampaignIn(Body):
         return value
 
 
-class ReceiptIn(Body):
-    commId: UUID
-    campaignId: UUID
-    customerId: UUID | None = None
+@with_config(ConfigDict(str_strip_whitespace=True))
+class ReceiptIn(TypedDict):
+    """A receipt, checked as it goes on (a campaign has as many as messages, so no model object is
+    made of each, nor UUID objects of its ids); other fields, such as `customerId`, are dropped."""
+
+    commId: UuidText
+    campaignId: UuidText
     status: Literal[receipt_folding.RECEIPT_STATUSES]  # UNSUBSCRIBED and BOUNCED also opt the recipient out
-    reason: str | None = Field(default=None, max_length=500)
+    reason: NotRequired[Annotated[str | None, Field(max_length=500)]]
 
 
 class RescheduleIn(Body):
