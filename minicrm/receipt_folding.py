@@ -8,21 +8,26 @@ either is an outcome and an opt-out, which suppresses the recipient from later c
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
-from uuid import UUID
 
 OUTCOMES = {"SENT": "SENT", "FAILED": "FAILED", "UNSUBSCRIBED": "SENT", "BOUNCED": "FAILED"}
 RECEIPT_STATUSES = tuple(OUTCOMES)
 OPT_OUTS = {"UNSUBSCRIBED": "unsubscribed", "BOUNCED": "bounced"}
 
 
+# A message id as text, as the log's ids are written out (asyncpg sends such text as a uuid).
+UUID_TEXT = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+MESSAGE_ID = re.compile(UUID_TEXT)
+
+
 @dataclass
 class Folded:
-    ids: list[UUID] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)  # message ids as text: a UUID object apiece cost a tenth of the fold
     statuses: list[str] = field(default_factory=list)
     reasons: list[str | None] = field(default_factory=list)
-    opt_outs: dict[UUID, str] = field(default_factory=dict)  # commId → why its recipient opted out
+    opt_outs: dict[str, str] = field(default_factory=dict)  # commId → why its recipient opted out
 
 
 def _text(value: Any) -> str | None:
@@ -31,17 +36,14 @@ def _text(value: Any) -> str | None:
 
 def fold(receipts: Iterable[dict[str, Any]]) -> Folded:
     """First outcome per commId, and every opt-out; unknown statuses and ids that are no
-    message's (not UUIDs) left out: they can move no log row."""
-    seen: dict[UUID, tuple[str, str | None]] = {}
+    message's (not UUIDs in the 8-4-4-4-12 form the edge takes) left out: they can move no log row."""
+    seen: dict[str, tuple[str, str | None]] = {}
     folded = Folded()
     for receipt in receipts:
-        status = receipt.get("status")
-        try:
-            comm_id = UUID(str(receipt.get("commId")))
-        except ValueError:
+        status, comm_id = receipt.get("status"), receipt.get("commId")
+        if status not in OUTCOMES or not isinstance(comm_id, str) or not MESSAGE_ID.fullmatch(comm_id):
             continue
-        if status not in OUTCOMES:
-            continue
+        comm_id = comm_id.lower()
         reason = _text(receipt.get("reason"))
         if status in OPT_OUTS:
             folded.opt_outs.setdefault(comm_id, f"{OPT_OUTS[status]}: {reason}" if reason else OPT_OUTS[status])

@@ -1,4 +1,4 @@
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 from minicrm.receipt_folding import fold
 
@@ -12,10 +12,14 @@ def test_first_receipt_per_message_wins_and_junk_is_dropped():
         {"commId": str(c), "status": "DELIVERED"},
         {"status": "SENT"},
         {"commId": "not-a-message-id", "status": "SENT"},
+        {"commId": 42, "status": "SENT"},
+        {"commId": str(c).upper(), "status": "SENT"},
+        {"commId": str(b).upper(), "status": "SENT"},  # `b` again
+        {"commId": f"{{{c}}}", "status": "SENT"},
     ]
     folded = fold(receipts)
-    assert (folded.ids, folded.statuses, folded.reasons) == ([a, b], ["SENT", "FAILED"], [None, "mailbox full"])
-    assert isinstance(folded.ids[0], UUID)
+    assert (folded.ids, folded.statuses, folded.reasons) == (
+        [str(a), str(b), str(c)], ["SENT", "FAILED", "SENT"], [None, "mailbox full", None])
     assert folded.opt_outs == {}
 
 
@@ -27,8 +31,8 @@ def test_unsubscribed_and_bounced_are_outcomes_and_opt_outs():
         {"commId": str(bounced), "status": "BOUNCED", "reason": "no such mailbox"},
         {"commId": str(unsubscribed), "status": "UNSUBSCRIBED"},
     ])
-    assert folded.ids == [sent_then_unsubscribed, bounced, unsubscribed]
+    assert folded.ids == [str(sent_then_unsubscribed), str(bounced), str(unsubscribed)]
     assert folded.statuses == ["SENT", "FAILED", "SENT"]  # a bounce was not delivered; an unsubscribe was
     assert folded.reasons == [None, "no such mailbox", "unsubscribed"]
-    assert folded.opt_outs == {sent_then_unsubscribed: "unsubscribed: clicked the link",
-                               bounced: "bounced: no such mailbox", unsubscribed: "unsubscribed"}
+    assert folded.opt_outs == {str(sent_then_unsubscribed): "unsubscribed: clicked the link",
+                               str(bounced): "bounced: no such mailbox", str(unsubscribed): "unsubscribed"}

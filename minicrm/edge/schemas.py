@@ -27,7 +27,7 @@ def _one_line(value: str) -> str:
 
 
 Line = Annotated[str, AfterValidator(_one_line)]  # names, cities, ids: what people paste junk into
-UuidText = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")]
+UuidText = Annotated[str, StringConstraints(pattern=f"^{receipt_folding.UUID_TEXT}$")]
 Money = Annotated[Decimal, Field(ge=0, le=Decimal("1e11"), allow_inf_nan=False)]
 
 
