@@ -84,7 +84,7 @@ async def main(what: str, n: int, gil: bool) -> None:
                 await pipeline.wait_worker(processes[role])
         _, token = await pipeline.new_user()
         spies = [subprocess.Popen([str(ROOT / ".venv" / "bin" / "py-spy"), "record", *(["--gil"] if gil else []),
-                                   "-p", str(processes[role].popen.pid), "-f", "raw", "-r", "50", "-o", str(path)],
+                                   "-p", str(processes[role].popen.pid), "-f", "raw", "-r", "200", "-o", str(path)],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                  for role, path in paths.items()]
         before, records = cpu_seconds(pipeline), await records_by_topic(pipeline)
