@@ -6,7 +6,10 @@ import uuid
 from datetime import datetime, timezone
 from decimal import Decimal
 
+import orjson
+
 from minicrm.edge import customers, orders
+from minicrm.edge.requests import validate_items
 from minicrm.edge.schemas import CustomerIn, OrderIn
 from minicrm.order_effects import OrderState
 from minicrm.streams import orders as order_stream
@@ -21,7 +24,8 @@ def test_customer_ids_are_the_uuid5_of_the_email():
 
 
 def test_encoded_batches_read_back_as_the_records_faust_would_write():
-    customer = CustomerIn.model_validate({"name": "Asha", "email": "Asha@Example.com", "phone": "9876543210"})
+    [customer] = validate_items(CustomerIn, orjson.dumps({"name": "Asha", "email": "Asha@Example.com",
+                                                         "phone": "9876543210"}), 1)
     record = customers.to_record(customer)
     assert CustomerBatch.encode(customers=[record]) == CustomerBatch(customers=[record]).dumps()
     read = CustomerBatch.loads(CustomerBatch.encode(customers=[record])).customers[0]

@@ -8,7 +8,7 @@ import uuid
 from aiohttp import web
 
 from minicrm.edge.listing import Order, listing
-from minicrm.edge.requests import page, read_json, segment_condition, validate_many
+from minicrm.edge.requests import page, read_json, segment_condition, validate_items
 from minicrm.edge.responses import json_response
 from minicrm.edge.schemas import CustomerIn
 from minicrm.edge.state import POOL, PUBLISHER, SETTINGS
@@ -35,13 +35,14 @@ def customer_id(email: str) -> str:
 
 def to_record(customer: CustomerIn) -> dict:
     """The customer as a CustomerBatch item."""
-    return {"id": customer_id(customer.email), "name": customer.name, "email": customer.email,
-            "phone": customer.phone, "city": customer.city, "visit": customer.visit}
+    return {"id": customer_id(customer["email"]), "name": customer["name"], "email": customer["email"],
+            "phone": customer.get("phone") or None, "city": customer.get("city") or None,
+            "visit": customer.get("visit")}
 
 
 async def create(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
-    customers = validate_many(CustomerIn, await read_json(request), settings.max_items)
+    customers = validate_items(CustomerIn, await request.read(), settings.max_items)
     records = [to_record(c) for c in customers]
     count = await request.app[PUBLISHER].publish_batched(
         settings.topic("customers"), ((r["email"], r) for r in records), lambda group: CustomerBatch.encode(customers=group),

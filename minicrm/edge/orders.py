@@ -13,7 +13,7 @@ from aiohttp import web
 
 from minicrm.edge.listing import Order, listing
 from minicrm.edge.errors import Conflict, InvalidInput
-from minicrm.edge.requests import filters, page, read_json, validate_many
+from minicrm.edge.requests import filters, page, validate_items
 from minicrm.edge.responses import json_response
 from minicrm.edge.schemas import OrderIn, OrderStatus
 from minicrm.edge.state import POOL, PUBLISHER, SETTINGS
@@ -61,7 +61,7 @@ async def refuse_moved_orders(pool: asyncpg.Pool, orders: list[OrderIn]) -> None
 
 async def create(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
-    orders = validate_many(OrderIn, await read_json(request), settings.max_items)
+    orders = validate_items(OrderIn, await request.read(), settings.max_items)
     unknown = await unknown_customers(request.app[POOL], {o.customerId for o in orders}, settings.customer_wait)
     if unknown:
         raise InvalidInput([

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from aiohttp import web
-from pydantic import TypeAdapter
 
 from minicrm import webhooks
 from minicrm.edge.errors import Unauthorized
-from minicrm.edge.requests import validate_array
+from minicrm.edge.requests import validate_items
 from minicrm.edge.responses import json_response
 from minicrm.edge.schemas import ReceiptIn
 from minicrm.edge.state import PUBLISHER, SETTINGS
 from minicrm.streams.records import ReceiptBatch
-
-RECEIPTS = TypeAdapter(list[ReceiptIn])
 
 
 async def create(request: web.Request) -> web.Response:
@@ -24,7 +21,7 @@ async def create(request: web.Request) -> web.Response:
             webhooks.verify(settings.webhook_secrets, request.headers, raw)
         except webhooks.SignatureError as exc:
             raise Unauthorized(str(exc)) from None
-    receipts = validate_array(RECEIPTS, raw, settings.max_items)
+    receipts = validate_items(ReceiptIn, raw, settings.max_items, one=False)
     await request.app[PUBLISHER].publish_batched(
         settings.topic("receipts"),
         ((r["campaignId"].lower(), r) for r in receipts),  # each receipt as checked: {commId, campaignId, status[, reason]}

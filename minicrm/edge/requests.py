@@ -13,11 +13,11 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from minicrm import rules
 from minicrm.edge.errors import InvalidInput, PayloadTooLarge
+from minicrm.edge.schemas import PATTERN_PROBLEMS
 from minicrm.settings import Settings
 
 Model = TypeVar("Model", bound=BaseModel)
 T = TypeVar("T")
-EMPTY_ARRAY = "expected an object or a non-empty array of objects"
 MAX_OFFSET = 10_000_000
 NUL_MESSAGE = "text holds a NUL character (\\u0000), which cannot be stored"
 
@@ -69,58 +69,51 @@ def validate_one(model: type[Model], data: Any) -> Model:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise InvalidInput([{"field": _field(e["loc"]), "message": e["msg"]} for e in exc.errors()]) from None
+        raise InvalidInput([{"field": _field(e["loc"]), "message": _message(e)} for e in exc.errors()]) from None
 
 
 @functools.cache
-def list_of(model: type[Model]) -> TypeAdapter[list[Model]]:
-    return TypeAdapter(list[model])  # type: ignore[valid-type]
+def adapters(item: type[T]) -> tuple[TypeAdapter[T], TypeAdapter[list[T]]]:
+    return TypeAdapter(item), TypeAdapter(list[item])  # type: ignore[valid-type]
 
 
-def validate_many(model: type[Model], data: Any, max_items: int) -> list[Model]:
-    """One object or an array of them; every item is checked before any is accepted (in one
-    call into pydantic for the whole array, a quarter cheaper than one per item)."""
-    items = data if isinstance(data, list) else [data]
-    if not items:
-        raise InvalidInput(EMPTY_ARRAY)
-    if len(items) > max_items:
-        raise PayloadTooLarge(f"array has {len(items)} items; at most {max_items} are accepted per request")
-    try:
-        return list_of(model).validate_python(items)
-    except ValidationError as exc:
-        raise InvalidInput(_item_problems(exc)) from None
-
-
-def validate_array(items: TypeAdapter[list[T]], raw: bytes, max_items: int) -> list[T]:
-    """A body that must be a JSON array, checked item by item straight from its bytes in one call
-    into pydantic, with no Python value of the JSON made first (for the vendor's receipts: as
-    many as a campaign has messages)."""
+def validate_items(item: type[T], raw: bytes, max_items: int, one: bool = True) -> list[T]:
+    """A body of one item (if `one`) or an array of them, checked straight from its bytes in one
+    call into pydantic (no Python value of the JSON is made first), every item before any is
+    accepted; each problem names item and field."""
     if not raw.strip():
         raise InvalidInput("request body is empty; expected JSON")
     if b"\\u0000" in raw:
         parse_json(raw)  # refuses a NUL character, saying where
+    single, array = adapters(item)
+    is_one = one and not raw.lstrip().startswith(b"[")
     try:
-        values = items.validate_json(raw)
+        values = [single.validate_json(raw)] if is_one else array.validate_json(raw)
     except ValidationError as exc:
-        if top := [e for e in exc.errors() if not e["loc"]]:
-            raise InvalidInput(f"malformed JSON: {top[0]['msg']}" if top[0]["type"] == "json_invalid"
-                               else "expected a JSON array") from None
-        raise InvalidInput(_item_problems(exc)) from None
+        errors = exc.errors()
+        if errors[0]["type"] == "json_invalid":
+            raise InvalidInput(f"malformed JSON: {errors[0]['msg']}") from None
+        if not is_one and not errors[0]["loc"]:
+            raise InvalidInput("expected a JSON array") from None
+        raise InvalidInput([_item_problem((0, *e["loc"]) if is_one else e["loc"], e) for e in errors]) from None
     if not values:
-        raise InvalidInput(EMPTY_ARRAY)
+        raise InvalidInput("expected an object or a non-empty array of objects")
     if len(values) > max_items:
         raise PayloadTooLarge(f"array has {len(values)} items; at most {max_items} are accepted per request")
     return values
 
 
-def _item_problems(exc: ValidationError) -> list[dict[str, Any]]:
-    """Each problem of an array's items, naming item and field."""
-    return [
-        {"item": e["loc"][0], "field": "(item)", "message": "expected a JSON object"}
-        if e["type"] in ("model_type", "dict_type") and len(e["loc"]) == 1
-        else {"item": e["loc"][0], "field": _field(e["loc"][1:]), "message": e["msg"]}
-        for e in exc.errors()
-    ]
+def _item_problem(loc: tuple[Any, ...], error: Any) -> dict[str, Any]:
+    if len(loc) == 1 and error["type"] in ("model_type", "dict_type"):
+        return {"item": loc[0], "field": "(item)", "message": "expected a JSON object"}
+    return {"item": loc[0], "field": _field(loc[1:]), "message": _message(error)}
+
+
+def _message(error: Any) -> str:
+    """Pydantic's message, but for a pattern: what the value failing it is told."""
+    if error["type"] == "string_pattern_mismatch":
+        return PATTERN_PROBLEMS.get(error["ctx"]["pattern"], error["msg"])
+    return error["msg"]
 
 
 @dataclass(frozen=True)

