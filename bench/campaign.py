@@ -248,20 +248,22 @@ async def ingest(pipeline: Pipeline, conn: asyncpg.Connection, n: int, token: st
                  for i in range(n)]
     results = {}
     async with aiohttp.ClientSession(base_url=pipeline.url, headers={"Authorization": f"Bearer {token}"}) as session:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds(pipeline)
         accepted = await post_all(session, "/api/customers", customers)
         took = await stored(conn, "SELECT c.email FROM customers c JOIN unnest($1::text[]) AS t(email) ON c.email = t.email",
                             [c["email"] for c in customers], start)
-        results.update(ingest_customers_accepted_per_s=round(n / accepted), ingest_customers_stored_per_s=round(n / took))
+        results.update(ingest_customers_accepted_per_s=round(n / accepted), ingest_customers_stored_per_s=round(n / took),
+                       ingest_customers_cpu_seconds=cpu_used(cpu, cpu_seconds(pipeline)))
 
         ids = [str(r["id"]) for r in await conn.fetch("SELECT id FROM customers WHERE lower(city) = lower($1)", city)]
         orders = [{"id": f"http-{tag}-{i}", "customerId": ids[i], "amount": 10, "status": "COMPLETED",
                    "items": [{"name": "x", "quantity": 1, "unitPrice": 10, "total": 10}]} for i in range(n)]
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds(pipeline)
         accepted = await post_all(session, "/api/orders", orders)
         took = await stored(conn, "SELECT o.id FROM orders o JOIN unnest($1::text[]) AS t(id) ON o.id = t.id",
                             [o["id"] for o in orders], start)
-        results.update(ingest_orders_accepted_per_s=round(n / accepted), ingest_orders_stored_per_s=round(n / took))
+        results.update(ingest_orders_accepted_per_s=round(n / accepted), ingest_orders_stored_per_s=round(n / took),
+                       ingest_orders_cpu_seconds=cpu_used(cpu, cpu_seconds(pipeline)))
 
         receipts = [{"commId": str(uuid.uuid4()), "campaignId": str(uuid.uuid4()), "status": "SENT"} for _ in range(n)]
         accepted = await post_all(session, "/api/receipts", receipts, pipeline.settings.webhook_secrets[0])
