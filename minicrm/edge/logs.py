@@ -24,10 +24,11 @@ async def list_logs(request: web.Request) -> web.Response:
         choices={"status": ("l.status", states.MESSAGE_STATUSES)},
     )
     user, total = current_user(request), None
+    whole_campaign = "campaignId" in request.query and "customerId" not in request.query
     if "campaignId" in request.query:  # the campaign's, if it is yours (404 otherwise)
         async with request.app[POOL].acquire() as conn:
             campaign = await reads.campaign(conn, campaign_uuid(request.query["campaignId"]), user, queries.LOG_TOTALS)
-            if "customerId" not in request.query:
+            if whole_campaign:
                 total = await reads.log_total(conn, campaign, request.query.get("status") or None)
         # Its rows are written after it: the log's order index can start at its creation.
         params.append(campaign["created_at"])
@@ -38,4 +39,5 @@ async def list_logs(request: web.Request) -> web.Response:
     return await listing(
         request, request.app[POOL], listed, select=queries.LOG_COLUMNS, source="communication_log l", where=where,
         params=params, order=OLDEST_FIRST, total=total,
+        in_index_order=whole_campaign,  # the index (campaign_id, created_at, id), whatever the status asked for
     )

@@ -1,0 +1,95 @@
+"""Reads of a campaign's log rows on a log PostgreSQL has no statistics of yet: a new
+installation's first campaigns, and every benchmark's. Left to itself, PostgreSQL expected a
+handful of the campaign's rows, read every one of them with a bitmap scan and sorted them, for
+each batch or page it was asked for."""
+
+from __future__ import annotations
+
+import uuid
+
+import orjson
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
+
+from minicrm.db import create_pool
+from minicrm.edge.logs import list_logs
+from minicrm.edge.state import POOL, SETTINGS
+from minicrm.localstack import Pipeline
+from minicrm.sql import queries
+from minicrm.streams.campaigns import CHUNK, MAX, NIL, audience_query, pending_deliveries
+from minicrm.streams.records import CampaignRequest
+
+CUSTOMERS = 100_000  # below some 50,000 PostgreSQL walks the index on its own
+READ = "SELECT idx_tup_fetch + seq_tup_read FROM pg_stat_user_tables WHERE relname = 'communication_log'"
+
+
+@pytest.fixture(scope="module")
+async def new_log(tmp_path_factory):
+    """(a pool of one connection, the campaign, its customers' ids in order) on a database of its
+    own whose log holds one campaign of CUSTOMERS, written as segmentation writes it."""
+    fresh = Pipeline(tmp_path_factory.mktemp("new-log"))
+    await fresh.create()
+    db = await create_pool(fresh.settings.database_url, min_size=1, max_size=1)
+    try:
+        city = "New log"
+        request = CampaignRequest(id=str(uuid.uuid4()), user_id="u", name="n", intent="", message="Hi {{name}}",
+                                  segment={"combinator": "AND", "rules": [
+                                      {"attribute": "city", "operator": "=", "value": city}]})
+        campaign = uuid.UUID(request.id)
+        sql, params = audience_query(request)
+        async with db.acquire() as conn:
+            await conn.execute("ALTER TABLE communication_log SET (autovacuum_enabled = off)")  # stays new meanwhile
+            await conn.copy_records_to_table("customers", columns=["id", "name", "email", "city"], records=[
+                (uuid.uuid4(), f"Person {i}", f"p{i}@example.com", city) for i in range(CUSTOMERS)])
+            await conn.execute("ANALYZE customers")
+            await conn.execute(queries.CREATE_CAMPAIGN, *request.row("SEGMENTING"))
+            after = NIL
+            while (after := await conn.fetchval(sql, campaign, after, CHUNK, *params)) is not None:
+                pass
+            customers = [r[0] for r in await conn.fetch("SELECT id FROM customers ORDER BY id")]
+        yield fresh, db, campaign, customers
+    finally:
+        await db.close()
+        await fresh.drop()
+
+
+async def rows_read(db, fetch) -> tuple[object, int]:
+    """What `fetch()` returns, and how many log rows PostgreSQL read for it (`db` has one
+    connection: its statistics are flushed, and read afresh)."""
+    async def read() -> int:
+        await db.execute("SELECT pg_stat_force_next_flush()")  # when this statement ends
+        await db.execute("SELECT pg_stat_clear_snapshot()")
+        return await db.fetchval(READ)
+
+    before = await read()
+    result = await fetch()
+    return result, await read() - before
+
+
+async def test_left_to_itself_postgresql_reads_every_row_of_the_campaign_for_a_thousand(new_log):
+    _, db, campaign, _ = new_log
+    rows, read = await rows_read(db, lambda: db.fetch(queries.PENDING_DELIVERIES, campaign, NIL, MAX, 1000))
+    assert len(rows) == 1000 and read >= CUSTOMERS
+
+
+async def test_a_batch_of_pending_messages_reads_its_rows_alone(new_log):
+    _, db, campaign, customers = new_log
+    first, read_first = await rows_read(db, lambda: pending_deliveries(db, campaign, NIL, MAX))
+    after = uuid.UUID(first[-1]["customer_id"])
+    second, read_second = await rows_read(db, lambda: pending_deliveries(db, campaign, after, MAX))
+    assert len(first) == len(second) == 1000  # the worker's batch size
+    assert [uuid.UUID(r["customer_id"]) for r in first + second] == customers[:2000]
+    assert read_first <= 1001 and read_second <= 1001
+
+
+@pytest.mark.parametrize("status", [None, "PENDING"])
+async def test_a_page_of_a_campaigns_log_reads_its_rows_alone(new_log, status):
+    fresh, db, campaign, _ = new_log
+    app = web.Application()
+    app[SETTINGS], app[POOL] = fresh.settings, db
+    query = f"campaignId={campaign}&limit=50" + (f"&status={status}" if status else "")
+    response, read = await rows_read(db, lambda: list_logs(make_mocked_request("GET", f"/api/logs?{query}", app=app)))
+    assert response.status == 200 and len(orjson.loads(response.body)) == 50
+    assert response.headers["X-Total-Count"] == str(CUSTOMERS)
+    assert read <= 51
