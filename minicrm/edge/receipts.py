@@ -24,7 +24,7 @@ async def create(request: web.Request) -> web.Response:
     receipts = validate_items(ReceiptIn, raw, settings.max_items, one=False)
     await request.app[PUBLISHER].publish_batched(
         settings.topic("receipts"),
-        ((r["campaignId"].lower(), r) for r in receipts),  # each receipt as checked: {commId, campaignId, status[, reason]}
+        ((r["campaignId"].lower(), r) for r in receipts),  # as checked: {commId, campaignId, status[, reason]}
         lambda part: ReceiptBatch.encode(campaign_id=part[0]["campaignId"], receipts=part),
         max_items=settings.batch_size,
     )
