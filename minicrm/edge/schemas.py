@@ -44,8 +44,8 @@ class Body(BaseModel):
 @with_config(ConfigDict(str_strip_whitespace=True, coerce_numbers_to_str=True))  # a phone may come as a number
 class CustomerIn(TypedDict):
     """A customer (upserted by email), checked by pydantic's core alone: no model object and no
-    Python call per field (14 µs a customer at the edge, now 4.5 of which 2 its id). Other fields
-    (owner, counters, spend) are dropped; an empty phone or city is none."""
+    Python call per field (9-13 µs a customer at the edge as a model, now 4-5, 2 of them its id).
+    Other fields (owner, counters, spend) are dropped; an empty phone or city is none."""
 
     name: Annotated[Line, Field(min_length=2, max_length=200)]
     email: Email

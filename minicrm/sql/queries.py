@@ -234,6 +234,16 @@ SET audience_size = coalesce(audience_size, 0), segmented_at = now(),
 WHERE id = $1 AND segmented_at IS NULL AND status IN ('SEGMENTING', 'PAUSED')
 """
 
+# For PENDING_DELIVERIES and a page of a campaign's log. On a log PostgreSQL has no statistics
+# of yet (a new installation's first campaigns), it expects a handful of a campaign's rows, so it
+# reads every one with a bitmap scan and sorts them, for each batch or page: 20 times a chunk's
+# rows per chunk, and all that is pending for every batch after a resume (80 ms a batch of 1,000
+# at 100,000 pending; 110 ms a page of PENDING rows). Without a sort it walks the campaign's index
+# in the order asked for ((campaign_id, customer_id), (campaign_id, created_at, id)) and stops at
+# the limit. (The pools' random_page_cost mends the batches, not the pages; this holds for both
+# whatever the settings.)
+IN_INDEX_ORDER = "SET LOCAL enable_sort = off"
+
 # Ids as text: they go out as JSON strings, and UUID objects made and printed again were a tenth
 # of the worker's CPU in a campaign (py-spy --gil). Ordered by the column, not its text. Run after
 # IN_INDEX_ORDER, in its transaction.
@@ -285,15 +295,6 @@ WHERE id = $1 AND status = 'PAUSED'
 # A campaign's chunks are written under the shared form of this lock and its cancel takes it
 # whole: the cancel waits for a chunk being written, and a chunk after the cancel sees it. (An
 # advisory lock, not the campaign row's: receipts update that row all the time.)
-# For PENDING_DELIVERIES and a page of a campaign's log. On a log PostgreSQL has no statistics
-# of yet (a new installation's first campaigns), it expects a handful of a campaign's rows, so it
-# reads every one with a bitmap scan and sorts them, for each batch or page: 20 times a chunk's
-# rows per chunk, and all that is pending for every batch after a resume (80 ms a batch of 1,000
-# at 100,000 pending; 110 ms a page of PENDING rows). Without a sort it walks the campaign's index
-# in the order asked for ((campaign_id, customer_id), (campaign_id, created_at, id)) and stops at
-# the limit.
-IN_INDEX_ORDER = "SET LOCAL enable_sort = off"
-
 SEGMENTATION_LOCK = "SELECT pg_advisory_xact_lock_shared(727277, hashtext($1::uuid::text))"
 CANCEL_LOCK = "SELECT pg_advisory_xact_lock(727277, hashtext($1::uuid::text))"
 CANCEL = f"""
