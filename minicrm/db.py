@@ -30,13 +30,8 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
         max_size=max_size,
         init=_init_connection,
         # JIT compiles each batch statement anew (40 ms a segmentation chunk) for no gain on
-        # statements that touch thousands of rows by index. A page read at random costs about
-        # what one read in order does when the tables are in memory or on SSD: at the default
-        # (4x) PostgreSQL looked up a batch's 1,000 customers by reading all of them into a
-        # hash (31 ms at 120,000 customers, not yet vacuumed; 3 ms through the primary key),
-        # for every order request at the edge and every order batch in the worker.
-        # Connection parameters: the pool's RESET ALL on release returns to them.
-        server_settings={"timezone": "UTC", "application_name": "minicrm", "jit": "off", "random_page_cost": "1.1"},
+        # statements that touch thousands of rows by index.
+        server_settings={"timezone": "UTC", "application_name": "minicrm", "jit": "off"},
     )
 
 

@@ -240,8 +240,7 @@ WHERE id = $1 AND segmented_at IS NULL AND status IN ('SEGMENTING', 'PAUSED')
 # rows per chunk, and all that is pending for every batch after a resume (80 ms a batch of 1,000
 # at 100,000 pending; 110 ms a page of PENDING rows). Without a sort it walks the campaign's index
 # in the order asked for ((campaign_id, customer_id), (campaign_id, created_at, id)) and stops at
-# the limit. (The pools' random_page_cost mends the batches, not the pages; this holds for both
-# whatever the settings.)
+# the limit.
 IN_INDEX_ORDER = "SET LOCAL enable_sort = off"
 
 # Ids as text: they go out as JSON strings, and UUID objects made and printed again were a tenth
