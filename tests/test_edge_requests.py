@@ -98,3 +98,17 @@ def test_a_nul_in_a_receipt_is_refused_with_its_place_and_too_many_as_too_large(
     assert [(p["item"], p["field"]) for p in raised.value.detail] == [(1, "reason")]
     with pytest.raises(PayloadTooLarge):
         validate_items(ReceiptIn, orjson.dumps([RECEIPT] * 3), max_items=2, one=False)
+
+
+@pytest.mark.parametrize("email", ["\x1fa@example.com", "a@exa\x1cmple.com", "a\x85b@example.com", "a b@example.com"])
+def test_an_email_is_one_line_of_text(email):
+    with pytest.raises(InvalidInput) as raised:
+        validate_items(CustomerIn, orjson.dumps({"name": "Ann", "email": email}), max_items=1)
+    assert raised.value.detail == [{"item": 0, "field": "email", "message": "Value error, not a valid email address"}]
+
+
+@pytest.mark.parametrize("email", [" Mixed@Example.COM ", "ΟΔΥΣΣΕΥΣ@example.com", "İstanbul@example.com", "ǅ@example.com"])
+def test_an_email_is_lower_cased_as_python_does_it(email):
+    """Clients derive a customer's id from `email.strip().lower()` (uuid5): so must the edge."""
+    [customer] = validate_items(CustomerIn, orjson.dumps({"name": "Ann", "email": email}), max_items=1)
+    assert customer["email"] == email.strip().lower()
