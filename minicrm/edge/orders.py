@@ -45,18 +45,21 @@ async def unknown_customers(pool: asyncpg.Pool, ids: set[UUID], wait: float) -> 
         await asyncio.sleep(0.1)
 
 
-async def refuse_moved_orders(pool: asyncpg.Pool, orders: list[OrderIn]) -> None:
-    """An order belongs to one customer for good: re-posting its id for another is a conflict
-    (409 naming the items), whether the first is stored or earlier in the same request."""
-    owners = {r["id"]: r["customer_id"] for r in await pool.fetch(queries.ORDER_OWNERS, list({o.id for o in orders}))}
-    problems = []
-    for i, o in enumerate(orders):
-        owner = owners.setdefault(o.id, o.customerId)
-        if owner != o.customerId:
-            problems.append({"item": i, "field": "customerId",
-                             "message": f"order {o.id} belongs to customer {owner}, not {o.customerId}"})
-    if problems:
-        raise Conflict(problems)
+async def claim_orders(pool: asyncpg.Pool, orders: list[OrderIn]) -> None:
+    """An order belongs to one customer for good: each id is claimed for its customer, and one
+    posted for another (stored, on its way through the pipeline, or earlier in this request) is a
+    conflict (409 naming the items, and nothing of the request is claimed)."""
+    first = {}  # each id's customer, as first given in this request
+    for o in orders:
+        first.setdefault(o.id, o.customerId)
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(queries.CLAIM_ORDERS, list(first), list(first.values()))
+        owners = {r["id"]: r["customer_id"] for r in await conn.fetch(queries.ORDER_OWNERS, list(first))}
+        problems = [{"item": i, "field": "customerId",
+                     "message": f"order {o.id} belongs to customer {owners[o.id]}, not {o.customerId}"}
+                    for i, o in enumerate(orders) if owners[o.id] != o.customerId]
+        if problems:
+            raise Conflict(problems)  # rolls the claims back
 
 
 async def create(request: web.Request) -> web.Response:
@@ -68,7 +71,7 @@ async def create(request: web.Request) -> web.Response:
             {"item": i, "field": "customerId", "message": f"customer {o.customerId} does not exist"}
             for i, o in enumerate(orders) if o.customerId in unknown
         ])
-    await refuse_moved_orders(request.app[POOL], orders)
+    await claim_orders(request.app[POOL], orders)
     now = datetime.now(timezone.utc)
     count = await request.app[PUBLISHER].publish_batched(
         settings.topic("orders"), ((o.id, to_record(o, now)) for o in orders), lambda group: OrderBatch.encode(orders=group),

@@ -99,7 +99,20 @@ WHERE c.id = d.id
 
 EXISTING_CUSTOMERS = "SELECT c.id FROM customers c JOIN unnest($1::uuid[]) AS t(id) ON c.id = t.id"
 
-ORDER_OWNERS = "SELECT o.id, o.customer_id FROM orders o JOIN unnest($1::text[]) AS t(id) ON o.id = t.id"
+# The edge claims order ids ($1) for their customers ($2) before it accepts them, in a transaction
+# with ORDER_OWNERS: a claim made meanwhile by another request is waited for, then seen.
+CLAIM_ORDERS = """
+INSERT INTO order_claims (id, customer_id)
+SELECT * FROM unnest($1::text[], $2::uuid[])
+ON CONFLICT (id) DO NOTHING
+"""
+# Each order id's customer: the stored order's, else the first claim's (an order on its way).
+ORDER_OWNERS = """
+SELECT t.id, coalesce(o.customer_id, c.customer_id) AS customer_id
+FROM unnest($1::text[]) AS t(id)
+LEFT JOIN orders o ON o.id = t.id
+LEFT JOIN order_claims c ON c.id = t.id
+"""
 
 # Orders ($1 ids, $2 customer ids) that must wait: their customer is not stored yet, or an
 # earlier record of the same order is parked. The customers that are stored are locked as
