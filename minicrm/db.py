@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import AsyncIterator
 
 import asyncpg
 import orjson
@@ -33,6 +35,14 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
         # statements that touch thousands of rows by index.
         server_settings={"timezone": "UTC", "application_name": "minicrm", "jit": "off"},
     )
+
+
+@asynccontextmanager
+async def by_key(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A connection in a transaction whose statements find their rows by key (`queries.BY_KEY`)."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(queries.BY_KEY)
+        yield conn
 
 
 NO_TRANSACTION = "-- minicrm: no transaction"

@@ -11,6 +11,7 @@ from uuid import UUID
 import asyncpg
 from aiohttp import web
 
+from minicrm.db import by_key
 from minicrm.edge.listing import Order, listing
 from minicrm.edge.errors import Conflict, InvalidInput
 from minicrm.edge.requests import filters, page, validate_items
@@ -39,7 +40,8 @@ async def unknown_customers(pool: asyncpg.Pool, ids: set[UUID], wait: float) -> 
     posted moments before (they travel on their own topic)."""
     deadline = time.monotonic() + wait
     while True:
-        ids = ids - {r["id"] for r in await pool.fetch(queries.EXISTING_CUSTOMERS, list(ids))}
+        async with by_key(pool) as conn:
+            ids = ids - {r["id"] for r in await conn.fetch(queries.EXISTING_CUSTOMERS, list(ids))}
         if not ids or time.monotonic() >= deadline:
             return ids
         await asyncio.sleep(0.1)
@@ -52,7 +54,7 @@ async def claim_orders(pool: asyncpg.Pool, orders: list[OrderIn]) -> None:
     first = {}  # each id's customer, as first given in this request
     for o in orders:
         first.setdefault(o.id, o.customerId)
-    async with pool.acquire() as conn, conn.transaction():
+    async with by_key(pool) as conn:
         await conn.execute(queries.CLAIM_ORDERS, list(first), list(first.values()))
         owners = {r["id"]: r["customer_id"] for r in await conn.fetch(queries.ORDER_OWNERS, list(first))}
         problems = [{"item": i, "field": "customerId",

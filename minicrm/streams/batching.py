@@ -20,6 +20,7 @@ import faust
 import orjson
 
 from minicrm import metrics
+from minicrm.db import by_key
 from minicrm.sql import queries
 
 T = TypeVar("T")
@@ -166,13 +167,13 @@ async def guarded(
 async def store(
     pool: asyncpg.Pool, topic: str, batch: Sequence[T], write: Write[T], wrap: Callable[[list[T]], Any]
 ) -> None:
-    """Writes `batch` with `write(conn, batch)` in one transaction; never raises. A record that
-    cannot be stored is dead-lettered as `wrap([record])`, the form it would have on `topic`,
-    so that replaying it publishes exactly that."""
+    """Writes `batch` with `write(conn, batch)` in one transaction (`db.by_key`); never raises.
+    A record that cannot be stored is dead-lettered as `wrap([record])`, the form it would have
+    on `topic`, so that replaying it publishes exactly that."""
 
     async def attempt(part: Sequence[T]) -> None:
         started = time.perf_counter()
-        async with pool.acquire() as conn, conn.transaction():
+        async with by_key(pool) as conn:
             await write(conn, part)
         metrics.BATCH_WRITE_SECONDS.labels(topic).observe(time.perf_counter() - started)
         metrics.ITEMS_STORED.labels(topic).inc(len(part))

@@ -5,7 +5,10 @@ from __future__ import annotations
 import logging
 from uuid import UUID
 
+import asyncpg
+
 from minicrm import campaign_states as states, metrics, receipt_folding
+from minicrm.db import by_key
 from minicrm.sql import queries
 from minicrm.streams.app import outcomes_topic, summaries_topic
 from minicrm.streams.batching import retry_forever
@@ -15,6 +18,11 @@ from minicrm.streams.resources import pool
 log = logging.getLogger(__name__)
 
 
+async def apply(db: asyncpg.Pool, query: str, args: tuple) -> asyncpg.Record | None:
+    async with by_key(db) as conn:
+        return await conn.fetchrow(query, *args)
+
+
 async def record_outcomes(campaign_id: UUID, receipts: list[dict]) -> None:
     """Applies the outcomes and opt-outs; triggers the summary when the campaign is complete and has none."""
     folded = receipt_folding.fold(receipts)
@@ -22,7 +30,7 @@ async def record_outcomes(campaign_id: UUID, receipts: list[dict]) -> None:
         return
     db = await pool()
     args = (campaign_id, folded.ids, folded.statuses, folded.reasons)
-    result = await retry_forever(lambda: db.fetchrow(queries.APPLY_RECEIPTS, *args), "apply receipts")
+    result = await retry_forever(lambda: apply(db, queries.APPLY_RECEIPTS, args), "apply receipts")
     if result is None:
         log.error("receipts for unknown campaign %s ignored (%d)", campaign_id, len(folded.ids))
         return
@@ -33,7 +41,7 @@ async def record_outcomes(campaign_id: UUID, receipts: list[dict]) -> None:
             campaign_id=str(campaign_id), sent=result["sent"], failed=result["failed"]))
     if result["status"] == states.CANCELLED and result["moved"] < len(folded.ids):
         # Messages that were out when the campaign was cancelled: the vendor had them after all.
-        await retry_forever(lambda: db.execute(queries.APPLY_LATE_RECEIPTS, *args), "apply late receipts")
+        await retry_forever(lambda: apply(db, queries.APPLY_LATE_RECEIPTS, args), "apply late receipts")
     if folded.opt_outs:
         await retry_forever(lambda: db.execute(queries.SUPPRESS_RECIPIENTS, list(folded.opt_outs),
                                                list(folded.opt_outs.values())), "opt-outs")
