@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+from minicrm.localstack import eventually
 from minicrm.sql import queries
+from minicrm.streams.outcomes import apply
 
 
 async def test_cancelling_while_a_receipt_holds_a_message_leaves_that_message_to_the_receipt(db_pool):
@@ -29,3 +31,32 @@ async def test_cancelling_while_a_receipt_holds_a_message_leaves_that_message_to
     counts = await db_pool.fetchrow("SELECT pending_count, sent_count, cancelled_count FROM campaigns WHERE id = $1",
                                     campaign)
     assert tuple(counts) == (0, 1, 1)
+
+
+async def test_a_message_two_receipts_batches_move_at_once_moves_once(db_pool):
+    campaign, message = uuid.uuid4(), uuid.uuid4()
+    await db_pool.execute("INSERT INTO campaigns (id, user_id, name, segment, message, status, pending_count)"
+                          " VALUES ($1, 'u', 'n', '{}', 'm', 'RUNNING', 1)", campaign)
+    await db_pool.execute("INSERT INTO communication_log (id, campaign_id, customer_id, customer_name, email,"
+                          " personalized_msg, status) VALUES ($1, $2, $3, 'N', 'n@example.com', 'hi', 'PENDING')",
+                          message, campaign, uuid.uuid4())
+    first = await db_pool.acquire()
+    try:
+        async with first.transaction():  # the first batch has moved the message, not committed yet
+            moved = await first.fetchrow(queries.APPLY_RECEIPTS, campaign, [message], ["SENT"], [None])
+            second = asyncio.create_task(apply(db_pool, queries.APPLY_RECEIPTS, (campaign, [message], ["FAILED"], [None])))
+
+            async def second_waits() -> bool:  # it found the message PENDING, and waits for the first's row
+                return await db_pool.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%found AS%'"
+                    " AND datname = current_database()") == 1
+
+            await eventually(second_waits, timeout=10, interval=0.05)
+    finally:
+        await db_pool.release(first)
+    again = await asyncio.wait_for(second, 10)
+    assert (moved["moved"], again["moved"]) == (1, 0)
+    assert await db_pool.fetchval("SELECT status FROM communication_log WHERE id = $1", message) == "SENT"
+    counts = await db_pool.fetchrow("SELECT pending_count, sent_count, failed_count FROM campaigns WHERE id = $1",
+                                    campaign)
+    assert tuple(counts) == (0, 1, 0)

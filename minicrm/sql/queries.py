@@ -363,18 +363,29 @@ MARK_QUEUED = "UPDATE campaigns SET status = 'QUEUED' WHERE id = $1 AND status =
 # statement that moves the last pending row marks the delivery finished (completed_at) and
 # says the campaign needs its summary; writing the summary completes it. {moved_from} is
 # 'PENDING', or 'CANCELLED' for the receipts of messages that were out when their campaign was
-# cancelled (they were sent after all). Run under BY_KEY: the campaign is compared with IS NOT
-# DISTINCT FROM, which no index serves, so that the rows are found by their ids; the planner
-# cannot know how large a campaign it has no statistics of is (a new one), and read all of its
-# rows through the campaign's index for each batch (59 ms a batch of 1,000 at 100,000; 12 by id).
+# cancelled (they were sent after all).
+#
+# Each message is found by its id, one look-up per receipt (a lateral subquery the planner
+# cannot turn around), and moved by its row's address (ctid): a row another transaction moved
+# meanwhile has a new address, so it is left as the other left it. Joined to the log directly,
+# the planner, which knows nothing of a new campaign or a new log, expected one matching row,
+# and read the campaign's or the whole log's rows once per receipt or all of them per batch
+# (1.2 s a batch of 1,000 on a log of 3,000 rows, 10 s at 30,000, 76 ms at 100,000; now 10-16 ms).
 _APPLY = """
 WITH r AS (
     SELECT * FROM unnest($2::uuid[], $3::text[], $4::text[]) AS r(id, status, reason)
+), found AS MATERIALIZED (
+    SELECT f.address, r.status, r.reason
+    FROM r CROSS JOIN LATERAL (
+        SELECT l.ctid AS address FROM communication_log l
+        WHERE l.id = r.id AND l.campaign_id = $1 AND l.status = '{moved_from}'
+        OFFSET 0
+    ) f
 ), moved AS (
     UPDATE communication_log l
-    SET status = r.status, reason = r.reason, delivered_at = now()
-    FROM r
-    WHERE l.id = r.id AND l.campaign_id IS NOT DISTINCT FROM $1 AND l.status = '{moved_from}'
+    SET status = found.status, reason = found.reason, delivered_at = now()
+    FROM found
+    WHERE l.ctid = found.address
     RETURNING l.status, l.test
 ), counts AS (
     SELECT count(*) FILTER (WHERE status = 'SENT' AND NOT test)::int AS sent,
