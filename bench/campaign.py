@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -30,6 +31,7 @@ import uuid
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
+from typing import AsyncIterator
 
 import aiohttp
 import asyncpg
@@ -39,8 +41,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from minicrm import webhooks
-from minicrm.sql import queries
 from minicrm.localstack import ROOT, Pipeline
+from minicrm.sql import queries
 
 CITIES = ["Mumbai", "Delhi", "Pune", "Chennai", "Kolkata", "Jaipur"]
 CHUNK = 50_000
@@ -94,11 +96,13 @@ async def seed(conn: asyncpg.Connection, n: int, tag: str) -> float:
     return time.perf_counter() - start
 
 
-async def by_key(conn: asyncpg.Connection, statement: str, *args) -> None:
-    """A floor's batched UPDATE, planned as the pipeline's are (`queries.BY_KEY`)."""
+@contextlib.asynccontextmanager
+async def by_key(conn: asyncpg.Connection) -> AsyncIterator[None]:
+    """A transaction on `conn` planned as the pipeline's batches are (`queries.BY_KEY`): the
+    floors' batched UPDATEs and the polls for what is stored."""
     async with conn.transaction():
         await conn.execute(queries.BY_KEY)
-        await conn.execute(statement, *args)
+        yield
 
 
 async def shaped_like(conn: asyncpg.Connection, table: str) -> str:
@@ -138,9 +142,10 @@ async def floor_postgres(conn: asyncpg.Connection, n: int, shaped: bool = True) 
     start = time.perf_counter()
     for lo in range(0, n, 1000):
         part = ids[lo:lo + 1000]
-        await by_key(
-            conn, f"UPDATE {table} l SET status = u.status, delivered_at = now() FROM unnest($1::uuid[], $2::text[])"
-            " AS u(id, status) WHERE l.id = u.id", part, ["SENT"] * len(part))
+        async with by_key(conn):
+            await conn.execute(
+                f"UPDATE {table} l SET status = u.status, delivered_at = now() FROM unnest($1::uuid[], $2::text[])"
+                " AS u(id, status) WHERE l.id = u.id", part, ["SENT"] * len(part))
     update = time.perf_counter() - start
     await conn.execute(f"DROP TABLE {table}")
     return {"copy_seconds": round(copy, 3), "batched_update_seconds": round(update, 3)}
@@ -167,10 +172,11 @@ async def floor_ingest(conn: asyncpg.Connection, n: int) -> dict[str, float]:
     }
     start = time.perf_counter()
     for lo in range(0, n, 1000):
-        await by_key(
-            conn, f"UPDATE {customers} c SET total_spend = c.total_spend + 10, visit = c.visit + 1,"
-            " last_order_date = greatest(c.last_order_date, $2), updated_at = now()"
-            " FROM unnest($1::uuid[]) AS d(id) WHERE c.id = d.id", ids[lo:lo + 1000], now)
+        async with by_key(conn):
+            await conn.execute(
+                f"UPDATE {customers} c SET total_spend = c.total_spend + 10, visit = c.visit + 1,"
+                " last_order_date = greatest(c.last_order_date, $2), updated_at = now()"
+                " FROM unnest($1::uuid[]) AS d(id) WHERE c.id = d.id", ids[lo:lo + 1000], now)
     floor["customers_update_seconds"] = time.perf_counter() - start
     await conn.execute(f"DROP TABLE {customers}, {orders}, {items}")
     return {key: round(seconds, 3) for key, seconds in floor.items()}
@@ -239,8 +245,7 @@ async def stored(conn: asyncpg.Connection, query: str, keys: list[str], since: f
     whole table, the planner's choice for a table without statistics (`queries.BY_KEY`)."""
     pending = list(keys)
     while pending:
-        async with conn.transaction():
-            await conn.execute(queries.BY_KEY)
+        async with by_key(conn):
             found = {r[0] for r in await conn.fetch(query, pending[:1000])}
         missing = [k for k in pending[:1000] if k not in found]
         pending = missing + pending[1000:]

@@ -44,7 +44,8 @@ async def test_a_message_two_receipts_batches_move_at_once_moves_once(db_pool):
     try:
         async with first.transaction():  # the first batch has moved the message, not committed yet
             moved = await first.fetchrow(queries.APPLY_RECEIPTS, campaign, [message], ["SENT"], [None])
-            second = asyncio.create_task(apply(db_pool, queries.APPLY_RECEIPTS, (campaign, [message], ["FAILED"], [None])))
+            second = asyncio.create_task(
+                apply(db_pool, queries.APPLY_RECEIPTS, (campaign, [message], ["FAILED"], [None])))
 
             async def second_waits() -> bool:  # it found the message PENDING, and waits for the first's row
                 return await db_pool.fetchval(

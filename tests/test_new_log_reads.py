@@ -19,8 +19,8 @@ from minicrm.edge.logs import list_logs
 from minicrm.edge.state import POOL, SETTINGS
 from minicrm.localstack import Pipeline
 from minicrm.sql import queries
-from minicrm.streams.outcomes import apply
 from minicrm.streams.campaigns import CHUNK, MAX, NIL, audience_query, pending_deliveries
+from minicrm.streams.outcomes import apply
 from minicrm.streams.records import CampaignRequest
 
 CUSTOMERS = 100_000  # below some 50,000 PostgreSQL walks the index on its own
@@ -43,7 +43,8 @@ async def log_of(workdir, customers: int):
         campaign = uuid.UUID(request.id)
         sql, params = audience_query(request)
         async with db.acquire() as conn:
-            await conn.execute("ALTER TABLE communication_log SET (autovacuum_enabled = off)")  # stays new meanwhile
+            for table in ("communication_log", "customers"):  # they stay new meanwhile
+                await conn.execute(f"ALTER TABLE {table} SET (autovacuum_enabled = off)")
             await conn.copy_records_to_table("customers", columns=["id", "name", "email", "city"], records=[
                 (uuid.uuid4(), f"Person {i}", f"p{i}@example.com", city) for i in range(customers)])
             await conn.execute("ANALYZE customers")

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 
 async def apply(db: asyncpg.Pool, query: str, args: tuple) -> asyncpg.Record | None:
+    """APPLY_RECEIPTS or APPLY_LATE_RECEIPTS, its messages looked up by key (`db.by_key`)."""
     async with by_key(db) as conn:
         return await conn.fetchrow(query, *args)
 
