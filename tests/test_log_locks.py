@@ -1,4 +1,5 @@
-"""Writers of the same log rows at once, on the real database: none waits for the other in a cycle."""
+"""Statements that move log rows, on the real database: none waits for another in a cycle, none
+moves a message twice, none moves one it should not."""
 
 from __future__ import annotations
 
@@ -61,3 +62,16 @@ async def test_a_message_two_receipts_batches_move_at_once_moves_once(db_pool):
     counts = await db_pool.fetchrow("SELECT pending_count, sent_count, failed_count FROM campaigns WHERE id = $1",
                                     campaign)
     assert tuple(counts) == (0, 1, 0)
+
+
+async def test_moving_the_pending_messages_of_a_campaign_that_is_not_cancelled_moves_none(db_pool):
+    campaign, message = uuid.uuid4(), uuid.uuid4()
+    await db_pool.execute("INSERT INTO campaigns (id, user_id, name, segment, message, status, pending_count)"
+                          " VALUES ($1, 'u', 'n', '{}', 'm', 'RUNNING', 1)", campaign)
+    await db_pool.execute("INSERT INTO communication_log (id, campaign_id, customer_id, customer_name, email,"
+                          " personalized_msg, status) VALUES ($1, $2, $3, 'N', 'n@example.com', 'hi', 'PENDING')",
+                          message, campaign, uuid.uuid4())
+    await db_pool.execute(queries.CANCEL_PENDING, campaign)  # as a summary does, whatever the campaign's state
+    assert await db_pool.fetchval("SELECT status FROM communication_log WHERE id = $1", message) == "PENDING"
+    counts = await db_pool.fetchrow("SELECT pending_count, cancelled_count FROM campaigns WHERE id = $1", campaign)
+    assert tuple(counts) == (1, 0)

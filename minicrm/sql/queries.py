@@ -327,12 +327,14 @@ WHERE id = $1 AND status = $2 AND status NOT IN {FINAL}
 # Messages of a cancelled campaign that are still pending become CANCELLED (idempotent; in a
 # statement of its own after CANCEL commits, so no chunk written before the cancel is missed).
 # A message whose receipt is being applied (its row locked) is left to the receipt: waiting for
-# it deadlocked with APPLY_RECEIPTS, which locks its rows in the receipts' order.
+# it deadlocked with APPLY_RECEIPTS, which locks its rows in the receipts' order. A campaign
+# that is not cancelled is not read (every summary runs this: 60 ms at 100,000 messages).
 CANCEL_PENDING = """
 WITH moved AS (
     UPDATE communication_log l SET status = 'CANCELLED', reason = 'the campaign was cancelled'
     FROM (SELECT id FROM communication_log
           WHERE campaign_id = $1 AND status = 'PENDING' AND NOT test
+            AND EXISTS (SELECT 1 FROM campaigns WHERE id = $1 AND status = 'CANCELLED')
           FOR UPDATE SKIP LOCKED) pending
     WHERE l.id = pending.id
     RETURNING 1
