@@ -10,6 +10,7 @@ import pytest
 from minicrm.edge.errors import Conflict
 from minicrm.edge.orders import claim_orders
 from minicrm.edge.schemas import OrderIn
+from minicrm.streams.orders import prune_claims
 
 
 def order(order_id: str, customer: uuid.UUID) -> OrderIn:
@@ -47,3 +48,17 @@ async def test_of_two_requests_at_once_for_one_id_and_two_customers_one_is_refus
     results = await asyncio.gather(*(claim_orders(db_pool, [order(contested, uuid.uuid4())]) for _ in range(2)),
                                    return_exceptions=True)
     assert sorted(type(r).__name__ for r in results) == ["Conflict", "NoneType"]
+
+
+async def test_claims_of_stored_orders_are_dropped_and_their_ids_still_belong_to_their_customers(db_pool):
+    a, b = uuid.uuid4(), uuid.uuid4()
+    stored, on_its_way = f"o-{uuid.uuid4()}", f"o-{uuid.uuid4()}"
+    await claim_orders(db_pool, [order(stored, a), order(on_its_way, a)])
+    await db_pool.execute("INSERT INTO orders (id, customer_id, order_date, amount, status)"
+                          " VALUES ($1, $2, now(), 1, 'PENDING')", stored, a)  # as the worker stores it
+    async with db_pool.acquire() as conn:
+        await prune_claims(conn)
+    claimed = {r["id"] for r in await db_pool.fetch("SELECT id FROM order_claims WHERE id = ANY($1::text[])",
+                                                    [stored, on_its_way])}
+    assert claimed == {on_its_way}
+    assert await refused(db_pool, order(stored, b), order(on_its_way, b)) == [(0, "customerId"), (1, "customerId")]

@@ -114,6 +114,12 @@ LEFT JOIN orders o ON o.id = t.id
 LEFT JOIN order_claims c ON c.id = t.id
 """
 
+# Claims of orders that are stored, at most $1 of them: from then on the stored order's customer
+# answers for its id (ORDER_OWNERS), so its claim is dropped; claims of orders on their way stay.
+PRUNE_ORDER_CLAIMS = """
+DELETE FROM order_claims WHERE id IN (SELECT c.id FROM order_claims c JOIN orders o ON o.id = c.id LIMIT $1)
+"""
+
 # Orders ($1 ids, $2 customer ids) that must wait: their customer is not stored yet, or an
 # earlier record of the same order is parked. The customers that are stored are locked as
 # LOCK_CUSTOMERS locks them (in id order), in the same round trip.

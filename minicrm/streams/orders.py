@@ -27,6 +27,7 @@ from minicrm.streams.records import OrderBatch
 from minicrm.streams.resources import pool
 
 REDRIVE_BATCH = 5_000
+CLAIMS_PRUNED = 10_000  # at most, a tick
 Order = dict[str, Any]  # an OrderBatch item
 
 
@@ -119,3 +120,14 @@ async def redrive(conn: asyncpg.Connection) -> None:
         await store(await pool(), topic, records, write_parked, as_batch)
         await conn.execute(queries.UNPARK_ORDERS, [r["seq"] for r in rows])
     await conn.execute(queries.EXPIRE_PARKED_ORDERS, topic, settings.parked_order_ttl)
+
+
+@app.timer(10.0)
+async def prune_order_claims() -> None:
+    await timers.exclusive(timers.PRUNE_ORDER_CLAIMS, "pruning order claims", prune_claims)
+
+
+async def prune_claims(conn: asyncpg.Connection) -> None:
+    """Drops the edge's claims of orders that are stored (`queries.PRUNE_ORDER_CLAIMS`), so that
+    the table holds the orders on their way, not every order id ever posted."""
+    await conn.execute(queries.PRUNE_ORDER_CLAIMS, CLAIMS_PRUNED)

@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 # PostgreSQL advisory lock keys, one per periodic job.
 REDRIVE_PARKED_ORDERS = 727_275
 START_DUE_CAMPAIGNS = 727_276
+PRUNE_ORDER_CLAIMS = 727_278
 
 
 async def guard(what: str, work: Callable[[], Awaitable[None]]) -> None:
