@@ -34,13 +34,18 @@ async def test_cancelling_while_a_receipt_holds_a_message_leaves_that_message_to
     assert tuple(counts) == (0, 1, 1)
 
 
-async def test_a_message_two_receipts_batches_move_at_once_moves_once(db_pool):
+async def running_with_a_pending_message(db_pool) -> tuple[uuid.UUID, uuid.UUID]:
     campaign, message = uuid.uuid4(), uuid.uuid4()
     await db_pool.execute("INSERT INTO campaigns (id, user_id, name, segment, message, status, pending_count)"
                           " VALUES ($1, 'u', 'n', '{}', 'm', 'RUNNING', 1)", campaign)
     await db_pool.execute("INSERT INTO communication_log (id, campaign_id, customer_id, customer_name, email,"
                           " personalized_msg, status) VALUES ($1, $2, $3, 'N', 'n@example.com', 'hi', 'PENDING')",
                           message, campaign, uuid.uuid4())
+    return campaign, message
+
+
+async def test_a_message_two_receipts_batches_move_at_once_moves_once(db_pool):
+    campaign, message = await running_with_a_pending_message(db_pool)
     first = await db_pool.acquire()
     try:
         async with first.transaction():  # the first batch has moved the message, not committed yet
@@ -65,12 +70,7 @@ async def test_a_message_two_receipts_batches_move_at_once_moves_once(db_pool):
 
 
 async def test_moving_the_pending_messages_of_a_campaign_that_is_not_cancelled_moves_none(db_pool):
-    campaign, message = uuid.uuid4(), uuid.uuid4()
-    await db_pool.execute("INSERT INTO campaigns (id, user_id, name, segment, message, status, pending_count)"
-                          " VALUES ($1, 'u', 'n', '{}', 'm', 'RUNNING', 1)", campaign)
-    await db_pool.execute("INSERT INTO communication_log (id, campaign_id, customer_id, customer_name, email,"
-                          " personalized_msg, status) VALUES ($1, $2, $3, 'N', 'n@example.com', 'hi', 'PENDING')",
-                          message, campaign, uuid.uuid4())
+    campaign, message = await running_with_a_pending_message(db_pool)
     await db_pool.execute(queries.CANCEL_PENDING, campaign)  # as a summary does, whatever the campaign's state
     assert await db_pool.fetchval("SELECT status FROM communication_log WHERE id = $1", message) == "PENDING"
     counts = await db_pool.fetchrow("SELECT pending_count, cancelled_count FROM campaigns WHERE id = $1", campaign)
