@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import platform
@@ -31,7 +30,6 @@ import uuid
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import AsyncIterator
 
 import aiohttp
 import asyncpg
@@ -41,6 +39,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from minicrm import webhooks
+from minicrm.db import planned
 from minicrm.localstack import ROOT, Pipeline
 from minicrm.sql import queries
 
@@ -96,15 +95,6 @@ async def seed(conn: asyncpg.Connection, n: int, tag: str) -> float:
     return time.perf_counter() - start
 
 
-@contextlib.asynccontextmanager
-async def by_key(conn: asyncpg.Connection) -> AsyncIterator[None]:
-    """A transaction on `conn` planned as the pipeline's batches are (`queries.BY_KEY`): the
-    floors' batched UPDATEs and the polls for what is stored."""
-    async with conn.transaction():
-        await conn.execute(queries.BY_KEY)
-        yield
-
-
 async def shaped_like(conn: asyncpg.Connection, table: str) -> str:
     """An empty table `floor_<table>` shaped as `table`: its defaults, constraints (not foreign
     keys), indexes and storage options (fillfactor), WAL-logged."""
@@ -142,7 +132,7 @@ async def floor_postgres(conn: asyncpg.Connection, n: int, shaped: bool = True) 
     start = time.perf_counter()
     for lo in range(0, n, 1000):
         part = ids[lo:lo + 1000]
-        async with by_key(conn):
+        async with planned(conn, queries.BY_KEY):  # as the pipeline's batches are
             await conn.execute(
                 f"UPDATE {table} l SET status = u.status, delivered_at = now() FROM unnest($1::uuid[], $2::text[])"
                 " AS u(id, status) WHERE l.id = u.id", part, ["SENT"] * len(part))
@@ -172,7 +162,7 @@ async def floor_ingest(conn: asyncpg.Connection, n: int) -> dict[str, float]:
     }
     start = time.perf_counter()
     for lo in range(0, n, 1000):
-        async with by_key(conn):
+        async with planned(conn, queries.BY_KEY):  # as the pipeline's batches are
             await conn.execute(
                 f"UPDATE {customers} c SET total_spend = c.total_spend + 10, visit = c.visit + 1,"
                 " last_order_date = greatest(c.last_order_date, $2), updated_at = now()"
@@ -245,7 +235,7 @@ async def stored(conn: asyncpg.Connection, query: str, keys: list[str], since: f
     whole table, the planner's choice for a table without statistics (`queries.BY_KEY`)."""
     pending = list(keys)
     while pending:
-        async with by_key(conn):
+        async with planned(conn, queries.BY_KEY):  # as the pipeline's batches are
             found = {r[0] for r in await conn.fetch(query, pending[:1000])}
         missing = [k for k in pending[:1000] if k not in found]
         pending = missing + pending[1000:]

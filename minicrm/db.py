@@ -38,10 +38,18 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
 
 
 @asynccontextmanager
+async def planned(conn: asyncpg.Connection, setting: str) -> AsyncIterator[asyncpg.Connection]:
+    """A transaction on `conn` whose statements are planned under `setting` (`SET LOCAL …`:
+    `queries.BY_KEY`, `queries.IN_INDEX_ORDER`)."""
+    async with conn.transaction():
+        await conn.execute(setting)
+        yield conn
+
+
+@asynccontextmanager
 async def by_key(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     """A connection in a transaction whose statements find their rows by key (`queries.BY_KEY`)."""
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(queries.BY_KEY)
+    async with pool.acquire() as conn, planned(conn, queries.BY_KEY):
         yield conn
 
 

@@ -23,6 +23,7 @@ from uuid import UUID
 import asyncpg
 
 from minicrm import campaign_states as states, exclusions, rules, sizing, templating
+from minicrm.db import planned
 from minicrm.sql import queries
 from minicrm.streams import timers
 from minicrm.streams.app import app, campaigns_topic, deliveries_topic, settings, summaries_topic
@@ -55,8 +56,7 @@ def audience_query(request: CampaignRequest) -> tuple[str, list]:
 
 async def pending_deliveries(db: asyncpg.Pool, campaign_id: UUID, after: UUID, upto: UUID) -> list[asyncpg.Record]:
     """The next batch of the campaign's pending messages to customers in (after, upto], in customer order."""
-    async with db.acquire() as conn, conn.transaction():
-        await conn.execute(queries.IN_INDEX_ORDER)
+    async with db.acquire() as conn, planned(conn, queries.IN_INDEX_ORDER):
         return await conn.fetch(queries.PENDING_DELIVERIES, campaign_id, after, upto, settings.batch_size)
 
 
