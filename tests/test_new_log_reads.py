@@ -19,7 +19,7 @@ from minicrm.edge.logs import list_logs
 from minicrm.edge.state import POOL, SETTINGS
 from minicrm.localstack import Pipeline
 from minicrm.sql import queries
-from minicrm.streams.campaigns import CHUNK, MAX, NIL, audience_query, pending_deliveries
+from minicrm.streams.campaigns import CHUNK, MAX, NIL, audience_query, pending_deliveries, write_chunk
 from minicrm.streams.outcomes import apply
 from minicrm.streams.records import CampaignRequest
 
@@ -41,7 +41,6 @@ async def log_of(workdir, customers: int):
                                   segment={"combinator": "AND", "rules": [
                                       {"attribute": "city", "operator": "=", "value": city}]})
         campaign = uuid.UUID(request.id)
-        sql, params = audience_query(request)
         async with db.acquire() as conn:
             for table in ("communication_log", "customers"):  # they stay new meanwhile
                 await conn.execute(f"ALTER TABLE {table} SET (autovacuum_enabled = off)")
@@ -49,10 +48,9 @@ async def log_of(workdir, customers: int):
                 (uuid.uuid4(), f"Person {i}", f"p{i}@example.com", city) for i in range(customers)])
             await conn.execute("ANALYZE customers")
             await conn.execute(queries.CREATE_CAMPAIGN, *request.row("SEGMENTING"))
-            after = NIL
-            while (after := await conn.fetchval(sql, campaign, after, CHUNK, *params)) is not None:
-                pass
-            ids = [r[0] for r in await conn.fetch("SELECT id FROM customers ORDER BY id")]
+        while await write_chunk(db, campaign, audience_query(request), CHUNK) is not None:
+            pass
+        ids = [r[0] for r in await db.fetch("SELECT id FROM customers ORDER BY id")]
         yield fresh, db, campaign, ids
     finally:
         await db.close()

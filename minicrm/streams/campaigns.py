@@ -4,8 +4,9 @@ Each chunk of the audience (in customer id order) is written by PostgreSQL itsel
 (INSERT ... SELECT, so the audience never passes through this process) and its
 deliveries are published while the next chunk is being written, so the vendor starts on
 the first chunk while later ones are still being written. The campaign stays SEGMENTING,
-and so cannot complete, until the last chunk is in. A replayed request writes nothing twice (log ids follow from
-campaign and customer) and resumes publication where `published_through` says.
+and so cannot complete, until the last chunk is in. A replayed request writes nothing twice
+(each chunk starts after the last customer written: `queries.INSERT_AUDIENCE_CHUNK`) and
+resumes publication where `published_through` says.
 
 Between chunks the campaign's state is read again: a cancelled one stops, a paused one
 is still written but not published, and a resumed one (a new delivery epoch) publishes
@@ -40,18 +41,27 @@ DUE_BATCH = 100
 
 
 def audience_query(request: CampaignRequest) -> tuple[str, list]:
-    """The chunk statement ($1 campaign, $2 after customer, $3 limit) and its audience, message
-    and exclusion values."""
+    """The chunk statement ($1 campaign, $2 limit) and its audience, message and exclusion values."""
+    first = 3
     if request.resend_of:
-        condition = queries.RESEND_AUDIENCE.format(first=4, second=5)
+        condition = queries.RESEND_AUDIENCE.format(first=first, second=first + 1)
         audience_params: list = [UUID(request.resend_of), list(request.resend_statuses or [])]
     else:
-        condition, audience_params = rules.compile_tree(request.segment, first_param=4)
-    message, message_params = templating.sql_expression(request.message, first_param=4 + len(audience_params))
-    skip, skip_params = exclusions.skip_reason(settings.cap, 4 + len(audience_params) + len(message_params),
+        condition, audience_params = rules.compile_tree(request.segment, first_param=first)
+    message, message_params = templating.sql_expression(request.message, first_param=first + len(audience_params))
+    skip, skip_params = exclusions.skip_reason(settings.cap, first + len(audience_params) + len(message_params),
                                                campaign="$1::uuid")
     sql = queries.INSERT_AUDIENCE_CHUNK.format(condition=condition, message=message, skip=skip)
     return sql, audience_params + message_params + skip_params
+
+
+async def write_chunk(db: asyncpg.Pool, campaign_id: UUID, chunk: tuple[str, list], size: int) -> UUID | None:
+    """Writes the audience's (`audience_query`) next `size` customers after the last one written;
+    returns the last customer it wrote, or None once all are written (or the campaign is cancelled)."""
+    sql, params = chunk
+    async with db.acquire() as conn, conn.transaction():
+        await conn.execute(queries.SEGMENTATION_LOCK, campaign_id)
+        return await conn.fetchval(sql, campaign_id, size, *params)
 
 
 async def pending_deliveries(db: asyncpg.Pool, campaign_id: UUID, after: UUID, upto: UUID) -> list[asyncpg.Record]:
@@ -91,19 +101,14 @@ async def run(db: asyncpg.Pool, request: CampaignRequest) -> None:
     await db.execute(queries.BEGIN_SEGMENTATION, campaign_id)
     state = await db.fetchrow(queries.CAMPAIGN_STATE, campaign_id)
     if not state["segmented"] and state["status"] in states.STARTED:
-        sql, params = audience_query(request)
+        chunk = audience_query(request)
         published, epoch = state["published_through"] or NIL, state["delivery_epoch"]
-
-        async def write(after: UUID, size: int) -> UUID | None:
-            async with db.acquire() as conn, conn.transaction():
-                await conn.execute(queries.SEGMENTATION_LOCK, campaign_id)
-                return await conn.fetchval(sql, campaign_id, after, size, *params)
-
         size = FIRST_CHUNK
-        writing = asyncio.ensure_future(write(NIL, size))
+        writing = asyncio.ensure_future(write_chunk(db, campaign_id, chunk, size))
         while (segmented := await writing) is not None:
             size = min(CHUNK, 2 * size)
-            writing = asyncio.ensure_future(write(segmented, size))  # the next chunk is written while this one goes out
+            # The next chunk is written while this one goes out.
+            writing = asyncio.ensure_future(write_chunk(db, campaign_id, chunk, size))
             state = await db.fetchrow(queries.CAMPAIGN_STATE, campaign_id)
             if state["status"] not in states.STARTED:
                 await writing  # it writes nothing now
