@@ -207,8 +207,8 @@ WHERE id = $1 AND (status = 'QUEUED' OR (status = 'SCHEDULED' AND send_at <= now
 # chunk is written before a cancel or not at all, and one chunk of a campaign at a time: what is
 # written is always the audience up to a customer. So a replayed request, or a second worker
 # segmenting the same campaign, writes nothing twice and counts nothing twice, and the rows are
-# plain INSERTs (`ON CONFLICT DO NOTHING` made a chunk 15% dearer, on the path that paces a
-# campaign: each row was first looked for in the key).
+# plain INSERTs (with `ON CONFLICT DO NOTHING`, each row first looked for in the key, 100,000
+# rows took 1.81-1.93 s against 1.34-1.71 s, on the path that paces a campaign).
 INSERT_AUDIENCE_CHUNK = """
 WITH open AS (
     SELECT id FROM campaigns
