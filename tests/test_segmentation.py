@@ -30,8 +30,8 @@ async def new_campaign(db_pool) -> tuple[uuid.UUID, tuple[str, list], list[uuid.
 
 async def written(db_pool, campaign: uuid.UUID) -> tuple[list[uuid.UUID], int, int]:
     """(the customers with a log row, in order, one entry per row; pending_count; audience_size)."""
-    rows = await db_pool.fetch("SELECT customer_id FROM communication_log WHERE campaign_id = $1 ORDER BY customer_id",
-                               campaign)
+    rows = await db_pool.fetch("SELECT customer_id FROM communication_log WHERE campaign_id = $1 AND NOT test"
+                               " ORDER BY customer_id", campaign)
     counts = await db_pool.fetchrow("SELECT pending_count, audience_size FROM campaigns WHERE id = $1", campaign)
     return [r[0] for r in rows], counts["pending_count"], counts["audience_size"]
 
@@ -51,6 +51,15 @@ async def test_a_replay_part_way_or_after_the_end_writes_each_customer_once(db_p
 
     assert await segment_all(db_pool, campaign, chunk, 7) == [customers[20], customers[27], customers[29]]
     assert await segment_all(db_pool, campaign, chunk, 7) == []  # and once more, after the end
+    assert await written(db_pool, campaign) == (customers, AUDIENCE, AUDIENCE)
+
+
+async def test_a_test_send_before_the_start_leaves_the_audience_whole(db_pool):
+    campaign, chunk, customers = await new_campaign(db_pool)
+    last = customers[-1]  # a test send to the audience's last customer: a log row of the campaign
+    await db_pool.execute(queries.INSERT_TEST_MESSAGES, campaign, [uuid.uuid4()], [last], ["Person"],
+                          [f"{last}@example.com"], [None], ["Hi Person"])
+    assert await segment_all(db_pool, campaign, chunk, 20) == [customers[19], customers[29]]
     assert await written(db_pool, campaign) == (customers, AUDIENCE, AUDIENCE)
 
 
