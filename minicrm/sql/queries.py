@@ -445,7 +445,8 @@ WHERE id = $1 AND {SUMMARISABLE}
 
 NEEDS_SUMMARY = f"SELECT {SUMMARISABLE} FROM campaigns c WHERE id = $1"
 
-# Outcomes per spend band and per city in one pass over the campaign's log.
+# Outcomes per spend band and per city in one pass over the campaign's log (its messages: test
+# sends are not counted, as they are not in the campaign's counters).
 OUTCOMES_BY_SEGMENT = """
 SELECT bucket, city, GROUPING(bucket) = 1 AS is_city,
        count(*) FILTER (WHERE status = 'SENT')::int AS sent,
@@ -453,7 +454,7 @@ SELECT bucket, city, GROUPING(bucket) = 1 AS is_city,
 FROM (
     SELECT width_bucket(c.total_spend, $2::numeric[]) AS bucket, coalesce(c.city, '') AS city, l.status
     FROM communication_log l JOIN customers c ON c.id = l.customer_id
-    WHERE l.campaign_id = $1
+    WHERE l.campaign_id = $1 AND NOT l.test
 ) outcomes
 GROUP BY GROUPING SETS ((bucket), (city))
 """
