@@ -122,13 +122,16 @@ async def floor_postgres(conn: asyncpg.Connection, n: int, shaped: bool = True) 
         table = "floor_log"
         await conn.execute(
             f"CREATE TEMP TABLE {table} (id uuid PRIMARY KEY, campaign_id uuid, customer_id uuid, customer_name text,"
-            " email text, phone text, personalized_msg text, status text, delivered_at timestamptz)")
+            " email text, phone text, personalized_msg text, status text, city text, spend numeric,"
+            " delivered_at timestamptz)")
     campaign = uuid.uuid4()
     ids = [uuid.uuid4() for _ in range(n)]
     copy = await copy_seconds(
-        conn, table, ["id", "campaign_id", "customer_id", "customer_name", "email", "phone", "personalized_msg", "status"],
+        conn, table,
+        ["id", "campaign_id", "customer_id", "customer_name", "email", "phone", "personalized_msg", "status", "city",
+         "spend"],
         [(i, campaign, uuid.uuid4(), "Bench Customer", "x@bench.example", "7000000000",
-          "Hi Bench Customer, news from Mumbai", "PENDING") for i in ids])
+          "Hi Bench Customer, news from Mumbai", "PENDING", "Mumbai", Decimal("12345.00")) for i in ids])
     start = time.perf_counter()
     for lo in range(0, n, 1000):
         part = ids[lo:lo + 1000]

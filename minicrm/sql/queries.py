@@ -214,7 +214,7 @@ WITH open AS (
     SELECT id FROM campaigns
     WHERE id = $1::uuid AND segmented_at IS NULL AND status IN ('SEGMENTING', 'PAUSED')
 ), chunk AS (
-    SELECT c.id, c.name, c.email, c.phone, {message} AS message, {skip} AS skipped
+    SELECT c.id, c.name, c.email, c.phone, c.city, c.total_spend, {message} AS message, {skip} AS skipped
     FROM customers c
     WHERE {condition} AND EXISTS (SELECT 1 FROM open)
       AND c.id > coalesce((SELECT l.customer_id FROM communication_log l
@@ -224,9 +224,9 @@ WITH open AS (
     LIMIT $2
 ), inserted AS (
     INSERT INTO communication_log (id, campaign_id, customer_id, customer_name, email, phone, personalized_msg,
-                                   status, reason)
+                                   status, reason, city, spend)
     SELECT md5($1::uuid::text || ':' || id::text)::uuid, $1::uuid, id, name, email, phone, message,
-           CASE WHEN skipped IS NULL THEN 'PENDING' ELSE 'SKIPPED' END, skipped
+           CASE WHEN skipped IS NULL THEN 'PENDING' ELSE 'SKIPPED' END, skipped, city, total_spend
     FROM chunk
     RETURNING status, reason
 ), counts AS (
@@ -446,14 +446,20 @@ WHERE id = $1 AND {SUMMARISABLE}
 NEEDS_SUMMARY = f"SELECT {SUMMARISABLE} FROM campaigns c WHERE id = $1"
 
 # Outcomes per spend band and per city in one pass over the campaign's log (its messages: test
-# sends are not counted, as they are not in the campaign's counters).
+# sends are not counted, as they are not in the campaign's counters), by the city and spend each
+# customer had when the campaign was written (in the log row since migration 011; a row written
+# before has no spend and is counted by its customer's present ones, looked up for it alone).
 OUTCOMES_BY_SEGMENT = """
 SELECT bucket, city, GROUPING(bucket) = 1 AS is_city,
        count(*) FILTER (WHERE status = 'SENT')::int AS sent,
        count(*) FILTER (WHERE status = 'FAILED')::int AS failed
 FROM (
-    SELECT width_bucket(c.total_spend, $2::numeric[]) AS bucket, coalesce(c.city, '') AS city, l.status
-    FROM communication_log l JOIN customers c ON c.id = l.customer_id
+    SELECT width_bucket(coalesce(l.spend, (SELECT c.total_spend FROM customers c WHERE c.id = l.customer_id)),
+                        $2::numeric[]) AS bucket,
+           coalesce(CASE WHEN l.spend IS NULL THEN (SELECT c.city FROM customers c WHERE c.id = l.customer_id)
+                         ELSE l.city END, '') AS city,
+           l.status
+    FROM communication_log l
     WHERE l.campaign_id = $1 AND NOT l.test
 ) outcomes
 GROUP BY GROUPING SETS ((bucket), (city))
