@@ -40,7 +40,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from minicrm import webhooks
 from minicrm.db import planned
-from minicrm.localstack import ROOT, Pipeline
+from harness import ROOT, Pipeline
 from minicrm.sql import queries
 
 CITIES = ["Mumbai", "Delhi", "Pune", "Chennai", "Kolkata", "Jaipur"]

@@ -35,7 +35,7 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 
-from minicrm.localstack import ROOT, Pipeline, vendor, vendor_stats
+from harness import ROOT, Pipeline, vendor, vendor_stats
 
 sys.path.insert(0, str(Path(__file__).parent))
 from campaign import seed  # noqa: E402  (the benchmark's COPY seeding)

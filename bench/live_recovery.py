@@ -27,7 +27,7 @@ from pathlib import Path
 
 import aiohttp
 
-from minicrm.localstack import ROOT, deployment, eventually
+from harness import ROOT, deployment, eventually
 
 sys.path.insert(0, str(ROOT / "tests"))
 from test_campaigns import add_customers, campaign, finished, start_campaign  # noqa: E402

@@ -32,7 +32,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from campaign import cpu_seconds, cpu_used, ingest, run_campaign, seed
-from minicrm.localstack import ROOT, Pipeline
+from harness import ROOT, Pipeline
 
 OUT = ROOT / "bench" / "results"
 ROLES = {"ingest": ("web", "worker"), "campaign": ("web", "worker", "live", "vendor")}

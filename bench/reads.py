@@ -35,7 +35,7 @@ import orjson
 
 from minicrm import sessions
 from minicrm.db import migrate
-from minicrm.localstack import ADMIN_DSN, ROOT, Pipeline
+from harness import ADMIN_DSN, ROOT, Pipeline
 
 DATABASE = "minicrm_reads"
 DSN = f"postgresql://minicrm@127.0.0.1:5433/{DATABASE}"

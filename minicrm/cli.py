@@ -28,7 +28,7 @@ def run_web(settings) -> None:
 
 
 def run_vendor(settings) -> None:
-    from minicrm.vendor.simulator import run
+    from minicrm.simulator.vendor import run
 
     run(settings)
 

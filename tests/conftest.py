@@ -6,7 +6,7 @@ import subprocess
 import aiohttp
 import pytest
 
-from minicrm.localstack import ROOT, Pipeline, deployment, vendor
+from support.deployment import ROOT, Pipeline, deployment, vendor
 
 
 REBALANCING = {"test_worker_killed_mid_campaign", "test_two_workers_share_partitions"}

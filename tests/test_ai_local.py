@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from minicrm import rules, templating
 from minicrm.ai import local, phrases
 from minicrm.ai.service import finalize_rule_group
-from minicrm.localstack import ADMIN_DSN
+from support.deployment import ADMIN_DSN
 
 
 def R(attribute, operator, value):

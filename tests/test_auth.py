@@ -186,7 +186,7 @@ async def test_users_see_only_their_own_campaigns(pipeline, http, user):
         async with http.post("/api/campaigns/get", json={"campaignId": cid}) as r:
             return await r.json() if r.status == 200 else None
 
-    from minicrm.localstack import eventually
+    from support.deployment import eventually
     campaign = await eventually(mine)
     assert campaign["userId"] == user[0]  # the owner is the session's user, not the body's
     assert campaign["sent_count"] == 0 and campaign["summary"] != "fake"  # counters are not the client's

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from minicrm.localstack import deployment, eventually, vendor, vendor_stats
+from support.deployment import deployment, eventually, vendor, vendor_stats
 from test_campaigns import add_customers, assert_exact, campaign, city_rule, finished
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from minicrm import webhooks
-from minicrm.localstack import eventually, vendor, vendor_stats
+from support.deployment import eventually, vendor, vendor_stats
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from minicrm.order_effects import effect
-from minicrm.localstack import eventually
+from support.deployment import eventually
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from minicrm.localstack import eventually, vendor_stats
+from support.deployment import eventually, vendor_stats
 from test_campaigns import add_customers, campaign, finished, start_campaign
 
 pytestmark = pytest.mark.integration
@@ -57,7 +57,7 @@ async def test_the_event_stream_follows_a_campaign_to_its_final_read(pipeline, h
 
 
 async def vendor_latency(pipeline, seconds: float) -> None:
-    from minicrm.localstack import vendor
+    from support.deployment import vendor
 
     await vendor(pipeline, latency=seconds, receipt_batch=200)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from minicrm.localstack import eventually
+from support.deployment import eventually
 from minicrm.sql import queries
 from minicrm.streams.outcomes import apply
 

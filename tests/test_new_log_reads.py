@@ -17,7 +17,7 @@ from aiohttp.test_utils import make_mocked_request
 from minicrm.db import by_key, create_pool
 from minicrm.edge.logs import list_logs
 from minicrm.edge.state import POOL, SETTINGS
-from minicrm.localstack import Pipeline
+from support.deployment import Pipeline
 from minicrm.sql import queries
 from minicrm.streams.campaigns import CHUNK, MAX, NIL, audience_query, pending_deliveries, write_chunk
 from minicrm.streams.outcomes import apply

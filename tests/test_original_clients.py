@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from minicrm import campaign_states
-from minicrm.localstack import deployment, eventually, vendor_stats
+from support.deployment import deployment, eventually, vendor_stats
 
 pytestmark = pytest.mark.integration
 HISTORY_FIELDS = {"id", "name", "userId", "intent", "segment", "message", "audience_size", "status",

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import orjson
 import pytest
 
-from minicrm.localstack import eventually, vendor, vendor_stats
+from support.deployment import eventually, vendor, vendor_stats
 from test_campaigns import add_customers, assert_exact, finished, start_campaign
 from test_ingest import make_order
 

@@ -13,7 +13,7 @@ from minicrm import campaign_states as states
 from minicrm.db import NO_TRANSACTION, migrate, statements
 from minicrm.edge.errors import InvalidInput
 from minicrm.edge.listing import Order
-from minicrm.localstack import eventually
+from support.deployment import eventually
 from test_campaigns import add_customers, finished, start_campaign
 
 LOGS = Order((("l.created_at", "timestamptz"), ("l.id", "uuid")))
@@ -66,7 +66,7 @@ async def test_a_concurrent_migration_stopped_part_way_completes_when_run_again(
     unrecorded: running it again must rebuild that index, build the ones it never reached, and
     finish, on a database that took writes meanwhile."""
     import asyncpg
-    from minicrm.localstack import ADMIN_DSN
+    from support.deployment import ADMIN_DSN
 
     database = f"minicrm_test_migrate_{uuid4().hex[:8]}"
     admin = await asyncpg.connect(ADMIN_DSN)

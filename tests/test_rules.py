@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from minicrm import rules
-from minicrm.localstack import ADMIN_DSN
+from support.deployment import ADMIN_DSN
 
 INJECTIONS = ["'; DROP TABLE customers; --", "Pune' OR '1'='1", "$1", "\\", "ci'ty", "%", "_"]
 CITIES = ["Pune", "pune", "Delhi", "Goa", "Navi Mumbai", *INJECTIONS]

@@ -1,6 +1,6 @@
 import random
 
-from minicrm.vendor.simulator import Behaviour, outcomes
+from minicrm.simulator.vendor import Behaviour, outcomes
 
 DELIVERIES = [{"commId": str(i), "campaignId": "c", "customerId": "x"} for i in range(2000)]
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from minicrm.edge.customers import customer_id
-from minicrm.localstack import eventually
+from support.deployment import eventually
 
 pytestmark = pytest.mark.integration
 EXAMPLES = 150

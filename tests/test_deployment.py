@@ -6,7 +6,7 @@ import asyncpg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from minicrm.localstack import ADMIN_DSN, Pipeline, eventually
+from support.deployment import ADMIN_DSN, Pipeline, eventually
 
 pytestmark = pytest.mark.integration
 

@@ -26,7 +26,7 @@ from minicrm.db import migrate
 from minicrm.settings import load_settings
 from minicrm.topics import TOPICS, create_topics
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ADMIN_DSN = "postgresql://postgres@127.0.0.1:5433/postgres"
 
 

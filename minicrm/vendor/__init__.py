@@ -1,1 +1,0 @@
-"""The bundled vendor simulator (the `vendor` process)."""
