@@ -27,7 +27,7 @@ import random
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -38,10 +38,9 @@ import psutil
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from minicrm import webhooks
-from minicrm.db import planned
 from harness import ROOT, Pipeline
-from minicrm.sql import queries
+from minicrm import webhooks
+from minicrm.sql.planning import BY_KEY, planned
 
 CITIES = ["Mumbai", "Delhi", "Pune", "Chennai", "Kolkata", "Jaipur"]
 CHUNK = 50_000
@@ -80,15 +79,24 @@ def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, flo
 def customer_rows(start: int, stop: int, tag: str):
     rng = random.Random(start)
     for i in range(start, stop):
-        yield (uuid.uuid4(), f"Bench Customer {i}", f"{tag}.{i}@bench.example", f"{7_000_000_000 + i}",
-               rng.choice(CITIES), rng.randint(0, 60_000), rng.randint(0, 20), None)
+        yield (
+            uuid.uuid4(),
+            f"Bench Customer {i}",
+            f"{tag}.{i}@bench.example",
+            f"{7_000_000_000 + i}",
+            rng.choice(CITIES),
+            rng.randint(0, 60_000),
+            rng.randint(0, 20),
+            None,
+        )
 
 
 async def seed(conn: asyncpg.Connection, n: int, tag: str) -> float:
     start = time.perf_counter()
     for lo in range(0, n, CHUNK):
         await conn.copy_records_to_table(
-            "customers", records=customer_rows(lo, min(n, lo + CHUNK), tag),
+            "customers",
+            records=customer_rows(lo, min(n, lo + CHUNK), tag),
             columns=["id", "name", "email", "phone", "city", "total_spend", "visit", "last_order_date"],
         )
     await conn.execute("ANALYZE customers")
@@ -108,7 +116,7 @@ async def shaped_like(conn: asyncpg.Connection, table: str) -> str:
 async def copy_seconds(conn: asyncpg.Connection, table: str, columns: list[str], rows: list[tuple]) -> float:
     start = time.perf_counter()
     for lo in range(0, len(rows), CHUNK):
-        await conn.copy_records_to_table(table, records=rows[lo:lo + CHUNK], columns=columns)
+        await conn.copy_records_to_table(table, records=rows[lo : lo + CHUNK], columns=columns)
     return time.perf_counter() - start
 
 
@@ -123,22 +131,51 @@ async def floor_postgres(conn: asyncpg.Connection, n: int, shaped: bool = True) 
         await conn.execute(
             f"CREATE TEMP TABLE {table} (id uuid PRIMARY KEY, campaign_id uuid, customer_id uuid, customer_name text,"
             " email text, phone text, personalized_msg text, status text, city text, spend numeric,"
-            " delivered_at timestamptz)")
+            " delivered_at timestamptz)"
+        )
     campaign = uuid.uuid4()
     ids = [uuid.uuid4() for _ in range(n)]
     copy = await copy_seconds(
-        conn, table,
-        ["id", "campaign_id", "customer_id", "customer_name", "email", "phone", "personalized_msg", "status", "city",
-         "spend"],
-        [(i, campaign, uuid.uuid4(), "Bench Customer", "x@bench.example", "7000000000",
-          "Hi Bench Customer, news from Mumbai", "PENDING", "Mumbai", Decimal("12345.00")) for i in ids])
+        conn,
+        table,
+        [
+            "id",
+            "campaign_id",
+            "customer_id",
+            "customer_name",
+            "email",
+            "phone",
+            "personalized_msg",
+            "status",
+            "city",
+            "spend",
+        ],
+        [
+            (
+                i,
+                campaign,
+                uuid.uuid4(),
+                "Bench Customer",
+                "x@bench.example",
+                "7000000000",
+                "Hi Bench Customer, news from Mumbai",
+                "PENDING",
+                "Mumbai",
+                Decimal("12345.00"),
+            )
+            for i in ids
+        ],
+    )
     start = time.perf_counter()
     for lo in range(0, n, 1000):
-        part = ids[lo:lo + 1000]
-        async with planned(conn, queries.BY_KEY):  # as the pipeline's batches are
+        part = ids[lo : lo + 1000]
+        async with planned(conn, BY_KEY):  # as the pipeline's batches are
             await conn.execute(
                 f"UPDATE {table} l SET status = u.status, delivered_at = now() FROM unnest($1::uuid[], $2::text[])"
-                " AS u(id, status) WHERE l.id = u.id", part, ["SENT"] * len(part))
+                " AS u(id, status) WHERE l.id = u.id",
+                part,
+                ["SENT"] * len(part),
+            )
     update = time.perf_counter() - start
     await conn.execute(f"DROP TABLE {table}")
     return {"copy_seconds": round(copy, 3), "batched_update_seconds": round(update, 3)}
@@ -151,25 +188,37 @@ async def floor_ingest(conn: asyncpg.Connection, n: int) -> dict[str, float]:
     customers, orders, items = [await shaped_like(conn, t) for t in ("customers", "orders", "order_items")]
     tag = uuid.uuid4().hex[:6]
     ids = [uuid.uuid4() for _ in range(n)]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     floor = {
         "customers_copy_seconds": await copy_seconds(
-            conn, customers, ["id", "name", "email", "city"],
-            [(cid, f"Http Customer {i}", f"floor.{tag}.{i}@bench.example", "Floor City") for i, cid in enumerate(ids)]),
+            conn,
+            customers,
+            ["id", "name", "email", "city"],
+            [(cid, f"Http Customer {i}", f"floor.{tag}.{i}@bench.example", "Floor City") for i, cid in enumerate(ids)],
+        ),
         "orders_copy_seconds": await copy_seconds(
-            conn, orders, ["id", "customer_id", "order_date", "amount", "status"],
-            [(f"floor-{tag}-{i}", cid, now, Decimal(10), "COMPLETED") for i, cid in enumerate(ids)]),
+            conn,
+            orders,
+            ["id", "customer_id", "order_date", "amount", "status"],
+            [(f"floor-{tag}-{i}", cid, now, Decimal(10), "COMPLETED") for i, cid in enumerate(ids)],
+        ),
         "order_items_copy_seconds": await copy_seconds(
-            conn, items, ["order_id", "position", "name", "quantity", "unit_price", "total"],
-            [(f"floor-{tag}-{i}", 0, "x", 1, Decimal(10), Decimal(10)) for i in range(n)]),
+            conn,
+            items,
+            ["order_id", "position", "name", "quantity", "unit_price", "total"],
+            [(f"floor-{tag}-{i}", 0, "x", 1, Decimal(10), Decimal(10)) for i in range(n)],
+        ),
     }
     start = time.perf_counter()
     for lo in range(0, n, 1000):
-        async with planned(conn, queries.BY_KEY):  # as the pipeline's batches are
+        async with planned(conn, BY_KEY):  # as the pipeline's batches are
             await conn.execute(
                 f"UPDATE {customers} c SET total_spend = c.total_spend + 10, visit = c.visit + 1,"
                 " last_order_date = greatest(c.last_order_date, $2), updated_at = now()"
-                " FROM unnest($1::uuid[]) AS d(id) WHERE c.id = d.id", ids[lo:lo + 1000], now)
+                " FROM unnest($1::uuid[]) AS d(id) WHERE c.id = d.id",
+                ids[lo : lo + 1000],
+                now,
+            )
     floor["customers_update_seconds"] = time.perf_counter() - start
     await conn.execute(f"DROP TABLE {customers}, {orders}, {items}")
     return {key: round(seconds, 3) for key, seconds in floor.items()}
@@ -179,25 +228,37 @@ async def floor_kafka(bootstrap: str, n: int, per_record: int = 1000) -> dict[st
     """Produce and consume of the campaign's bytes in the records the pipeline writes: one record
     per `per_record` deliveries (its batch size), not one per message."""
     topic = f"bench-floor-{uuid.uuid4().hex[:8]}"
-    delivery = {"commId": str(uuid.uuid4()), "campaignId": str(uuid.uuid4()), "customerId": str(uuid.uuid4()),
-                "name": "Bench Customer", "email": "x@bench.example", "phone": "7000000000",
-                "personalized_msg": "Hi Bench Customer, news from Mumbai"}
+    delivery = {
+        "commId": str(uuid.uuid4()),
+        "campaignId": str(uuid.uuid4()),
+        "customerId": str(uuid.uuid4()),
+        "name": "Bench Customer",
+        "email": "x@bench.example",
+        "phone": "7000000000",
+        "personalized_msg": "Hi Bench Customer, news from Mumbai",
+    }
     value = orjson.dumps({"campaign_id": delivery["campaignId"], "deliveries": [delivery] * per_record})
     records = -(-n // per_record)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     await admin.create_topics([NewTopic(topic, num_partitions=4, replication_factor=1)])
     await admin.close()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=1024 * 1024,
-                                max_request_size=2 * len(value), enable_idempotence=True)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        linger_ms=5,
+        max_batch_size=1024 * 1024,
+        max_request_size=2 * len(value),
+        enable_idempotence=True,
+    )
     await producer.start()
     start = time.perf_counter()
     futures = [await producer.send(topic, value) for _ in range(records)]
     await asyncio.gather(*futures)
     produce = time.perf_counter() - start
     await producer.stop()
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                max_partition_fetch_bytes=8 * 1024 * 1024)
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", max_partition_fetch_bytes=8 * 1024 * 1024
+    )
     await consumer.start()
     start = time.perf_counter()
     seen = 0
@@ -213,10 +274,11 @@ async def floor_kafka(bootstrap: str, n: int, per_record: int = 1000) -> dict[st
     return {"kafka_produce_seconds": round(produce, 3), "kafka_consume_seconds": round(consume, 3)}
 
 
-async def post_all(session: aiohttp.ClientSession, path: str, items: list, secret: str | None = None,
-                   clients: int = 4) -> float:
+async def post_all(
+    session: aiohttp.ClientSession, path: str, items: list, secret: str | None = None, clients: int = 4
+) -> float:
     """Posts `items` in arrays of 1,000 from `clients` concurrent clients; seconds until all are accepted."""
-    queue = [items[i:i + 1000] for i in range(0, len(items), 1000)]
+    queue = [items[i : i + 1000] for i in range(0, len(items), 1000)]
 
     async def client():
         while queue:
@@ -235,10 +297,10 @@ async def stored(conn: asyncpg.Connection, query: str, keys: list[str], since: f
     poll asks about the oldest keys not found yet, a thousand at most: counting the fresh rows
     instead read every one of them from the heap (18 ms a poll at 50,000 rows, a quarter of a
     core at 20 polls a second, taken from the pipeline it measures), and so did a hash of the
-    whole table, the planner's choice for a table without statistics (`queries.BY_KEY`)."""
+    whole table, the planner's choice for a table without statistics (`sql.planning.BY_KEY`)."""
     pending = list(keys)
     while pending:
-        async with planned(conn, queries.BY_KEY):  # as the pipeline's batches are
+        async with planned(conn, BY_KEY):  # as the pipeline's batches are
             found = {r[0] for r in await conn.fetch(query, pending[:1000])}
         missing = [k for k in pending[:1000] if k not in found]
         pending = missing + pending[1000:]
@@ -253,26 +315,49 @@ async def ingest(pipeline: Pipeline, conn: asyncpg.Connection, n: int, token: st
     the broker has them."""
     tag = uuid.uuid4().hex[:6]
     city = f"Ingest-{tag}"
-    customers = [{"name": f"Http Customer {i}", "email": f"http.{tag}.{i}@bench.example", "city": city}
-                 for i in range(n)]
+    customers = [
+        {"name": f"Http Customer {i}", "email": f"http.{tag}.{i}@bench.example", "city": city} for i in range(n)
+    ]
     results = {}
     async with aiohttp.ClientSession(base_url=pipeline.url, headers={"Authorization": f"Bearer {token}"}) as session:
         start, cpu = time.perf_counter(), cpu_seconds(pipeline)
         accepted = await post_all(session, "/api/customers", customers)
-        took = await stored(conn, "SELECT c.email FROM customers c JOIN unnest($1::text[]) AS t(email) ON c.email = t.email",
-                            [c["email"] for c in customers], start)
-        results.update(ingest_customers_accepted_per_s=round(n / accepted), ingest_customers_stored_per_s=round(n / took),
-                       ingest_customers_cpu_seconds=cpu_used(cpu, cpu_seconds(pipeline)))
+        took = await stored(
+            conn,
+            "SELECT c.email FROM customers c JOIN unnest($1::text[]) AS t(email) ON c.email = t.email",
+            [c["email"] for c in customers],
+            start,
+        )
+        results.update(
+            ingest_customers_accepted_per_s=round(n / accepted),
+            ingest_customers_stored_per_s=round(n / took),
+            ingest_customers_cpu_seconds=cpu_used(cpu, cpu_seconds(pipeline)),
+        )
 
         ids = [str(r["id"]) for r in await conn.fetch("SELECT id FROM customers WHERE lower(city) = lower($1)", city)]
-        orders = [{"id": f"http-{tag}-{i}", "customerId": ids[i], "amount": 10, "status": "COMPLETED",
-                   "items": [{"name": "x", "quantity": 1, "unitPrice": 10, "total": 10}]} for i in range(n)]
+        orders = [
+            {
+                "id": f"http-{tag}-{i}",
+                "customerId": ids[i],
+                "amount": 10,
+                "status": "COMPLETED",
+                "items": [{"name": "x", "quantity": 1, "unitPrice": 10, "total": 10}],
+            }
+            for i in range(n)
+        ]
         start, cpu = time.perf_counter(), cpu_seconds(pipeline)
         accepted = await post_all(session, "/api/orders", orders)
-        took = await stored(conn, "SELECT o.id FROM orders o JOIN unnest($1::text[]) AS t(id) ON o.id = t.id",
-                            [o["id"] for o in orders], start)
-        results.update(ingest_orders_accepted_per_s=round(n / accepted), ingest_orders_stored_per_s=round(n / took),
-                       ingest_orders_cpu_seconds=cpu_used(cpu, cpu_seconds(pipeline)))
+        took = await stored(
+            conn,
+            "SELECT o.id FROM orders o JOIN unnest($1::text[]) AS t(id) ON o.id = t.id",
+            [o["id"] for o in orders],
+            start,
+        )
+        results.update(
+            ingest_orders_accepted_per_s=round(n / accepted),
+            ingest_orders_stored_per_s=round(n / took),
+            ingest_orders_cpu_seconds=cpu_used(cpu, cpu_seconds(pipeline)),
+        )
 
         receipts = [{"commId": str(uuid.uuid4()), "campaignId": str(uuid.uuid4()), "status": "SENT"} for _ in range(n)]
         accepted = await post_all(session, "/api/receipts", receipts, pipeline.settings.webhook_secrets[0])
@@ -288,10 +373,14 @@ async def run_campaign(pipeline: Pipeline, conn: asyncpg.Connection, n: int, tok
     cpu_before = cpu_seconds(pipeline)
     async with aiohttp.ClientSession(base_url=pipeline.url, headers={"Authorization": f"Bearer {token}"}) as session:
         start = time.perf_counter()
-        async with session.post("/api/campaigns", json={
-            "name": f"Benchmark {n:,}", "ruleGroup": segment,
-            "message": "Hi {{name}}, news from {{city}}",
-        }) as r:
+        async with session.post(
+            "/api/campaigns",
+            json={
+                "name": f"Benchmark {n:,}",
+                "ruleGroup": segment,
+                "message": "Hi {{name}}, news from {{city}}",
+            },
+        ) as r:
             assert r.status == 201, await r.text()
             campaign_id = uuid.UUID((await r.json())["campaignId"])
     last_print = 0.0
@@ -299,15 +388,20 @@ async def run_campaign(pipeline: Pipeline, conn: asyncpg.Connection, n: int, tok
     while True:
         row = await conn.fetchrow(
             "SELECT status, audience_size, sent_count, failed_count, pending_count, summary IS NOT NULL AS done"
-            " FROM campaigns WHERE id = $1", campaign_id)
+            " FROM campaigns WHERE id = $1",
+            campaign_id,
+        )
         peak.append(max(w.memory_info().rss for w in workers))
         elapsed = time.perf_counter() - start
         if row:
             progress.append((elapsed, row["sent_count"], row["failed_count"], row["pending_count"]))
         if row and elapsed - last_print > 1:
             last_print = elapsed
-            print(f"  {elapsed:6.1f} s  {row['status']:<9} {row['sent_count'] + row['failed_count']:>9,}"
-                  f" / {row['audience_size'] or 0:,}", flush=True)
+            print(
+                f"  {elapsed:6.1f} s  {row['status']:<9} {row['sent_count'] + row['failed_count']:>9,}"
+                f" / {row['audience_size'] or 0:,}",
+                flush=True,
+            )
         if row and row["done"]:
             break
         await asyncio.sleep(0.05)
@@ -318,7 +412,8 @@ async def run_campaign(pipeline: Pipeline, conn: asyncpg.Connection, n: int, tok
         "campaign_seconds": round(total, 3),
         "progress": progress,
         "deliveries_per_second": round(n / total),
-        "sent": row["sent_count"], "failed": row["failed_count"],
+        "sent": row["sent_count"],
+        "failed": row["failed_count"],
         "worker_rss_baseline_mb": round(baseline / 2**20, 1),
         "worker_rss_samples": len(peak),
         "worker_rss_peak_mb": round(max(peak) / 2**20, 1),
@@ -338,8 +433,11 @@ def plot(progress: list[tuple[float, int, int, int]], n: int, path: Path) -> Non
     ax.plot(seconds, sent, label="sent")
     ax.plot(seconds, failed, label="failed")
     ax.plot(seconds, pending, label="pending")
-    ax.set(xlabel="seconds since POST /api/campaigns", ylabel="messages",
-           title=f"A campaign of {n:,} customers, request to summary")
+    ax.set(
+        xlabel="seconds since POST /api/campaigns",
+        ylabel="messages",
+        title=f"A campaign of {n:,} customers, request to summary",
+    )
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -383,8 +481,10 @@ async def main(n: int, workers: int, http_n: int) -> None:
         kafka = await floor_kafka(pipeline.settings.kafka_bootstrap, n)
         floor = {**await floor_postgres(conn, n), **kafka}
         bare = {**await floor_postgres(conn, n, shaped=False), **kafka}
-        print(f"Measuring HTTP ingest until stored ({http_n:,} customers, then {http_n:,} orders), then its floor ...",
-              flush=True)
+        print(
+            f"Measuring HTTP ingest until stored ({http_n:,} customers, then {http_n:,} orders), then its floor ...",
+            flush=True,
+        )
         ingested = await ingest(pipeline, conn, http_n, token)
         ingest_floor = await floor_ingest(conn, http_n)
         db_floor = sum(floor.values())
@@ -394,11 +494,17 @@ async def main(n: int, workers: int, http_n: int) -> None:
         await pipeline.drop()
     progress = campaign.pop("progress")
     result = {
-        "customers": n, "workers": workers, "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "seed_copy_seconds": round(seed_seconds, 3), **campaign, **ingested,
-        "floor": floor, "db_floor_seconds": round(db_floor, 3),
+        "customers": n,
+        "workers": workers,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "seed_copy_seconds": round(seed_seconds, 3),
+        **campaign,
+        **ingested,
+        "floor": floor,
+        "db_floor_seconds": round(db_floor, 3),
         "ratio_to_db_floor": round(campaign["campaign_seconds"] / db_floor, 2),
-        "floor_bare": bare, "bare_floor_seconds": round(sum(bare.values()), 3),
+        "floor_bare": bare,
+        "bare_floor_seconds": round(sum(bare.values()), 3),
         "ratio_to_bare_floor": round(campaign["campaign_seconds"] / sum(bare.values()), 2),
         "ingest_floor": ingest_floor,
         **ingest_ratios(ingested, ingest_floor, http_n),
@@ -410,14 +516,16 @@ async def main(n: int, workers: int, http_n: int) -> None:
     path.write_text(json.dumps(result, indent=2))
     plot(progress, n, out / f"{stem}.png")
     print(json.dumps(result, indent=2))
-    print(f"\nCampaign, request to summary: {campaign['campaign_seconds']:.2f} s for {n:,} customers "
-          f"({campaign['deliveries_per_second']:,}/s); database floor (COPY + batched UPDATE of N log rows "
-          f"into a table shaped as the log, Kafka produce + consume of the same bytes in 1,000-message records): "
-          f"{db_floor:.2f} s; ratio {result['ratio_to_db_floor']} (to a bare table: {result['ratio_to_bare_floor']}). "
-          f"Ingest stored: {ingested['ingest_customers_stored_per_s']:,} customers/s (floor "
-          f"{result['ingest_customers_floor_per_s']:,}/s, ratio {result['ingest_customers_ratio_to_floor']}), "
-          f"{ingested['ingest_orders_stored_per_s']:,} orders/s (floor {result['ingest_orders_floor_per_s']:,}/s, "
-          f"ratio {result['ingest_orders_ratio_to_floor']}). Written to {path.relative_to(ROOT)} (and .png)")
+    print(
+        f"\nCampaign, request to summary: {campaign['campaign_seconds']:.2f} s for {n:,} customers "
+        f"({campaign['deliveries_per_second']:,}/s); database floor (COPY + batched UPDATE of N log rows "
+        f"into a table shaped as the log, Kafka produce + consume of the same bytes in 1,000-message records): "
+        f"{db_floor:.2f} s; ratio {result['ratio_to_db_floor']} (to a bare table: {result['ratio_to_bare_floor']}). "
+        f"Ingest stored: {ingested['ingest_customers_stored_per_s']:,} customers/s (floor "
+        f"{result['ingest_customers_floor_per_s']:,}/s, ratio {result['ingest_customers_ratio_to_floor']}), "
+        f"{ingested['ingest_orders_stored_per_s']:,} orders/s (floor {result['ingest_orders_floor_per_s']:,}/s, "
+        f"ratio {result['ingest_orders_ratio_to_floor']}). Written to {path.relative_to(ROOT)} (and .png)"
+    )
 
 
 if __name__ == "__main__":

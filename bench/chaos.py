@@ -36,9 +36,10 @@ import aiohttp
 import asyncpg
 
 from harness import ROOT, Pipeline, vendor, vendor_stats
+from minicrm.outages import TRANSIENT
 
 sys.path.insert(0, str(Path(__file__).parent))
-from campaign import seed  # noqa: E402  (the benchmark's COPY seeding)
+from campaign import seed
 
 HOT = "deliveries,receipts"
 VENDOR_FAULT_SECONDS = 5.0
@@ -68,8 +69,9 @@ class Chaos:
         await self.pipeline.wait_http(f"{self.pipeline.url}/readyz", web)
 
     async def restart_server(self, which: str) -> None:
-        await asyncio.to_thread(subprocess.run, [str(ROOT / "bin" / "stack"), "restart", which], check=True,
-                                stdout=subprocess.DEVNULL)
+        await asyncio.to_thread(
+            subprocess.run, [str(ROOT / "bin" / "stack"), "restart", which], check=True, stdout=subprocess.DEVNULL
+        )
 
     async def vendor_for(self, seconds: float, **behaviour) -> None:
         await vendor(self.pipeline, **behaviour)
@@ -100,13 +102,17 @@ async def query(pipeline: Pipeline, sql: str, *args):
                 return await conn.fetchrow(sql, *args)
             finally:
                 await conn.close()
-        except (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError):
+        except TRANSIENT:
             await asyncio.sleep(0.5)
 
 
 async def progress(pipeline: Pipeline, campaign_id: uuid.UUID) -> tuple[int, str, bool]:
-    row = await query(pipeline, "SELECT sent_count + failed_count AS done, status, summary IS NOT NULL AS summarised"
-                                " FROM campaigns WHERE id = $1", campaign_id)
+    row = await query(
+        pipeline,
+        "SELECT sent_count + failed_count AS done, status, summary IS NOT NULL AS summarised"
+        " FROM campaigns WHERE id = $1",
+        campaign_id,
+    )
     return row["done"], row["status"], row["summarised"]
 
 
@@ -123,16 +129,23 @@ async def recovery(pipeline: Pipeline, campaign_id: uuid.UUID) -> float:
 
 
 async def verdict(pipeline: Pipeline, campaign_id: uuid.UUID, n: int) -> tuple[int, int]:
-    row = await query(pipeline, """
+    row = await query(
+        pipeline,
+        """
         SELECT c.sent_count, c.failed_count, c.pending_count,
                count(l.id) FILTER (WHERE l.status = 'SENT') AS sent,
                count(l.id) FILTER (WHERE l.status = 'FAILED') AS failed,
                count(l.id) FILTER (WHERE l.status = 'PENDING') AS pending, count(l.id) AS rows
         FROM campaigns c LEFT JOIN communication_log l ON l.campaign_id = c.id
-        WHERE c.id = $1 GROUP BY c.id""", campaign_id)
+        WHERE c.id = $1 GROUP BY c.id""",
+        campaign_id,
+    )
     lost = row["pending"] + max(0, n - row["rows"])
-    double = (abs(row["sent_count"] - row["sent"]) + abs(row["failed_count"] - row["failed"])
-              + abs(row["pending_count"] - row["pending"]))
+    double = (
+        abs(row["sent_count"] - row["sent"])
+        + abs(row["failed_count"] - row["failed"])
+        + abs(row["pending_count"] - row["pending"])
+    )
     return lost, double
 
 
@@ -140,8 +153,12 @@ async def main(n: int, faults: int, seed_value: int) -> None:
     rng = random.Random(seed_value)
     print(f"chaos seed {seed_value}: {n:,} customers, {faults} faults", flush=True)
     # Paced (100-message calls, 5 calls a second per worker) so that the faults land mid-campaign.
-    pipeline = Pipeline(Path(tempfile.mkdtemp(prefix="minicrm-chaos-")), MINICRM_BATCH_SIZE="100",
-                        MINICRM_VENDOR_RATE="5", MINICRM_VENDOR_TIMEOUT="3")
+    pipeline = Pipeline(
+        Path(tempfile.mkdtemp(prefix="minicrm-chaos-")),
+        MINICRM_BATCH_SIZE="100",
+        MINICRM_VENDOR_RATE="5",
+        MINICRM_VENDOR_TIMEOUT="3",
+    )
     await pipeline.create()
     try:
         conn = await asyncpg.connect(pipeline.settings.database_url)
@@ -156,8 +173,10 @@ async def main(n: int, faults: int, seed_value: int) -> None:
         chaos = Chaos(pipeline, rng)
         _, token = await pipeline.new_user("chaos@minicrm.local")
         async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
-            async with http.post(f"{pipeline.url}/api/campaigns", json={
-                "name": f"Chaos {seed_value}", "ruleGroup": {}, "message": "Hi {{name}}, news from {{city}}"}) as r:
+            async with http.post(
+                f"{pipeline.url}/api/campaigns",
+                json={"name": f"Chaos {seed_value}", "ruleGroup": {}, "message": "Hi {{name}}, news from {{city}}"},
+            ) as r:
                 assert r.status == 201, await r.text()
                 campaign_id = uuid.UUID((await r.json())["campaignId"])
         started = time.monotonic()
@@ -174,7 +193,10 @@ async def main(n: int, faults: int, seed_value: int) -> None:
             await chaos.faults()[name]()
             took = await recovery(pipeline, campaign_id)
             after = await vendor_stats(pipeline)
-            again = (after["repeated_calls"] - before["repeated_calls"], after["repeated_messages"] - before["repeated_messages"])
+            again = (
+                after["repeated_calls"] - before["repeated_calls"],
+                after["repeated_messages"] - before["repeated_messages"],
+            )
             table.append((name, at, took))
             print(f"{name:<40} {at:7.1f} {took:11.1f} {again[0]:12,} {again[1]:15,}", flush=True)
         deadline = time.monotonic() + FINISH_TIMEOUT
@@ -186,14 +208,20 @@ async def main(n: int, faults: int, seed_value: int) -> None:
         print(f"campaign {status} after {time.monotonic() - started:.1f} s", flush=True)
         lost, double = await verdict(pipeline, campaign_id, n)
         stats = await vendor_stats(pipeline)
-        summaries = sum(log.read_text(errors="replace").count(f"campaign {campaign_id} summarised")
-                        for log in pipeline.workdir.glob("worker-*.log"))  # killed workers' logs too
+        summaries = sum(
+            log.read_text(errors="replace").count(f"campaign {campaign_id} summarised")
+            for log in pipeline.workdir.glob("worker-*.log")
+        )  # killed workers' logs too
         recovery_max = max((t for _, _, t in table), default=0.0)
-        print(f"vendor: {stats['calls']:,} calls, {stats['accepted']:,} messages taken once, "
-              f"{stats['repeated_calls']:,} calls and {stats['repeated_messages']:,} messages seen again "
-              f"(same key: answered, not repeated)")
-        print(f"chaos: {len(table)} faults, lost {lost}, double-counted {double}, duplicate sends "
-              f"{stats['repeated_past_key']}, summaries {summaries}, recovery max {recovery_max:.1f} s")
+        print(
+            f"vendor: {stats['calls']:,} calls, {stats['accepted']:,} messages taken once, "
+            f"{stats['repeated_calls']:,} calls and {stats['repeated_messages']:,} messages seen again "
+            f"(same key: answered, not repeated)"
+        )
+        print(
+            f"chaos: {len(table)} faults, lost {lost}, double-counted {double}, duplicate sends "
+            f"{stats['repeated_past_key']}, summaries {summaries}, recovery max {recovery_max:.1f} s"
+        )
     finally:
         pipeline.stop()
         await pipeline.drop()

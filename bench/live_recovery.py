@@ -30,7 +30,7 @@ import aiohttp
 from harness import ROOT, deployment, eventually
 
 sys.path.insert(0, str(ROOT / "tests"))
-from test_campaigns import add_customers, campaign, finished, start_campaign  # noqa: E402
+from test_campaigns import add_customers, campaign, finished, start_campaign
 
 
 async def one_run(timeout: float) -> bool:

@@ -30,8 +30,8 @@ from pathlib import Path
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-
 from campaign import cpu_seconds, cpu_used, ingest, run_campaign, seed
+
 from harness import ROOT, Pipeline
 
 OUT = ROOT / "bench" / "results"
@@ -47,8 +47,11 @@ async def records_by_topic(pipeline: Pipeline) -> dict[str, int]:
     try:
         prefix = pipeline.settings.topic_prefix
         names = [t for t in await admin.list_topics() if t.startswith(prefix)]
-        parts = [TopicPartition(t["topic"], p["partition"])
-                 for t in await admin.describe_topics(names) for p in t["partitions"]]
+        parts = [
+            TopicPartition(t["topic"], p["partition"])
+            for t in await admin.describe_topics(names)
+            for p in t["partitions"]
+        ]
         ends = await consumer.end_offsets(parts)
         return {t.removeprefix(prefix): sum(n for tp, n in ends.items() if tp.topic == t) for t in sorted(names)}
     finally:
@@ -83,10 +86,26 @@ async def main(what: str, n: int, gil: bool) -> None:
             if role in processes:
                 await pipeline.wait_worker(processes[role])
         _, token = await pipeline.new_user()
-        spies = [subprocess.Popen([str(ROOT / ".venv" / "bin" / "py-spy"), "record", *(["--gil"] if gil else []),
-                                   "-p", str(processes[role].popen.pid), "-f", "raw", "-r", "200", "-o", str(path)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                 for role, path in paths.items()]
+        spies = [
+            subprocess.Popen(
+                [
+                    str(ROOT / ".venv" / "bin" / "py-spy"),
+                    "record",
+                    *(["--gil"] if gil else []),
+                    "-p",
+                    str(processes[role].popen.pid),
+                    "-f",
+                    "raw",
+                    "-r",
+                    "200",
+                    "-o",
+                    str(path),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for role, path in paths.items()
+        ]
         before, records = cpu_seconds(pipeline), await records_by_topic(pipeline)
         if what == "campaign":
             result = await run_campaign(pipeline, conn, n, token)
@@ -104,7 +123,9 @@ async def main(what: str, n: int, gil: bool) -> None:
         pipeline.stop()
         await pipeline.drop()
     for role, path in paths.items():
-        print(f"\n{role}: {sum(int(line.rpartition(' ')[2]) for line in path.read_text().splitlines())} samples ({path})")
+        print(
+            f"\n{role}: {sum(int(line.rpartition(' ')[2]) for line in path.read_text().splitlines())} samples ({path})"
+        )
         for percent, function in top(path):
             print(f"  {percent:5.1f}%  {function}")
 

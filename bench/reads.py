@@ -33,9 +33,9 @@ import aiohttp
 import asyncpg
 import orjson
 
+from harness import ADMIN_DSN, ROOT, Pipeline
 from minicrm import sessions
 from minicrm.db import migrate
-from harness import ADMIN_DSN, ROOT, Pipeline
 
 DATABASE = "minicrm_reads"
 DSN = f"postgresql://minicrm@127.0.0.1:5433/{DATABASE}"
@@ -68,7 +68,7 @@ SELECT md5('k' || k)::uuid, md5('u' || (k % {USERS}))::uuid::text, 'Reads campai
        $2::int * 85 / 100, $2::int * 10 / 100, $2::int * 5 / 100, t, t, t + interval '1 hour', t
 FROM generate_series(0, $1::int - 1) k, LATERAL (SELECT timestamptz '2026-01-01' + k * interval '1 day' AS t) s
 """
-SEED_LOGS = f"""
+SEED_LOGS = """
 INSERT INTO communication_log (id, campaign_id, customer_id, customer_name, email, phone, personalized_msg,
                                status, reason, delivered_at, created_at)
 SELECT md5(md5('k' || k)::uuid::text || ':' || md5('c' || ci)::uuid::text)::uuid, md5('k' || k)::uuid,
@@ -96,12 +96,14 @@ FROM generate_series($1::int, $2::int - 1) o
 async def in_parallel(statement: str, total: int, *extra: Any, parts: int = 2, step: int = 1) -> None:
     """Runs `statement` over [0, total) split in `parts` ranges (multiples of `step`) on as many connections."""
     size = -(-total // parts // step) * step
+
     async def part(lo: int) -> None:
         conn = await asyncpg.connect(DSN)
         try:
             await conn.execute(statement, lo, min(total, lo + size), *extra)
         finally:
             await conn.close()
+
     await asyncio.gather(*(part(lo) for lo in range(0, total, size)))
 
 
@@ -125,10 +127,14 @@ async def seed(customers: int, logs: int) -> None:
         constraints = await conn.fetch(
             "SELECT conrelid::regclass::text AS tab, conname, pg_get_constraintdef(oid) AS def, contype"
             " FROM pg_constraint WHERE conrelid::regclass::text = ANY($1) AND contype IN ('p', 'u', 'f')"
-            " ORDER BY contype = 'f' DESC", list(TABLES))
+            " ORDER BY contype = 'f' DESC",
+            list(TABLES),
+        )
         indexes = await conn.fetch(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY($1) AND schemaname = 'public'"
-            " AND indexname NOT IN (SELECT conname FROM pg_constraint)", list(TABLES))
+            " AND indexname NOT IN (SELECT conname FROM pg_constraint)",
+            list(TABLES),
+        )
         for c in constraints:
             await conn.execute(f'ALTER TABLE {c["tab"]} DROP CONSTRAINT "{c["conname"]}"')
         for i in indexes:
@@ -149,12 +155,19 @@ async def seed(customers: int, logs: int) -> None:
         for i in indexes:
             await timed(f"building {i['indexname']}", conn.execute(i["indexdef"]))
         for c in reversed(constraints):
-            await timed(f"building {c['conname']}", conn.execute(
-                f'ALTER TABLE {c["tab"]} ADD CONSTRAINT "{c["conname"]}" {c["def"]}'))
-        await timed("vacuum analyze", conn.execute("VACUUM (ANALYZE) customers, orders, order_items,"
-                                                   " communication_log, campaigns, users"))
-        await conn.execute("CREATE TABLE bench_seed AS SELECT $1::bigint AS customers, $2::bigint AS logs,"
-                           " now() AS seeded_at", customers, logs)
+            await timed(
+                f"building {c['conname']}",
+                conn.execute(f'ALTER TABLE {c["tab"]} ADD CONSTRAINT "{c["conname"]}" {c["def"]}'),
+            )
+        await timed(
+            "vacuum analyze",
+            conn.execute("VACUUM (ANALYZE) customers, orders, order_items, communication_log, campaigns, users"),
+        )
+        await conn.execute(
+            "CREATE TABLE bench_seed AS SELECT $1::bigint AS customers, $2::bigint AS logs, now() AS seeded_at",
+            customers,
+            logs,
+        )
     finally:
         await conn.close()
 
@@ -186,11 +199,18 @@ async def measure(session: aiohttp.ClientSession, name: str, requests: list[tupl
             answer = orjson.loads(body)
             flags.update(flag for flag in ("full_scan", "audience_estimated") if answer[flag])
     took.sort()
-    row = {"read": name, "p50_ms": round(statistics.median(took), 1),
-           "p95_ms": round(took[int(0.95 * (len(took) - 1))], 1), "max_ms": round(took[-1], 1), "n": len(took)}
+    row = {
+        "read": name,
+        "p50_ms": round(statistics.median(took), 1),
+        "p95_ms": round(took[int(0.95 * (len(took) - 1))], 1),
+        "max_ms": round(took[-1], 1),
+        "n": len(took),
+    }
     row["note"] = ", ".join(f"{flag} {n}/{len(took)}" for flag, n in sorted(flags.items()))
     if "X-Total-Count" in headers:
-        row["x_total_count"] = headers["X-Total-Count"] + (" (estimate)" if headers.get("X-Total-Count-Estimated") else "")
+        row["x_total_count"] = headers["X-Total-Count"] + (
+            " (estimate)" if headers.get("X-Total-Count-Estimated") else ""
+        )
     print(f"  {name:<52} p50 {row['p50_ms']:>8.1f} ms  p95 {row['p95_ms']:>8.1f} ms", flush=True)
     return row
 
@@ -199,7 +219,9 @@ async def cursor_at(session: aiohttp.ClientSession, params: dict, depth: int, li
     """The cursor of the page at `depth` rows, followed page by page (not timed)."""
     cursor = None
     for _ in range(depth // limit):
-        async with session.get("/api/logs", params={**params, "limit": limit, **({"cursor": cursor} if cursor else {})}) as r:
+        async with session.get(
+            "/api/logs", params={**params, "limit": limit, **({"cursor": cursor} if cursor else {})}
+        ) as r:
             cursor = r.headers["X-Next-Cursor"]
     return cursor
 
@@ -212,38 +234,101 @@ async def reads(pipeline: Pipeline, customers: int, campaigns: int, repeat: int)
     campaign_ids = {k: campaign_uuid(k) for k in own}
     pick = lambda: campaign_ids[rng.choice(own)]  # noqa: E731
     async with aiohttp.ClientSession(base_url=pipeline.url, headers={"Authorization": f"Bearer {token}"}) as s:
-        selective = lambda: {"ruleGroup": {"combinator": "AND", "rules": [  # noqa: E731
-            {"attribute": "city", "operator": "=", "value": rng.choice(["Pune", "Delhi", "Mumbai"])},
-            {"attribute": "total_spend", "operator": ">", "value": rng.randint(64_000, 65_000)}]}}
-        broad = lambda: {"ruleGroup": {"combinator": "OR", "rules": [  # noqa: E731
-            {"attribute": "visit", "operator": ">", "value": rng.randint(15, 19)},
-            {"attribute": "city", "operator": "=", "value": "Pune"}]}}
-        rows = [await measure(s, "preview, selective rule (count + sample)",
-                              [("POST", "/api/campaigns/get", selective()) for _ in range(repeat)])]
-        rows.append(await measure(s, "preview, rule that scans the table",
-                                  [("POST", "/api/campaigns/get", broad()) for _ in range(max(5, repeat // 5))]))
+        selective = lambda: {
+            "ruleGroup": {
+                "combinator": "AND",
+                "rules": [  # noqa: E731
+                    {"attribute": "city", "operator": "=", "value": rng.choice(["Pune", "Delhi", "Mumbai"])},
+                    {"attribute": "total_spend", "operator": ">", "value": rng.randint(64_000, 65_000)},
+                ],
+            }
+        }
+        broad = lambda: {
+            "ruleGroup": {
+                "combinator": "OR",
+                "rules": [  # noqa: E731
+                    {"attribute": "visit", "operator": ">", "value": rng.randint(15, 19)},
+                    {"attribute": "city", "operator": "=", "value": "Pune"},
+                ],
+            }
+        }
+        rows = [
+            await measure(
+                s,
+                "preview, selective rule (count + sample)",
+                [("POST", "/api/campaigns/get", selective()) for _ in range(repeat)],
+            )
+        ]
+        rows.append(
+            await measure(
+                s,
+                "preview, rule that scans the table",
+                [("POST", "/api/campaigns/get", broad()) for _ in range(max(5, repeat // 5))],
+            )
+        )
         for status in ("FAILED", "SKIPPED"):
-            rows.append(await measure(s, f"logs of a campaign, status {status}, first page of 100", [
-                ("GET", "/api/logs", {"campaignId": pick(), "status": status, "limit": 100}) for _ in range(repeat)]))
-        rows.append(await measure(s, "logs of a campaign, all statuses, first page of 100", [
-            ("GET", "/api/logs", {"campaignId": pick(), "limit": 100}) for _ in range(repeat)]))
+            rows.append(
+                await measure(
+                    s,
+                    f"logs of a campaign, status {status}, first page of 100",
+                    [
+                        ("GET", "/api/logs", {"campaignId": pick(), "status": status, "limit": 100})
+                        for _ in range(repeat)
+                    ],
+                )
+            )
+        rows.append(
+            await measure(
+                s,
+                "logs of a campaign, all statuses, first page of 100",
+                [("GET", "/api/logs", {"campaignId": pick(), "limit": 100}) for _ in range(repeat)],
+            )
+        )
         depth = 50_000
-        rows.append(await measure(s, f"logs of a campaign, SENT, offset {depth:,}", [
-            ("GET", "/api/logs", {"campaignId": pick(), "status": "SENT", "limit": 100, "offset": depth})
-            for _ in range(max(5, repeat // 5))]))
+        rows.append(
+            await measure(
+                s,
+                f"logs of a campaign, SENT, offset {depth:,}",
+                [
+                    ("GET", "/api/logs", {"campaignId": pick(), "status": "SENT", "limit": 100, "offset": depth})
+                    for _ in range(max(5, repeat // 5))
+                ],
+            )
+        )
         params = {"campaignId": campaign_ids[own[0]], "status": "SENT"}
         cursor = await cursor_at(s, params, depth, 1000)
-        rows.append(await measure(s, f"logs of a campaign, SENT, cursor at {depth:,}", [
-            ("GET", "/api/logs", {**params, "limit": 100, "cursor": cursor}) for _ in range(repeat)]))
-        rows.append(await measure(s, "orders of a customer", [
-            ("GET", "/api/orders", {"customerId": customer_id(rng.randrange(customers))}) for _ in range(repeat)]))
-        rows.append(await measure(s, "logs of a customer", [
-            ("GET", "/api/logs", {"customerId": customer_id(rng.randrange(customers)), "limit": 100})
-            for _ in range(repeat)]))
-        rows.append(await measure(s, "the user's campaign list", [("POST", "/api/campaigns/get", {})
-                                                                  for _ in range(repeat)]))
-        rows.append(await measure(s, "all orders, first page of 100", [("GET", "/api/orders", {"limit": 100})
-                                                                       for _ in range(repeat)]))
+        rows.append(
+            await measure(
+                s,
+                f"logs of a campaign, SENT, cursor at {depth:,}",
+                [("GET", "/api/logs", {**params, "limit": 100, "cursor": cursor}) for _ in range(repeat)],
+            )
+        )
+        rows.append(
+            await measure(
+                s,
+                "orders of a customer",
+                [("GET", "/api/orders", {"customerId": customer_id(rng.randrange(customers))}) for _ in range(repeat)],
+            )
+        )
+        rows.append(
+            await measure(
+                s,
+                "logs of a customer",
+                [
+                    ("GET", "/api/logs", {"customerId": customer_id(rng.randrange(customers)), "limit": 100})
+                    for _ in range(repeat)
+                ],
+            )
+        )
+        rows.append(
+            await measure(s, "the user's campaign list", [("POST", "/api/campaigns/get", {}) for _ in range(repeat)])
+        )
+        rows.append(
+            await measure(
+                s, "all orders, first page of 100", [("GET", "/api/orders", {"limit": 100}) for _ in range(repeat)]
+            )
+        )
     return rows
 
 
@@ -274,8 +359,11 @@ async def main(customers: int, logs: int, repeat: int) -> None:
         sizes = await seeded_sizes(conn)
         await conn.close()
     if sizes != {"customers": customers, "logs": logs}:
-        print(f"Seeding {DATABASE}: {customers:,} customers, {logs:,} log rows (once, kept for later runs; at the"
-              " default sizes 46 GB and about half an hour on 2 cores)", flush=True)
+        print(
+            f"Seeding {DATABASE}: {customers:,} customers, {logs:,} log rows (once, kept for later runs; at the"
+            " default sizes 46 GB and about half an hour on 2 cores)",
+            flush=True,
+        )
         start = time.perf_counter()
         await seed(customers, logs)
         print(f"Seeded in {time.perf_counter() - start:.0f} s", flush=True)
@@ -284,8 +372,7 @@ async def main(customers: int, logs: int, repeat: int) -> None:
     start = time.perf_counter()
     applied = await migrate(DSN)  # migrations newer than the seed run on the big tables here
     if applied:
-        print(f"Applied {', '.join(applied)} to the seeded database in {time.perf_counter() - start:.0f} s",
-              flush=True)
+        print(f"Applied {', '.join(applied)} to the seeded database in {time.perf_counter() - start:.0f} s", flush=True)
     workdir = Path(tempfile.mkdtemp(prefix="minicrm-reads-"))
     pipeline = Pipeline(workdir, MINICRM_DATABASE_URL=DSN)
     web = pipeline.start("web")

@@ -35,7 +35,12 @@ BOOTSTRAP = "127.0.0.1:9092"
 def start(env: dict[str, str], log: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "faust"), "-A", "table_recovery_app", "worker", "-l", "info", "--without-web"],
-        cwd=ROOT / "bench", env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
+        cwd=ROOT / "bench",
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 async def lag(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer, group: str, topic: str) -> int:
@@ -58,9 +63,16 @@ async def produce(producer: AIOKafkaProducer, topic: str, stop: asyncio.Event) -
 async def one_run(run: int, args, workdir: Path) -> float | None:
     name = f"repro-{uuid.uuid4().hex[:8]}"
     topic = f"{name}-events"
-    env = {**os.environ, "REPRO_TOPIC": name, "REPRO_DATADIR": str(workdir / name), "PYTHONPATH": str(ROOT),
-           "REPRO_PATCHES": "1" if args.patches else "0", "REPRO_STANDBYS": str(args.standbys),
-           "REPRO_RECOVERY_DELAY": str(args.recovery_delay), "REPRO_WORK_MS": str(args.work_ms)}
+    env = {
+        **os.environ,
+        "REPRO_TOPIC": name,
+        "REPRO_DATADIR": str(workdir / name),
+        "PYTHONPATH": str(ROOT),
+        "REPRO_PATCHES": "1" if args.patches else "0",
+        "REPRO_STANDBYS": str(args.standbys),
+        "REPRO_RECOVERY_DELAY": str(args.recovery_delay),
+        "REPRO_WORK_MS": str(args.work_ms),
+    }
     log = workdir / f"{name}.log"
     producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP)
     admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
@@ -104,9 +116,12 @@ async def one_run(run: int, args, workdir: Path) -> float | None:
 
 async def main(args) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="table-recovery-"))
-    print(f"logs in {workdir}; patches {'on' if args.patches else 'off'}, agent {args.work_ms} ms per event, "
-          f"{'events stopped before' if args.quiet_restart else 'events flowing during'} the restart, "
-          f"standbys {args.standbys}, stream_recovery_delay {args.recovery_delay}", flush=True)
+    print(
+        f"logs in {workdir}; patches {'on' if args.patches else 'off'}, agent {args.work_ms} ms per event, "
+        f"{'events stopped before' if args.quiet_restart else 'events flowing during'} the restart, "
+        f"standbys {args.standbys}, stream_recovery_delay {args.recovery_delay}",
+        flush=True,
+    )
     times, stalled = [], 0
     for run in range(1, args.runs + 1):
         took = await one_run(run, args, workdir)
@@ -128,7 +143,10 @@ if __name__ == "__main__":
     parser.add_argument("--before-kill", type=float, default=5.0)
     parser.add_argument("--after-restart", type=float, default=5.0)
     parser.add_argument("--timeout", type=float, default=60.0)
-    parser.add_argument("--quiet-restart", action="store_true",
-                        help="stop the events before the restart: the next worker finds them all waiting")
+    parser.add_argument(
+        "--quiet-restart",
+        action="store_true",
+        help="stop the events before the restart: the next worker finds them all waiting",
+    )
     parser.add_argument("--work-ms", type=float, default=0.0, help="the agent's time per event (a slow consumer)")
     sys.exit(asyncio.run(main(parser.parse_args())))

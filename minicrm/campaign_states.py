@@ -27,7 +27,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 SCHEDULED, QUEUED, SEGMENTING, RUNNING, PAUSED, COMPLETED, FAILED, CANCELLED = (
-    "SCHEDULED", "QUEUED", "SEGMENTING", "RUNNING", "PAUSED", "COMPLETED", "FAILED", "CANCELLED")
+    "SCHEDULED",
+    "QUEUED",
+    "SEGMENTING",
+    "RUNNING",
+    "PAUSED",
+    "COMPLETED",
+    "FAILED",
+    "CANCELLED",
+)
 STATUSES = (SCHEDULED, QUEUED, SEGMENTING, RUNNING, PAUSED, COMPLETED, FAILED, CANCELLED)
 FINAL = (COMPLETED, FAILED, CANCELLED)
 SENDING = (RUNNING, PAUSED)  # segmented (or being segmented, if PAUSED); messages out or waiting
@@ -42,8 +50,13 @@ MESSAGE_STATUSES = (PENDING, SENT, MESSAGE_FAILED, MESSAGE_CANCELLED, SKIPPED)
 RESENDABLE = (SENT, MESSAGE_FAILED, MESSAGE_CANCELLED, SKIPPED)  # final message statuses
 OPTED_OUT, FREQUENCY_CAPPED = "opted out", "frequency cap"  # the reasons of SKIPPED rows
 # The campaign's counters of its messages in each status (test sends are in none).
-COUNTERS = {PENDING: ("pending_count",), SENT: ("sent_count",), MESSAGE_FAILED: ("failed_count",),
-            MESSAGE_CANCELLED: ("cancelled_count",), SKIPPED: ("suppressed_count", "capped_count")}
+COUNTERS = {
+    PENDING: ("pending_count",),
+    SENT: ("sent_count",),
+    MESSAGE_FAILED: ("failed_count",),
+    MESSAGE_CANCELLED: ("cancelled_count",),
+    SKIPPED: ("suppressed_count", "capped_count"),
+}
 
 # What a user may do, and from which statuses.
 PAUSE, RESUME, CANCEL, RESCHEDULE = "pause", "resume", "cancel", "reschedule"

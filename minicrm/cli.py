@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
-import os
 import sys
 
-from minicrm.settings import SettingsError, load_settings
+from minicrm.settings import Settings, SettingsError, load_settings
 
-def run_worker(settings, metrics_port: int | None = None) -> None:
-    if metrics_port is not None:  # the worker's settings are read when its app is imported
-        os.environ["MINICRM_METRICS_PORT"] = str(metrics_port)
-    from minicrm.streams.app import app
 
+def run_worker(settings: Settings, metrics_port: int | None = None) -> None:
+    from minicrm.streams.app import current
+
+    if metrics_port is not None:
+        settings = dataclasses.replace(settings, metrics_port=metrics_port)
     sys.argv = ["minicrm worker", "worker", "--loglevel", "info", "--without-web"]
-    app.main()  # imports the roles' agents (autodiscovery), then runs the worker
+    current(settings).main()  # imports the roles' agents (autodiscovery), then runs the worker
 
 
 def run_web(settings) -> None:
@@ -62,7 +63,9 @@ def dead_letters_command(settings, args) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="minicrm", description=__doc__)
-    parser.add_argument("command", choices=["web", "worker", "vendor", "migrate", "topics", "issue-key", "dead-letters"])
+    parser.add_argument(
+        "command", choices=["web", "worker", "vendor", "migrate", "topics", "issue-key", "dead-letters"]
+    )
     parser.add_argument("action", nargs="?", choices=["list", "replay"], help="dead-letters: list or replay")
     parser.add_argument("--id", type=int, help="dead-letters: this one only")
     parser.add_argument("--topic", help="dead-letters: this topic's only (e.g. orders)")

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 import re
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
 
 import asyncpg
 import orjson
 
-from minicrm.sql import queries
+from minicrm import sql
+from minicrm.sql.locks import Lock
 
 MIGRATIONS = Path(__file__).parent / "sql" / "migrations"
 log = logging.getLogger(__name__)
@@ -22,7 +21,7 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(
             name, encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads, schema="pg_catalog"
         )
-    await conn.execute(queries.STAGING_TABLES)
+    await sql.customers.create_staging(conn)
 
 
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
@@ -31,26 +30,10 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
         min_size=min_size,
         max_size=max_size,
         init=_init_connection,
-        # JIT compiles each batch statement anew (40 ms a segmentation chunk) for no gain on
-        # statements that touch thousands of rows by index.
+        # JIT compiles each batch statement anew, which costs more than it gains on statements
+        # that touch thousands of rows by index.
         server_settings={"timezone": "UTC", "application_name": "minicrm", "jit": "off"},
     )
-
-
-@asynccontextmanager
-async def planned(conn: asyncpg.Connection, setting: str) -> AsyncIterator[asyncpg.Connection]:
-    """A transaction on `conn` whose statements are planned under `setting` (`SET LOCAL …`:
-    `queries.BY_KEY`, `queries.IN_INDEX_ORDER`)."""
-    async with conn.transaction():
-        await conn.execute(setting)
-        yield conn
-
-
-@asynccontextmanager
-async def by_key(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
-    """A connection in a transaction whose statements find their rows by key (`queries.BY_KEY`)."""
-    async with pool.acquire() as conn, planned(conn, queries.BY_KEY):
-        yield conn
 
 
 NO_TRANSACTION = "-- minicrm: no transaction"
@@ -67,7 +50,7 @@ async def migrate(dsn: str) -> list[str]:
     conn = await asyncpg.connect(dsn)
     applied_now: list[str] = []
     try:
-        await conn.execute("SELECT pg_advisory_lock(727274)")
+        await conn.execute(f"SELECT pg_advisory_lock({Lock.MIGRATIONS:d})")
         await conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"

@@ -12,8 +12,8 @@ import asyncpg
 import orjson
 from aiokafka import AIOKafkaProducer
 
+from minicrm import sql
 from minicrm.settings import Settings
-from minicrm.sql import queries
 
 
 def topic_name(settings: Settings, topic: str | None) -> str | None:
@@ -36,26 +36,30 @@ async def latest(settings: Settings, topic: str | None, letter_id: int | None, l
     """The newest dead letters (one, or a topic's, or all), shaped as the API shows them."""
     conn = await asyncpg.connect(settings.database_url)
     try:
-        rows = await conn.fetch(queries.LATEST_DEAD_LETTERS, topic_name(settings, topic), letter_id, limit)
+        rows = await sql.dead_letters.latest(conn, topic_name(settings, topic), letter_id, limit)
     finally:
         await conn.close()
     return [shape(row) for row in rows]
 
 
-async def replay(settings: Settings, topic: str | None = None, letter_id: int | None = None,
-                 limit: int = 10_000) -> list[int]:
+async def replay(
+    settings: Settings, topic: str | None = None, letter_id: int | None = None, limit: int = 10_000
+) -> list[int]:
     """Publishes dead letters not replayed yet (one, or a topic's, or all) back onto their topics
     and marks them replayed; returns their ids."""
     conn = await asyncpg.connect(settings.database_url)
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, enable_idempotence=True,
-                                max_request_size=2 * settings.max_record_bytes)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        enable_idempotence=True,
+        max_request_size=2 * settings.max_record_bytes,
+    )
     await producer.start()
     try:
-        rows = await conn.fetch(queries.DEAD_LETTERS_TO_REPLAY, topic_name(settings, topic), letter_id, limit)
+        rows = await sql.dead_letters.to_replay(conn, topic_name(settings, topic), letter_id, limit)
         for row in rows:
             key = row["key"].encode() if row["key"] else None
             await producer.send_and_wait(row["topic"], row["payload"].encode(), key=key)
-            await conn.execute(queries.MARK_REPLAYED, row["id"])
+            await sql.dead_letters.mark_replayed(conn, row["id"])
         return [row["id"] for row in rows]
     finally:
         await producer.stop()

@@ -12,8 +12,9 @@ import asyncio
 import random
 import sys
 import time
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import aiohttp
 import orjson
@@ -26,13 +27,18 @@ CITIES = ["Mumbai", "Delhi", "Bengaluru", "Pune", "Chennai", "Kolkata", "Hyderab
 FIRST = ["Aarav", "Diya", "Kabir", "Meera", "Rohan", "Saanvi", "Vihaan", "Anaya", "Arjun", "Isha"]
 LAST = ["Sharma", "Patel", "Iyer", "Khan", "Das", "Reddy", "Gupta", "Nair", "Singh", "Mehta"]
 SEGMENT = {
-    "id": "group-root", "combinator": "OR",
+    "id": "group-root",
+    "combinator": "OR",
     "rules": [
         {"id": "r1", "attribute": "total_spend", "operator": ">", "value": "20000"},
-        {"id": "g2", "combinator": "AND", "rules": [
-            {"id": "r2", "attribute": "visit", "operator": ">=", "value": "3"},
-            {"id": "r3", "attribute": "last_order_date", "operator": "<", "value": "60"},
-        ]},
+        {
+            "id": "g2",
+            "combinator": "AND",
+            "rules": [
+                {"id": "r2", "attribute": "visit", "operator": ">=", "value": "3"},
+                {"id": "r3", "attribute": "last_order_date", "operator": "<", "value": "60"},
+            ],
+        },
     ],
 }
 MESSAGE = "Hi {{name}}, we miss you in {{city}}! Here is 10% off your next order."
@@ -40,22 +46,30 @@ MESSAGE = "Hi {{name}}, we miss you in {{city}}! Here is 10% off your next order
 
 def sample(customers: int, orders_per_customer: int, seed: int = 7) -> tuple[list[dict], list[dict]]:
     rng = random.Random(seed)
-    now = datetime.now(timezone.utc).replace(hour=12, minute=0, second=0, microsecond=0)
+    now = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
     people, orders = [], []
     for i in range(customers):
-        people.append({
-            "name": f"{rng.choice(FIRST)} {rng.choice(LAST)}", "email": f"demo.customer.{i}@example.com",
-            "phone": f"9{i:09d}", "city": rng.choice(CITIES),
-        })
+        people.append(
+            {
+                "name": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+                "email": f"demo.customer.{i}@example.com",
+                "phone": f"9{i:09d}",
+                "city": rng.choice(CITIES),
+            }
+        )
     for i in range(customers * orders_per_customer):
         qty, price = rng.randint(1, 3), rng.choice([199, 499, 999, 2499, 4999, 9999])
-        orders.append({
-            "id": f"demo-order-{i}", "customerId": None, "_customer": rng.randrange(customers),
-            "amount": qty * price, "status": rng.choices(["COMPLETED", "PENDING", "CANCELLED", "REFUNDED"],
-                                                         [80, 8, 7, 5])[0],
-            "order_date": (now - timedelta(days=rng.randint(0, 365))).isoformat(),
-            "items": [{"name": "Product", "quantity": qty, "unitPrice": price, "total": qty * price}],
-        })
+        orders.append(
+            {
+                "id": f"demo-order-{i}",
+                "customerId": None,
+                "_customer": rng.randrange(customers),
+                "amount": qty * price,
+                "status": rng.choices(["COMPLETED", "PENDING", "CANCELLED", "REFUNDED"], [80, 8, 7, 5])[0],
+                "order_date": (now - timedelta(days=rng.randint(0, 365))).isoformat(),
+                "items": [{"name": "Product", "quantity": qty, "unitPrice": price, "total": qty * price}],
+            }
+        )
     return people, orders
 
 
@@ -81,7 +95,7 @@ async def load(client: Client, name: str, path: str, items: list[dict], chunk: i
     start = time.perf_counter()
     ids: list = []
     for i in range(0, len(items), chunk):
-        answer, _ = await client.call("POST", path, items[i:i + chunk], expect=(202,))
+        answer, _ = await client.call("POST", path, items[i : i + chunk], expect=(202,))
         ids += answer.get("ids", [])
         done = min(i + chunk, len(items))
         print(f"\r  {name:<9} {bar(done, len(items))} {done:,}/{len(items):,}", end="", flush=True)
@@ -142,8 +156,10 @@ async def main(customers: int, orders_per_customer: int) -> None:
         pace = max(50, audience // 8)
         start = time.perf_counter()
         ticket, _ = await client.call(
-            "POST", "/api/campaigns",
-            {"name": "Win-back demo", "ruleGroup": SEGMENT, "message": MESSAGE, "ratePerSecond": pace}, expect=(201,),
+            "POST",
+            "/api/campaigns",
+            {"name": "Win-back demo", "ruleGroup": SEGMENT, "message": MESSAGE, "ratePerSecond": pace},
+            expect=(201,),
         )
         cid = ticket["campaignId"]
         print(f"Campaign {cid} accepted in {1000 * (time.perf_counter() - start):.0f} ms, paced at {pace:,} msg/s")
@@ -158,8 +174,10 @@ async def main(customers: int, orders_per_customer: int) -> None:
         report(c)
 
         ticket, _ = await client.call("POST", f"/api/campaigns/{cid}/resend", {"statuses": ["FAILED"]}, expect=(201,))
-        print(f"\nResending to the {ticket['audience_size']:,} customers whose message failed "
-              f"(campaign {ticket['campaignId']}):")
+        print(
+            f"\nResending to the {ticket['audience_size']:,} customers whose message failed "
+            f"(campaign {ticket['campaignId']}):"
+        )
         start = time.perf_counter()
         again = await follow(client, ticket["campaignId"])
         timings["resend, request to summary"] = time.perf_counter() - start
@@ -169,8 +187,9 @@ async def main(customers: int, orders_per_customer: int) -> None:
             print(f"  {name:<30} {seconds:7.2f} s")
 
 
-async def follow(client: Client, campaign_id: str, until: Callable[[dict], bool] | None = None,
-                 seconds: float | None = None) -> dict:
+async def follow(
+    client: Client, campaign_id: str, until: Callable[[dict], bool] | None = None, seconds: float | None = None
+) -> dict:
     """Shows the campaign's progress from its event stream (`GET /api/campaigns/{id}/events`)
     until the final event, `until` says so, or `seconds` have passed; returns the campaign."""
     deadline = time.perf_counter() + seconds if seconds else None
@@ -183,8 +202,12 @@ async def follow(client: Client, campaign_id: str, until: Callable[[dict], bool]
                 done = c["sent_count"] + c["failed_count"]
                 rate = c.get("current_rate_per_second") or 0
                 eta = f", {c['eta_seconds']:.0f} s to go" if c.get("eta_seconds") else ""
-                print(f"\r  {c['status']:<9} {bar(done, c['audience_size'])} sent {c['sent_count']:,} "
-                      f"failed {c['failed_count']:,} ({rate:,.0f} msg/s{eta})   ", end="", flush=True)
+                print(
+                    f"\r  {c['status']:<9} {bar(done, c['audience_size'])} sent {c['sent_count']:,} "
+                    f"failed {c['failed_count']:,} ({rate:,.0f} msg/s{eta})   ",
+                    end="",
+                    flush=True,
+                )
             if c["status"] == "FAILED":
                 sys.exit(f"\ncampaign failed: {c['failure_reason']}")
             if (until and until(c)) or (deadline and time.perf_counter() >= deadline):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-
+from collections.abc import Callable
 
 MIN_CALLS = 10  # fewer calls than this say nothing about a vendor
 
@@ -19,7 +19,9 @@ def failing(failed: int, total: int, threshold: float, min_calls: int = MIN_CALL
 
 
 class ErrorWindow:
-    def __init__(self, span: float, threshold: float, min_calls: int = MIN_CALLS, clock=time.monotonic) -> None:
+    def __init__(
+        self, span: float, threshold: float, min_calls: int = MIN_CALLS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.span, self.threshold, self.min_calls, self.clock = span, threshold, min_calls, clock
         self.calls: deque[tuple[float, bool]] = deque()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from minicrm.campaign_states import FREQUENCY_CAPPED, OPTED_OUT, PENDING, SENT
 
@@ -44,28 +45,36 @@ SUPPRESSED = "EXISTS (SELECT 1 FROM suppressions s WHERE s.email = c.email)"
 def _counted(period_param: int) -> str:
     """The log rows `l` a cap counts: messages pending or sent in the last `$period_param`
     seconds (test sends go to staff, failed ones reached nobody)."""
-    return (f"l.created_at > now() - make_interval(secs => ${period_param}::int) AND NOT l.test"
-            f" AND l.status IN ('{PENDING}', '{SENT}')")
+    return (
+        f"l.created_at > now() - make_interval(secs => ${period_param}::int) AND NOT l.test"
+        f" AND l.status IN ('{PENDING}', '{SENT}')"
+    )
 
 
-def skip_reason(cap: FrequencyCap | None, first_param: int, campaign: str | None = None) -> tuple[str, list]:
+def skip_reason(cap: FrequencyCap | None, first_param: int, campaign: str | None = None) -> tuple[str, list[Any]]:
     """(SQL expression, its bind values from `$first_param`): why customer `c` is not messaged,
     or NULL. `campaign` (a SQL expression) leaves that campaign's own messages out of the count."""
     if cap is None:
         return f"CASE WHEN {SUPPRESSED} THEN '{OPTED_OUT}' END", []
     own = f" AND l.campaign_id <> {campaign}" if campaign else ""
     n = f"${first_param}::int"
-    recent = (f"(SELECT count(*) FROM (SELECT 1 FROM communication_log l WHERE l.customer_id = c.id"
-              f" AND {_counted(first_param + 1)}{own} LIMIT {n}) r) >= {n}")
-    return (f"CASE WHEN {SUPPRESSED} THEN '{OPTED_OUT}' WHEN {recent} THEN '{FREQUENCY_CAPPED}' END",
-            [cap.messages, cap.seconds])
+    recent = (
+        f"(SELECT count(*) FROM (SELECT 1 FROM communication_log l WHERE l.customer_id = c.id"
+        f" AND {_counted(first_param + 1)}{own} LIMIT {n}) r) >= {n}"
+    )
+    return (
+        f"CASE WHEN {SUPPRESSED} THEN '{OPTED_OUT}' WHEN {recent} THEN '{FREQUENCY_CAPPED}' END",
+        [cap.messages, cap.seconds],
+    )
 
 
-def capped_count(cap: FrequencyCap, condition: str, first_param: int) -> tuple[str, list]:
+def capped_count(cap: FrequencyCap, condition: str, first_param: int) -> tuple[str, list[Any]]:
     """(SQL statement, its bind values from `$first_param`): how many customers matching
     `condition` are over the cap and not opted out (those are counted as opted out), counted
     from the period's log, so that a broad segment is not probed customer by customer."""
-    return (f"SELECT count(*)::int FROM (SELECT l.customer_id FROM communication_log l"
-            f" WHERE {_counted(first_param + 1)} GROUP BY l.customer_id HAVING count(*) >= ${first_param}::int) r"
-            f" JOIN customers c ON c.id = r.customer_id WHERE {condition} AND NOT {SUPPRESSED}",
-            [cap.messages, cap.seconds])
+    return (
+        f"SELECT count(*)::int FROM (SELECT l.customer_id FROM communication_log l"
+        f" WHERE {_counted(first_param + 1)} GROUP BY l.customer_id HAVING count(*) >= ${first_param}::int) r"
+        f" JOIN customers c ON c.id = r.customer_id WHERE {condition} AND NOT {SUPPRESSED}",
+        [cap.messages, cap.seconds],
+    )

@@ -58,8 +58,13 @@ async def verify(token: str, keys: GoogleKeys, client_id: str) -> dict[str, Any]
         raise TokenError(f"ID token algorithm {header.get('alg')!r} is not RS256")
     key = await keys.get(str(header.get("kid")))
     try:
-        claims = jwt.decode(token, key.key, algorithms=["RS256"], audience=client_id,
-                            options={"require": ["iss", "aud", "exp", "iat", "sub"]})
+        claims = jwt.decode(
+            token,
+            key.key,
+            algorithms=["RS256"],
+            audience=client_id,
+            options={"require": ["iss", "aud", "exp", "iat", "sub"]},
+        )
     except jwt.PyJWTError as exc:
         raise TokenError(f"ID token rejected: {exc}") from None
     if claims["iss"] not in ISSUERS:

@@ -1,4 +1,4 @@
-"""Every Prometheus metric the processes export, in one place (the README lists them).
+"""Every Prometheus metric the processes export, in one place (docs/operations.md lists them).
 
 The edge serves its own at `GET /metrics`; a worker serves its own on
 `MINICRM_METRICS_PORT` (`minicrm worker --metrics-port N`). Names follow Prometheus's
@@ -10,26 +10,38 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 # The web edge.
-HTTP_REQUESTS = Counter("minicrm_http_requests_total", "HTTP requests answered, by route, method and status",
-                        ["route", "method", "status"])
-HTTP_SECONDS = Histogram("minicrm_http_request_seconds", "Seconds to answer an HTTP request, by route and method",
-                         ["route", "method"])
+HTTP_REQUESTS = Counter(
+    "minicrm_http_requests_total", "HTTP requests answered, by route, method and status", ["route", "method", "status"]
+)
+HTTP_SECONDS = Histogram(
+    "minicrm_http_request_seconds", "Seconds to answer an HTTP request, by route and method", ["route", "method"]
+)
 CAMPAIGNS = Gauge("minicrm_campaigns", "Campaigns by status (read from PostgreSQL at scrape time)", ["status"])
 
 # The worker.
 RECORDS_CONSUMED = Counter("minicrm_records_consumed_total", "Kafka records an agent took, by topic", ["topic"])
-ITEMS_STORED = Counter("minicrm_items_stored_total",
-                       "Items (customers, orders) written to PostgreSQL from the records of a topic", ["topic"])
-BATCH_WRITE_SECONDS = Histogram("minicrm_batch_write_seconds", "Seconds per batch write transaction, by topic",
-                                ["topic"])
+ITEMS_STORED = Counter(
+    "minicrm_items_stored_total",
+    "Items (customers, orders) written to PostgreSQL from the records of a topic",
+    ["topic"],
+)
+BATCH_WRITE_SECONDS = Histogram(
+    "minicrm_batch_write_seconds", "Seconds per batch write transaction, by topic", ["topic"]
+)
 DEAD_LETTERS = Counter("minicrm_dead_letters_total", "Records dead-lettered, by topic", ["topic"])
-CONSUMER_LAG = Gauge("minicrm_consumer_lag", "Records past this worker's last commit, per assigned partition",
-                     ["topic", "partition"])
-VENDOR_CALLS = Counter("minicrm_vendor_calls_total",
-                       "Vendor calls by outcome: ok, rejected (4xx), too_large (413), busy (5xx, 429, ...), error "
-                       "(timeout, connection)", ["outcome"])
+CONSUMER_LAG = Gauge(
+    "minicrm_consumer_lag", "Records past this worker's last commit, per assigned partition", ["topic", "partition"]
+)
+VENDOR_CALLS = Counter(
+    "minicrm_vendor_calls_total",
+    "Vendor calls by outcome: ok, rejected (4xx), too_large (413), busy (5xx, 429, ...), error (timeout, connection)",
+    ["outcome"],
+)
 VENDOR_CALL_SECONDS = Histogram("minicrm_vendor_call_seconds", "Seconds per vendor call")
 VENDOR_MESSAGES = Counter("minicrm_vendor_messages_total", "Messages in vendor calls that the vendor took")
-OUTCOMES = Counter("minicrm_message_outcomes_total",
-                   "Messages whose outcome was recorded from a receipt or a vendor's refusal, as the campaign "
-                   "counters count them (test sends not)", ["status"])
+OUTCOMES = Counter(
+    "minicrm_message_outcomes_total",
+    "Messages whose outcome was recorded from a receipt or a vendor's refusal, as the campaign "
+    "counters count them (test sends not)",
+    ["status"],
+)

@@ -6,10 +6,10 @@ the difference between its new and old effect, and a repeated record by nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Iterable
 
 ZERO = Decimal("0")
 
@@ -49,8 +49,6 @@ def fold(changes: Iterable[tuple[OrderState | None, OrderState]]) -> dict[str, C
         old_spend, old_visits = effect(old.status, old.amount) if old else (ZERO, 0)
         delta.spend += new_spend - old_spend
         delta.visits += new_visits - old_visits
-        if new.status == "COMPLETED" and (
-            delta.last_order_date is None or new.order_date > delta.last_order_date
-        ):
+        if new.status == "COMPLETED" and (delta.last_order_date is None or new.order_date > delta.last_order_date):
             delta.last_order_date = new.order_date
     return {cid: d for cid, d in deltas.items() if d.spend or d.visits or d.last_order_date}

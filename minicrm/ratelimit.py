@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 
 class TokenBucket:
-    def __init__(self, rate: float, burst: float | None = None, clock=time.monotonic) -> None:
+    def __init__(self, rate: float, burst: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.rate = rate
         self.capacity = burst if burst is not None else max(1.0, rate)
         self.tokens = self.capacity

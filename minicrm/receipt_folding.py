@@ -9,8 +9,9 @@ either is an outcome and an opt-out, which suppresses the recipient from later c
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 OUTCOMES = {"SENT": "SENT", "FAILED": "FAILED", "UNSUBSCRIBED": "SENT", "BOUNCED": "FAILED"}
 RECEIPT_STATUSES = tuple(OUTCOMES)

@@ -12,8 +12,9 @@ boundaries: every write is idempotent per customer email, order id or message id
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 from uuid import UUID
 
 import faust
@@ -60,26 +61,51 @@ class CampaignRequest(Record):
     resend_statuses: list[str] | None = None
 
     def row(self, status: str, send_at: datetime | None = None) -> tuple:
-        """The values of its campaigns row, in `queries.CREATE_CAMPAIGN`'s order."""
-        return (UUID(self.id), self.user_id, self.name, self.intent, self.segment, self.message, status, send_at,
-                self.rate_per_second, UUID(self.resend_of) if self.resend_of else None, self.resend_statuses)
+        """The values of its campaigns row, in `sql.campaigns.CREATE`'s order."""
+        return (
+            UUID(self.id),
+            self.user_id,
+            self.name,
+            self.intent,
+            self.segment,
+            self.message,
+            status,
+            send_at,
+            self.rate_per_second,
+            UUID(self.resend_of) if self.resend_of else None,
+            self.resend_statuses,
+        )
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> CampaignRequest:
-        """The request that runs a stored campaign (`queries.CAMPAIGN_REQUEST_COLUMNS`): a scheduled
+        """The request that runs a stored campaign (`sql.campaigns.REQUEST_COLUMNS`): a scheduled
         one when it is due, a resumed one again."""
         return cls(
-            id=str(row["id"]), user_id=row["user_id"], name=row["name"], segment=row["segment"],
-            message=row["message"], intent=row["intent"] or "", rate_per_second=row["rate_per_second"],
-            resend_of=str(row["resend_of"]) if row["resend_of"] else None, resend_statuses=row["resend_statuses"],
+            id=str(row["id"]),
+            user_id=row["user_id"],
+            name=row["name"],
+            segment=row["segment"],
+            message=row["message"],
+            intent=row["intent"] or "",
+            rate_per_second=row["rate_per_second"],
+            resend_of=str(row["resend_of"]) if row["resend_of"] else None,
+            resend_statuses=row["resend_statuses"],
         )
 
 
-def delivery(comm_id: Any, campaign_id: Any, customer_id: Any, name: str, email: str, phone: str | None,
-             message: str) -> dict[str, Any]:
+def delivery(
+    comm_id: Any, campaign_id: Any, customer_id: Any, name: str, email: str, phone: str | None, message: str
+) -> dict[str, Any]:
     """One message in the vendor's wire format (the original vendor's field names)."""
-    return {"commId": str(comm_id), "campaignId": str(campaign_id), "customerId": str(customer_id), "name": name,
-            "email": email, "phone": phone, "personalized_msg": message}
+    return {
+        "commId": str(comm_id),
+        "campaignId": str(campaign_id),
+        "customerId": str(customer_id),
+        "name": name,
+        "email": email,
+        "phone": phone,
+        "personalized_msg": message,
+    }
 
 
 class DeliveryBatch(Record):

@@ -40,6 +40,12 @@ class Rule:
     operator: str
     value: Decimal | str
 
+    @property
+    def number(self) -> Decimal:
+        """The value of a rule on a number attribute (checked when the tree was parsed)."""
+        assert isinstance(self.value, Decimal), self
+        return self.value
+
 
 @dataclass(frozen=True)
 class Group:
@@ -61,7 +67,9 @@ def _parse_rule(node: dict[str, Any], path: str) -> Rule | None:
         raise RuleError(where, f"unknown attribute {attribute!r}; expected one of {sorted(ATTRIBUTES)}")
     allowed = STRING_OPERATORS if attribute in STRING_ATTRIBUTES else NUMBER_OPERATORS
     if not isinstance(operator, str) or operator not in allowed:
-        raise RuleError(where, f"operator {operator!r} is not allowed for {attribute}; expected one of {sorted(allowed)}")
+        raise RuleError(
+            where, f"operator {operator!r} is not allowed for {attribute}; expected one of {sorted(allowed)}"
+        )
     if attribute in STRING_ATTRIBUTES:
         if not isinstance(value, (str, int, float)) or isinstance(value, bool) or len(str(value)) > 200:
             raise RuleError(where, f"value for {attribute} must be a string of at most 200 characters")
@@ -123,7 +131,7 @@ def compile_sql(group: Group, first_param: int = 1) -> tuple[str, list[Any]]:
 
     def rule_sql(rule: Rule) -> str:
         if rule.attribute in INTEGER_ATTRIBUTES:
-            op, bound = integer_bound(rule.operator, rule.value)
+            op, bound = integer_bound(rule.operator, rule.number)
             return f"{NUMBER_ATTRIBUTES[rule.attribute]} {op} {bind(bound)}::bigint"
         if rule.attribute in NUMBER_ATTRIBUTES:
             op = NUMBER_OPERATORS[rule.operator]

@@ -15,8 +15,9 @@ class SessionError(Exception):
 
 def issue(user_id: str, secret: str, ttl_seconds: int, now: float | None = None) -> str:
     issued = int(now if now is not None else time.time())
-    return jwt.encode({"sub": user_id, "iat": issued, "exp": issued + ttl_seconds, "typ": "session"},
-                      secret, algorithm=ALGORITHM)
+    return jwt.encode(
+        {"sub": user_id, "iat": issued, "exp": issued + ttl_seconds, "typ": "session"}, secret, algorithm=ALGORITHM
+    )
 
 
 def verify(token: str, secret: str) -> str:

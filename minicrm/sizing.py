@@ -6,7 +6,8 @@ broker refuse records past their limits) and vendor calls (vendors cap request b
 
 from __future__ import annotations
 
-from typing import Callable, Sequence, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 T = TypeVar("T")
 

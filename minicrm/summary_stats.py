@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any
 
 SPEND_BANDS = (Decimal(1000), Decimal(5000), Decimal(10000), Decimal(50000))
 
@@ -31,6 +32,7 @@ def rate(sent: int, total: int) -> float:
 
 def band_label(bucket: int, currency: str, bands: tuple[Decimal, ...] = SPEND_BANDS) -> str:
     """Label of width_bucket(spend, bands): 0 below the first edge, len(bands) at or above the last."""
+
     def money(value: Decimal) -> str:
         return f"{currency}{value:,.0f}"
 
@@ -52,8 +54,9 @@ def build(campaign: dict[str, Any], by_band: list[Segment], by_city: list[Segmen
     duration = (completed - started).total_seconds() if started and completed else 0.0
 
     def table(items: list[Segment]) -> list[dict[str, Any]]:
-        return [dict(asdict(s), total=s.total, delivery_rate=s.delivery_rate)
-                for s in sorted(items, key=lambda s: -s.total)]
+        return [
+            dict(asdict(s), total=s.total, delivery_rate=s.delivery_rate) for s in sorted(items, key=lambda s: -s.total)
+        ]
 
     return {
         "audience_size": campaign["audience_size"] or 0,

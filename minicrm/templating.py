@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 PLACEHOLDERS = ("name", "email", "city", "phone")
 COLUMNS = {"name": "c.name", "email": "c.email", "city": "c.city", "phone": "c.phone"}
@@ -22,8 +23,7 @@ def parse(message: str) -> list[str | tuple[str]]:
         name = match.group(1).lower()
         if name not in PLACEHOLDERS:
             raise TemplateError(
-                f"unknown placeholder {match.group(0)!r}; use only "
-                + ", ".join("{{%s}}" % p for p in PLACEHOLDERS)
+                f"unknown placeholder {match.group(0)!r}; use only " + ", ".join("{{%s}}" % p for p in PLACEHOLDERS)
             )
         if match.start() > position:
             parts.append(message[position : match.start()])
@@ -35,9 +35,7 @@ def parse(message: str) -> list[str | tuple[str]]:
 
 
 def render(message: str, customer: Mapping[str, Any]) -> str:
-    return "".join(
-        part if isinstance(part, str) else str(customer.get(part[0]) or "") for part in parse(message)
-    )
+    return "".join(part if isinstance(part, str) else str(customer.get(part[0]) or "") for part in parse(message))
 
 
 def sql_expression(message: str, first_param: int) -> tuple[str, list[str]]:

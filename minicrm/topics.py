@@ -1,20 +1,43 @@
-"""Creates the pipeline's topics with their partition counts (idempotent)."""
+"""The pipeline's topics, each declared once with the record it carries; the edge, the
+workers and the tooling name them only through these. Their names in Kafka carry the
+deployment's prefix (`Settings.topic`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from minicrm import records
 from minicrm.settings import Settings
 
-TOPICS = ("customers", "orders", "campaigns", "deliveries", "receipts", "summaries", "outcomes", "vendor-calls")
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    record: type[records.Record]
+    edge_publishes: bool = True
+    """False for the topics only workers write (the live view's inputs)."""
+
+
+CUSTOMERS = Topic("customers", records.CustomerBatch)
+ORDERS = Topic("orders", records.OrderBatch)
+CAMPAIGNS = Topic("campaigns", records.CampaignRequest)
+DELIVERIES = Topic("deliveries", records.DeliveryBatch)
+RECEIPTS = Topic("receipts", records.ReceiptBatch)
+SUMMARIES = Topic("summaries", records.CampaignDone)
+OUTCOMES = Topic("outcomes", records.Outcomes, edge_publishes=False)
+VENDOR_CALLS = Topic("vendor-calls", records.VendorCall, edge_publishes=False)
+ALL = (CUSTOMERS, ORDERS, CAMPAIGNS, DELIVERIES, RECEIPTS, SUMMARIES, OUTCOMES, VENDOR_CALLS)
 
 
 async def create_topics(settings: Settings) -> list[str]:
+    """Creates the topics missing, with their partition counts (idempotent)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        wanted = [settings.topic(name) for name in TOPICS]
+        wanted = [settings.topic(topic.name) for topic in ALL]
         missing = [name for name in wanted if name not in existing]
         if missing:
             await admin.create_topics(

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import time
 import uuid
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 TOLERANCE_SECONDS = 300
 

@@ -8,7 +8,6 @@ import pytest
 
 from support.deployment import ROOT, Pipeline, deployment, vendor
 
-
 REBALANCING = {"test_worker_killed_mid_campaign", "test_two_workers_share_partitions"}
 
 
@@ -58,9 +57,21 @@ async def db_pool(pipeline):
     await pool.close()
 
 
-NORMAL_VENDOR = dict(failure_rate=0.1, duplicate_rate=0, shuffle=False, latency=0.05, receipt_batch=1000,
-                     outage_seconds=0, reject_status=0, body_limit=0, throttle_rate=0, error_rate=0, hang_rate=0,
-                     bounce_rate=0, unsubscribe_rate=0)
+NORMAL_VENDOR = dict(
+    failure_rate=0.1,
+    duplicate_rate=0,
+    shuffle=False,
+    latency=0.05,
+    receipt_batch=1000,
+    outage_seconds=0,
+    reject_status=0,
+    body_limit=0,
+    throttle_rate=0,
+    error_rate=0,
+    hang_rate=0,
+    bounce_rate=0,
+    unsubscribe_rate=0,
+)
 
 
 @pytest.fixture

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 import asyncio
+import re
 from datetime import timedelta
 
 import asyncpg
@@ -41,10 +40,16 @@ PHRASES = [
     ("spend under 500", AND(R("total_spend", "<", "500")), lambda c: c["spend"] < 500),
     ("spent below 2,500", AND(R("total_spend", "<", "2500")), lambda c: c["spend"] < 2500),
     ("spent at most 3000", AND(R("total_spend", "<=", "3000")), lambda c: c["spend"] <= 3000),
-    ("spend between 1000 and 5000", AND(R("total_spend", ">=", "1000"), R("total_spend", "<=", "5000")),
-     lambda c: 1000 <= c["spend"] <= 5000),
-    ("customers that spent between 2k and 8k", AND(R("total_spend", ">=", "2000"), R("total_spend", "<=", "8000")),
-     lambda c: 2000 <= c["spend"] <= 8000),
+    (
+        "spend between 1000 and 5000",
+        AND(R("total_spend", ">=", "1000"), R("total_spend", "<=", "5000")),
+        lambda c: 1000 <= c["spend"] <= 5000,
+    ),
+    (
+        "customers that spent between 2k and 8k",
+        AND(R("total_spend", ">=", "2000"), R("total_spend", "<=", "8000")),
+        lambda c: 2000 <= c["spend"] <= 8000,
+    ),
     ("more than 5000 in spend", AND(R("total_spend", ">", "5000")), lambda c: c["spend"] > 5000),
     ("visited more than 3 times", AND(R("visit", ">", "3")), lambda c: c["visit"] > 3),
     ("visits over 5", AND(R("visit", ">", "5")), lambda c: c["visit"] > 5),
@@ -55,54 +60,109 @@ PHRASES = [
     ("customers in Mumbai", AND(R("city", "=", "Mumbai")), lambda c: c["city"] == "Mumbai"),
     ("people from Delhi", AND(R("city", "=", "Delhi")), lambda c: c["city"] == "Delhi"),
     ("customers living in Navi Mumbai", AND(R("city", "=", "Navi Mumbai")), lambda c: c["city"] == "Navi Mumbai"),
-    ("customers in Mumbai or Delhi", OR(R("city", "=", "Mumbai"), R("city", "=", "Delhi")),
-     lambda c: c["city"] in ("Mumbai", "Delhi")),
-    ("customers from Pune, Goa and Delhi", OR(R("city", "=", "Pune"), R("city", "=", "Goa"), R("city", "=", "Delhi")),
-     lambda c: c["city"] in ("Pune", "Goa", "Delhi")),
+    (
+        "customers in Mumbai or Delhi",
+        OR(R("city", "=", "Mumbai"), R("city", "=", "Delhi")),
+        lambda c: c["city"] in ("Mumbai", "Delhi"),
+    ),
+    (
+        "customers from Pune, Goa and Delhi",
+        OR(R("city", "=", "Pune"), R("city", "=", "Goa"), R("city", "=", "Delhi")),
+        lambda c: c["city"] in ("Pune", "Goa", "Delhi"),
+    ),
     ("customers not in Mumbai", AND(R("city", "!=", "Mumbai")), lambda c: c["city"] not in (None, "Mumbai")),
     ("everyone outside Delhi", AND(R("city", "!=", "Delhi")), lambda c: c["city"] not in (None, "Delhi")),
-    ("not from Pune or Goa", AND(R("city", "!=", "Pune"), R("city", "!=", "Goa")),
-     lambda c: c["city"] not in (None, "Pune", "Goa")),
+    (
+        "not from Pune or Goa",
+        AND(R("city", "!=", "Pune"), R("city", "!=", "Goa")),
+        lambda c: c["city"] not in (None, "Pune", "Goa"),
+    ),
     ("no order in 90 days", AND(R("last_order_date", "<", "90")), lambda c: c["days"] is not None and c["days"] > 90),
-    ("haven't ordered in 3 months", AND(R("last_order_date", "<", "90")),
-     lambda c: c["days"] is not None and c["days"] > 90),
-    ("customers who have not purchased in the last 60 days", AND(R("last_order_date", "<", "60")),
-     lambda c: c["days"] is not None and c["days"] > 60),
+    (
+        "haven't ordered in 3 months",
+        AND(R("last_order_date", "<", "90")),
+        lambda c: c["days"] is not None and c["days"] > 90,
+    ),
+    (
+        "customers who have not purchased in the last 60 days",
+        AND(R("last_order_date", "<", "60")),
+        lambda c: c["days"] is not None and c["days"] > 60,
+    ),
     ("inactive for 45 days", AND(R("last_order_date", "<", "45")), lambda c: c["days"] is not None and c["days"] > 45),
-    ("last ordered more than 2 weeks ago", AND(R("last_order_date", "<", "14")),
-     lambda c: c["days"] is not None and c["days"] > 14),
-    ("ordered within the last 30 days", AND(R("last_order_date", ">", "30")),
-     lambda c: c["days"] is not None and c["days"] < 30),
-    ("purchased in the past 7 days", AND(R("last_order_date", ">", "7")),
-     lambda c: c["days"] is not None and c["days"] < 7),
-    ("active in the last 2 months", AND(R("last_order_date", ">", "60")),
-     lambda c: c["days"] is not None and c["days"] < 60),
-    ("spent over 5000 and live in Mumbai", AND(R("total_spend", ">", "5000"), R("city", "=", "Mumbai")),
-     lambda c: c["spend"] > 5000 and c["city"] == "Mumbai"),
-    ("customers in Delhi who visited more than 2 times", AND(R("city", "=", "Delhi"), R("visit", ">", "2")),
-     lambda c: c["city"] == "Delhi" and c["visit"] > 2),
-    ("spent over 10k or visited more than 5 times", OR(R("total_spend", ">", "10000"), R("visit", ">", "5")),
-     lambda c: c["spend"] > 10000 or c["visit"] > 5),
-    ("customers in Mumbai or Pune who spent more than 2000",
-     AND(OR(R("city", "=", "Mumbai"), R("city", "=", "Pune")), R("total_spend", ">", "2000")),
-     lambda c: c["city"] in ("Mumbai", "Pune") and c["spend"] > 2000),
-    ("spent under 1000 and no order in 6 months", AND(R("total_spend", "<", "1000"), R("last_order_date", "<", "180")),
-     lambda c: c["spend"] < 1000 and c["days"] is not None and c["days"] > 180),
-    ("ordered in the last 30 days and spent over 3000 and not in Goa",
-     AND(R("last_order_date", ">", "30"), R("total_spend", ">", "3000"), R("city", "!=", "Goa")),
-     lambda c: c["days"] is not None and c["days"] < 30 and c["spend"] > 3000 and c["city"] not in (None, "Goa")),
-    ("at least 3 visits or spend between 500 and 1500",
-     OR(R("visit", ">=", "3"), AND(R("total_spend", ">=", "500"), R("total_spend", "<=", "1500"))),
-     lambda c: c["visit"] >= 3 or 500 <= c["spend"] <= 1500),
-    ("high spenders over 50000 in Delhi", AND(R("total_spend", ">", "50000"), R("city", "=", "Delhi")),
-     lambda c: c["spend"] > 50000 and c["city"] == "Delhi"),
+    (
+        "last ordered more than 2 weeks ago",
+        AND(R("last_order_date", "<", "14")),
+        lambda c: c["days"] is not None and c["days"] > 14,
+    ),
+    (
+        "ordered within the last 30 days",
+        AND(R("last_order_date", ">", "30")),
+        lambda c: c["days"] is not None and c["days"] < 30,
+    ),
+    (
+        "purchased in the past 7 days",
+        AND(R("last_order_date", ">", "7")),
+        lambda c: c["days"] is not None and c["days"] < 7,
+    ),
+    (
+        "active in the last 2 months",
+        AND(R("last_order_date", ">", "60")),
+        lambda c: c["days"] is not None and c["days"] < 60,
+    ),
+    (
+        "spent over 5000 and live in Mumbai",
+        AND(R("total_spend", ">", "5000"), R("city", "=", "Mumbai")),
+        lambda c: c["spend"] > 5000 and c["city"] == "Mumbai",
+    ),
+    (
+        "customers in Delhi who visited more than 2 times",
+        AND(R("city", "=", "Delhi"), R("visit", ">", "2")),
+        lambda c: c["city"] == "Delhi" and c["visit"] > 2,
+    ),
+    (
+        "spent over 10k or visited more than 5 times",
+        OR(R("total_spend", ">", "10000"), R("visit", ">", "5")),
+        lambda c: c["spend"] > 10000 or c["visit"] > 5,
+    ),
+    (
+        "customers in Mumbai or Pune who spent more than 2000",
+        AND(OR(R("city", "=", "Mumbai"), R("city", "=", "Pune")), R("total_spend", ">", "2000")),
+        lambda c: c["city"] in ("Mumbai", "Pune") and c["spend"] > 2000,
+    ),
+    (
+        "spent under 1000 and no order in 6 months",
+        AND(R("total_spend", "<", "1000"), R("last_order_date", "<", "180")),
+        lambda c: c["spend"] < 1000 and c["days"] is not None and c["days"] > 180,
+    ),
+    (
+        "ordered in the last 30 days and spent over 3000 and not in Goa",
+        AND(R("last_order_date", ">", "30"), R("total_spend", ">", "3000"), R("city", "!=", "Goa")),
+        lambda c: c["days"] is not None and c["days"] < 30 and c["spend"] > 3000 and c["city"] not in (None, "Goa"),
+    ),
+    (
+        "at least 3 visits or spend between 500 and 1500",
+        OR(R("visit", ">=", "3"), AND(R("total_spend", ">=", "500"), R("total_spend", "<=", "1500"))),
+        lambda c: c["visit"] >= 3 or 500 <= c["spend"] <= 1500,
+    ),
+    (
+        "high spenders over 50000 in Delhi",
+        AND(R("total_spend", ">", "50000"), R("city", "=", "Delhi")),
+        lambda c: c["spend"] > 50000 and c["city"] == "Delhi",
+    ),
 ]
 
 CUSTOMERS = [
     {"spend": spend, "visit": visit, "city": city, "days": days}
     for spend in (0, 400, 999, 1000, 2500, 5000, 5001, 9000, 12000, 60000, 250000)
-    for visit, city, days in ((0, "Mumbai", None), (2, "Delhi", 3), (3, "Pune", 20), (4, "Goa", 50),
-                              (6, "Navi Mumbai", 100), (1, None, 200), (5, "Mumbai", 13))
+    for visit, city, days in (
+        (0, "Mumbai", None),
+        (2, "Delhi", 3),
+        (3, "Pune", 20),
+        (4, "Goa", 50),
+        (6, "Navi Mumbai", 100),
+        (1, None, 200),
+        (5, "Mumbai", 13),
+    )
 ]
 
 
@@ -122,14 +182,27 @@ def population(stack):
     loop = asyncio.new_event_loop()
     conn = loop.run_until_complete(asyncpg.connect(ADMIN_DSN, server_settings={"timezone": "UTC"}))
     now = loop.run_until_complete(conn.fetchval("SELECT now()"))
-    loop.run_until_complete(conn.execute(
-        "CREATE TEMP TABLE customers (id int, total_spend numeric(14,2), visit int, city text, last_order_date timestamptz)"
-    ))
+    loop.run_until_complete(
+        conn.execute(
+            "CREATE TEMP TABLE customers (id int, total_spend numeric(14,2), visit int, city text, last_order_date timestamptz)"
+        )
+    )
     # Half a day off each whole day, so no date sits on a day boundary.
-    loop.run_until_complete(conn.executemany("INSERT INTO customers VALUES ($1, $2, $3, $4, $5)", [
-        (i, c["spend"], c["visit"], c["city"], None if c["days"] is None else now - timedelta(days=c["days"], hours=12))
-        for i, c in enumerate(CUSTOMERS)
-    ]))
+    loop.run_until_complete(
+        conn.executemany(
+            "INSERT INTO customers VALUES ($1, $2, $3, $4, $5)",
+            [
+                (
+                    i,
+                    c["spend"],
+                    c["visit"],
+                    c["city"],
+                    None if c["days"] is None else now - timedelta(days=c["days"], hours=12),
+                )
+                for i, c in enumerate(CUSTOMERS)
+            ],
+        )
+    )
     yield loop, conn
     loop.run_until_complete(conn.close())
     loop.close()
@@ -139,7 +212,9 @@ def population(stack):
 def test_the_tree_selects_what_the_words_mean(population, words, expected, meaning):
     loop, conn = population
     condition, params = rules.compile_tree(finalize_rule_group(phrases.rule_group(words)))
-    selected = {r["id"] for r in loop.run_until_complete(conn.fetch(f"SELECT id FROM customers c WHERE {condition}", *params))}
+    selected = {
+        r["id"] for r in loop.run_until_complete(conn.fetch(f"SELECT id FROM customers c WHERE {condition}", *params))
+    }
     assert selected == {i for i, c in enumerate(CUSTOMERS) if meaning(c)}
 
 
@@ -157,12 +232,22 @@ values = {
     "last_order_date": st.integers(0, 3650).map(str),
 }
 rule_st = st.sampled_from(sorted(values)).flatmap(
-    lambda a: st.builds(R, st.just(a),
-                        st.sampled_from(sorted(rules.STRING_OPERATORS if a == "city" else rules.NUMBER_OPERATORS)),
-                        values[a]))
-tree_st = st.recursive(rule_st, lambda kids: st.builds(lambda c, r: {"combinator": c, "rules": r},
-                                                        st.sampled_from(["AND", "OR"]), st.lists(kids, min_size=1, max_size=3)),
-                       max_leaves=8).map(lambda t: t if "rules" in t else AND(t))
+    lambda a: st.builds(
+        R,
+        st.just(a),
+        st.sampled_from(sorted(rules.STRING_OPERATORS if a == "city" else rules.NUMBER_OPERATORS)),
+        values[a],
+    )
+)
+tree_st = st.recursive(
+    rule_st,
+    lambda kids: st.builds(
+        lambda c, r: {"combinator": c, "rules": r},
+        st.sampled_from(["AND", "OR"]),
+        st.lists(kids, min_size=1, max_size=3),
+    ),
+    max_leaves=8,
+).map(lambda t: t if "rules" in t else AND(t))
 
 WORDS = {"total_spend": "spent", "visit": "visited", "city": "live in", "last_order_date": "order"}
 
@@ -233,7 +318,7 @@ def test_suggestions_read_like_messages_and_never_paste_the_brief(name, objectiv
     messages = local.suggestions(name, objective)
     assert len(messages) == 3 and len(set(messages)) == 3
     brief = objective.lower().split()
-    runs = {" ".join(brief[i:i + 3]) for i in range(len(brief) - 2)}
+    runs = {" ".join(brief[i : i + 3]) for i in range(len(brief) - 2)}
     for message in messages:
         templating.parse(message)  # only the allowed placeholders
         assert "{{name}}" in message  # the personal touch

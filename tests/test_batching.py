@@ -9,7 +9,8 @@ import asyncpg
 import orjson
 import pytest
 
-from minicrm.streams.batching import guarded, is_transient, retry_forever, store
+from minicrm.outages import is_transient
+from minicrm.streams.batching import guarded, retry_forever, store
 from minicrm.streams.customers import as_batch, write_customers
 
 pytestmark = pytest.mark.integration
@@ -73,7 +74,7 @@ async def test_an_outage_is_retried_until_it_passes_and_nothing_is_dead_lettered
 
 
 async def test_the_failure_policy():
-    assert is_transient(ConnectionRefusedError()) and is_transient(asyncio.TimeoutError())
+    assert is_transient(ConnectionRefusedError()) and is_transient(TimeoutError())
     assert is_transient(asyncpg.exceptions.AdminShutdownError())
     assert not is_transient(asyncpg.exceptions.CheckViolationError()) and not is_transient(ValueError())
     # What a connection broken mid-operation raises (seen in a PostgreSQL restart) is retried a
@@ -95,17 +96,26 @@ async def test_order_batches_sharing_customers_are_written_at_once_without_deadl
     """Orders of one customer travel on different partitions, so two batches can move the same
     customers at the same time, in any order: each locks its customers in id order first, so the
     second waits for the first instead of deadlocking, and every order counts once."""
-    from minicrm.streams.orders import as_batch as as_order_batch, ingest
+    from minicrm.streams.orders import as_batch as as_order_batch
+    from minicrm.streams.orders import ingest
 
     tag, topic = uuid.uuid4().hex[:8], f"t-{uuid.uuid4().hex[:8]}"
     people = [customer(tag, i) for i in range(500)]
     await store(db_pool, topic, people, write_customers, as_batch)
 
     def orders(side: str) -> list[dict]:
-        return [{"id": f"{tag}-{side}-{i}-{p['email']}", "customer_id": p["id"], "order_date": "2026-11-29T10:00:00+00:00",
-                 "amount": "2.50", "status": "COMPLETED", "items": [{"name": "x", "quantity": 1, "unitPrice": "2.50",
-                                                                     "total": "2.50"}]}
-                for i in range(2) for p in (people if side in "ac" else people[::-1])]
+        return [
+            {
+                "id": f"{tag}-{side}-{i}-{p['email']}",
+                "customer_id": p["id"],
+                "order_date": "2026-11-29T10:00:00+00:00",
+                "amount": "2.50",
+                "status": "COMPLETED",
+                "items": [{"name": "x", "quantity": 1, "unitPrice": "2.50", "total": "2.50"}],
+            }
+            for i in range(2)
+            for p in (people if side in "ac" else people[::-1])
+        ]
 
     deadlocks = "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
     before = await db_pool.fetchval(deadlocks)
@@ -124,4 +134,6 @@ def test_records_of_one_email_in_a_batch_merge_as_if_applied_in_turn():
     later = {"id": "1", "name": "Asha K", "email": "a@x.io", "phone": None, "city": "Goa"}  # no visit given
     other = {"id": "2", "name": "Ravi", "email": "r@x.io"}
     assert merge_by_email([first, other, later]) == [
-        {"id": "1", "name": "Asha K", "email": "a@x.io", "phone": "9876543210", "city": "Goa", "visit": 3}, other]
+        {"id": "1", "name": "Asha K", "email": "a@x.io", "phone": "9876543210", "city": "Goa", "visit": 3},
+        other,
+    ]

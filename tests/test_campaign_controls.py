@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 import signal
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from test_campaigns import add_customers, assert_exact, campaign, city_rule, finished
 
 from support.deployment import deployment, eventually, vendor, vendor_stats
-from test_campaigns import add_customers, assert_exact, campaign, city_rule, finished
 
 pytestmark = pytest.mark.integration
 GRACE = 2.0  # seconds a pause may take to stop the calls already under way ("within a second or two")
@@ -38,14 +38,19 @@ async def final(http, campaign_id: str, status: str, timeout: float = 120) -> di
     async def done():
         c = await campaign(http, campaign_id)
         return c if c["status"] == status and c["summary"] else None
+
     return await eventually(done, timeout=timeout)
 
 
 async def log_counts(pipeline, campaign_id: str) -> dict[str, int]:
     conn = await pipeline.db()
     try:
-        return dict(await conn.fetch("SELECT status, count(*) FROM communication_log WHERE campaign_id = $1 "
-                                     "AND NOT test GROUP BY status", uuid.UUID(campaign_id)))
+        return dict(
+            await conn.fetch(
+                "SELECT status, count(*) FROM communication_log WHERE campaign_id = $1 AND NOT test GROUP BY status",
+                uuid.UUID(campaign_id),
+            )
+        )
     finally:
         await conn.close()
 
@@ -92,8 +97,12 @@ async def test_cancel_mid_way_accounts_for_every_message(pipeline, http, normal_
         c = await campaign(http, cid)
         counts = await log_counts(pipeline, cid)
         done = c["sent_count"] + c["failed_count"] + c["cancelled_count"] == 4000 == c["audience_size"]
-        return (c, counts) if done and counts.get("SENT", 0) + counts.get("FAILED", 0) == await sent_by_vendor(
-            pipeline, cid) else None
+        return (
+            (c, counts)
+            if done and counts.get("SENT", 0) + counts.get("FAILED", 0) == await sent_by_vendor(pipeline, cid)
+            else None
+        )
+
     c, counts = await eventually(accounted, timeout=30)
     assert c["pending_count"] == 0 and "PENDING" not in counts
     assert counts["CANCELLED"] == c["cancelled_count"] > 0
@@ -105,7 +114,7 @@ async def test_cancel_mid_way_accounts_for_every_message(pipeline, http, normal_
 
 async def test_a_scheduled_campaign_starts_on_time_after_a_worker_restart(pipeline, http, normal_vendor):
     city = await add_customers(pipeline, http, 200)
-    send_at = datetime.now(timezone.utc) + timedelta(seconds=3)
+    send_at = datetime.now(UTC) + timedelta(seconds=3)
     created = await create(http, city, sendAt=send_at.isoformat())
     cid = created["campaignId"]
     assert created["status"] == "SCHEDULED"
@@ -116,7 +125,7 @@ async def test_a_scheduled_campaign_starts_on_time_after_a_worker_restart(pipeli
     pipeline.processes.remove(worker)
     replacement = pipeline.start("worker")
     await pipeline.wait_worker(replacement)
-    ready = datetime.now(timezone.utc)
+    ready = datetime.now(UTC)
 
     c = await finished(http, cid)
     await assert_exact(pipeline, c, 200)
@@ -127,9 +136,9 @@ async def test_a_scheduled_campaign_starts_on_time_after_a_worker_restart(pipeli
 
 async def test_a_scheduled_campaign_can_be_rescheduled_or_cancelled_before_it_starts(pipeline, http):
     city = await add_customers(pipeline, http, 20)
-    soon = datetime.now(timezone.utc) + timedelta(seconds=2)
+    soon = datetime.now(UTC) + timedelta(seconds=2)
     cid = (await create(http, city, sendAt=soon.isoformat()))["campaignId"]
-    later = datetime.now(timezone.utc) + timedelta(hours=1)
+    later = datetime.now(UTC) + timedelta(hours=1)
     async with http.patch(f"/api/campaigns/{cid}", json={"sendAt": later.isoformat()}) as r:
         assert r.status == 200, await r.text()
         assert datetime.fromisoformat((await r.json())["sendAt"]) == later
@@ -146,7 +155,7 @@ async def test_a_scheduled_campaign_can_be_rescheduled_or_cancelled_before_it_st
 
 async def test_a_test_send_reaches_only_the_given_customers_and_counts_nothing(pipeline, http, normal_vendor):
     city = await add_customers(pipeline, http, 30)
-    later = datetime.now(timezone.utc) + timedelta(hours=1)
+    later = datetime.now(UTC) + timedelta(hours=1)
     cid = (await create(http, city, sendAt=later.isoformat()))["campaignId"]
     conn = await pipeline.db()
     try:
@@ -164,6 +173,7 @@ async def test_a_test_send_reaches_only_the_given_customers_and_counts_nothing(p
         async with http.get("/api/logs", params={"campaignId": cid}) as r:
             logs = await r.json()
         return logs if all(row["status"] in ("SENT", "FAILED") for row in logs) else None
+
     logs = await eventually(delivered)
     assert sorted(row["id"] for row in logs) == sorted(comm_ids) and all(row["test"] for row in logs)
     assert {row["email"] for row in logs} == {rows[0]["email"], rows[1]["email"]}
@@ -196,11 +206,19 @@ async def test_resend_to_the_failed_targets_exactly_them(pipeline, http, normal_
 
     conn = await pipeline.db()
     try:
-        failed_before = {r["customer_id"] for r in await conn.fetch(
-            "SELECT customer_id FROM communication_log WHERE campaign_id = $1 AND status = 'FAILED'",
-            uuid.UUID(first_id))}
-        resent_to = {r["customer_id"] for r in await conn.fetch(
-            "SELECT customer_id FROM communication_log WHERE campaign_id = $1", uuid.UUID(created["campaignId"]))}
+        failed_before = {
+            r["customer_id"]
+            for r in await conn.fetch(
+                "SELECT customer_id FROM communication_log WHERE campaign_id = $1 AND status = 'FAILED'",
+                uuid.UUID(first_id),
+            )
+        }
+        resent_to = {
+            r["customer_id"]
+            for r in await conn.fetch(
+                "SELECT customer_id FROM communication_log WHERE campaign_id = $1", uuid.UUID(created["campaignId"])
+            )
+        }
     finally:
         await conn.close()
     assert resent_to == failed_before
@@ -219,8 +237,11 @@ async def test_a_suppressed_customer_is_never_sent_to(pipeline, http, normal_ven
     finally:
         await conn.close()
     # Opted out after the preview, before segmentation: by email (any case) and by customer id.
-    opted = [{"email": customers[0]["email"].upper(), "reason": "asked by phone"}, {"email": customers[1]["email"]},
-             {"customerId": str(customers[2]["id"]), "reason": "complaint"}]
+    opted = [
+        {"email": customers[0]["email"].upper(), "reason": "asked by phone"},
+        {"email": customers[1]["email"]},
+        {"customerId": str(customers[2]["id"]), "reason": "complaint"},
+    ]
     async with http.post("/api/suppressions", json=opted) as r:
         assert r.status == 201, await r.text()
     suppressed = {c["email"] for c in customers[:3]}
@@ -259,11 +280,19 @@ async def test_bounces_and_unsubscribes_from_the_vendor_opt_recipients_out(pipel
     await assert_exact(pipeline, first, 500)
     conn = await pipeline.db()
     try:
-        opted = {r["email"]: r["reason"] for r in await conn.fetch(
-            "SELECT s.email, s.reason FROM suppressions s JOIN customers c ON c.email = s.email "
-            "WHERE c.city = $1 AND s.source = 'vendor'", city)}
-        bounced = await conn.fetchval("SELECT count(*) FROM communication_log WHERE campaign_id = $1 "
-                                      "AND status = 'FAILED' AND reason LIKE 'simulated bounce%'", uuid.UUID(first["id"]))
+        opted = {
+            r["email"]: r["reason"]
+            for r in await conn.fetch(
+                "SELECT s.email, s.reason FROM suppressions s JOIN customers c ON c.email = s.email "
+                "WHERE c.city = $1 AND s.source = 'vendor'",
+                city,
+            )
+        }
+        bounced = await conn.fetchval(
+            "SELECT count(*) FROM communication_log WHERE campaign_id = $1 "
+            "AND status = 'FAILED' AND reason LIKE 'simulated bounce%'",
+            uuid.UUID(first["id"]),
+        )
     finally:
         await conn.close()
     assert first["failed_count"] == bounced > 0
@@ -277,8 +306,9 @@ async def test_bounces_and_unsubscribes_from_the_vendor_opt_recipients_out(pipel
 @pytest.fixture(scope="module")
 async def capped(stack, tmp_path_factory):
     """A deployment with a frequency cap of 2 messages per customer per hour."""
-    async with deployment(tmp_path_factory.mktemp("capped"), MINICRM_FREQUENCY_CAP="2/1h",
-                          MINICRM_SIMULATOR_FAILURE_RATE="0") as p:
+    async with deployment(
+        tmp_path_factory.mktemp("capped"), MINICRM_FREQUENCY_CAP="2/1h", MINICRM_SIMULATOR_FAILURE_RATE="0"
+    ) as p:
         yield p
 
 
@@ -293,11 +323,16 @@ async def test_the_frequency_cap_holds_across_campaigns(capped):
             # Half of them had a message in another campaign 10 minutes ago.
             await conn.execute(
                 "INSERT INTO campaigns (id, user_id, name, segment, message, status) "
-                "VALUES ($1, 'someone', 'earlier', '{}', 'm', 'COMPLETED')", earlier := uuid.uuid4())
+                "VALUES ($1, 'someone', 'earlier', '{}', 'm', 'COMPLETED')",
+                earlier := uuid.uuid4(),
+            )
             await conn.execute(
                 "INSERT INTO communication_log (id, campaign_id, customer_id, customer_name, email, personalized_msg,"
                 " status, created_at) SELECT gen_random_uuid(), $1, id, name, email, 'm', 'SENT', now() - interval "
-                "'10 minutes' FROM (SELECT * FROM customers WHERE city = $2 ORDER BY email LIMIT 50) c", earlier, city)
+                "'10 minutes' FROM (SELECT * FROM customers WHERE city = $2 ORDER BY email LIMIT 50) c",
+                earlier,
+                city,
+            )
         finally:
             await conn.close()
         first = await finished(http, (await create(http, city))["campaignId"])  # 2nd message for all: under the cap

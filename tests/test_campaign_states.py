@@ -64,8 +64,11 @@ def _allowed(definition: str) -> set[str]:
 
 @pytest.mark.integration
 async def test_the_database_allows_exactly_these_statuses(db_pool):
-    checks = dict(await db_pool.fetch(
-        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-        "WHERE conname IN ('campaigns_status_check', 'communication_log_status_check')"))
+    checks = dict(
+        await db_pool.fetch(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conname IN ('campaigns_status_check', 'communication_log_status_check')"
+        )
+    )
     assert _allowed(checks["campaigns_status_check"]) == set(s.STATUSES)
     assert _allowed(checks["communication_log_status_check"]) == set(s.MESSAGE_STATUSES)

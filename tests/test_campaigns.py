@@ -17,15 +17,18 @@ pytestmark = pytest.mark.integration
 async def add_customers(pipeline, http, n: int) -> str:
     """n customers in a city of their own; returns the city once they are all stored."""
     city = f"City-{uuid.uuid4().hex[:8]}"
-    customers = [{"name": f"Person {i}", "email": f"{city}.{i}@example.com".lower(), "city": city,
-                  "visit": i % 5} for i in range(n)]
+    customers = [
+        {"name": f"Person {i}", "email": f"{city}.{i}@example.com".lower(), "city": city, "visit": i % 5}
+        for i in range(n)
+    ]
     for start in range(0, n, 1000):
-        async with http.post("/api/customers", json=customers[start:start + 1000]) as r:
+        async with http.post("/api/customers", json=customers[start : start + 1000]) as r:
             assert r.status == 202, await r.text()
     conn = await pipeline.db()
     try:
-        await eventually(lambda: _equals(conn.fetchval("SELECT count(*) FROM customers WHERE city = $1", city), n),
-                         timeout=120)
+        await eventually(
+            lambda: _equals(conn.fetchval("SELECT count(*) FROM customers WHERE city = $1", city), n), timeout=120
+        )
     finally:
         await conn.close()
     return city
@@ -36,12 +39,21 @@ async def _equals(coro, value):
 
 
 def city_rule(city: str) -> dict:
-    return {"id": "root", "combinator": "AND", "rules": [{"id": "r1", "attribute": "city", "operator": "=", "value": city}]}
+    return {
+        "id": "root",
+        "combinator": "AND",
+        "rules": [{"id": "r1", "attribute": "city", "operator": "=", "value": city}],
+    }
 
 
 async def start_campaign(http, city: str, user: str = "tester", rate_per_second: float | None = None) -> str:
-    body = {"userId": user, "name": f"Campaign for {city}", "ruleGroup": city_rule(city),
-            "message": "Hi {{name}}, news from {{city}}", "ratePerSecond": rate_per_second}
+    body = {
+        "userId": user,
+        "name": f"Campaign for {city}",
+        "ruleGroup": city_rule(city),
+        "message": "Hi {{name}}, news from {{city}}",
+        "ratePerSecond": rate_per_second,
+    }
     async with http.post("/api/campaigns", json=body) as r:
         assert r.status == 201, await r.text()
         payload = await r.json()
@@ -58,6 +70,7 @@ async def finished(http, campaign_id: str, timeout: float = 120) -> dict:
     async def done():
         c = await campaign(http, campaign_id)
         return c if c and c["status"] == "COMPLETED" and c["summary"] else None
+
     return await eventually(done, timeout=timeout)
 
 
@@ -66,14 +79,18 @@ async def assert_exact(pipeline, c: dict, audience: int) -> None:
     assert c["sent_count"] + c["failed_count"] == audience and c["pending_count"] == 0
     conn = await pipeline.db()
     try:
-        rows = dict(await conn.fetch(
-            "SELECT status, count(*) FROM communication_log WHERE campaign_id = $1 GROUP BY status", uuid.UUID(c["id"])
-        ))
+        rows = dict(
+            await conn.fetch(
+                "SELECT status, count(*) FROM communication_log WHERE campaign_id = $1 GROUP BY status",
+                uuid.UUID(c["id"]),
+            )
+        )
         assert rows.get("SENT", 0) == c["sent_count"] and rows.get("FAILED", 0) == c["failed_count"]
         assert "PENDING" not in rows
         undelivered = await conn.fetchval(
             "SELECT count(*) FROM communication_log WHERE campaign_id = $1 AND status IN ('SENT', 'FAILED') "
-            "AND delivered_at IS NULL", uuid.UUID(c["id"])
+            "AND delivered_at IS NULL",
+            uuid.UUID(c["id"]),
         )
         assert undelivered == 0
     finally:
@@ -87,7 +104,9 @@ async def assert_exact(pipeline, c: dict, audience: int) -> None:
 async def _timeline_adds_up(http, campaign_id: str) -> bool:
     c = await campaign(http, campaign_id)
     return (sum(t["sent"] for t in c["timeline"]), sum(t["failed"] for t in c["timeline"])) == (
-        c["sent_count"], c["failed_count"])
+        c["sent_count"],
+        c["failed_count"],
+    )
 
 
 def summaries_written(pipeline, campaign_id: str) -> int:
@@ -176,7 +195,9 @@ async def test_wrongly_signed_receipts_get_401(pipeline, http):
 
     before = await pipeline.edge_offsets()
     body = b'[{"commId": "%s", "campaignId": "%s", "status": "SENT"}]' % (
-        str(uuid.uuid4()).encode(), str(uuid.uuid4()).encode())
+        str(uuid.uuid4()).encode(),
+        str(uuid.uuid4()).encode(),
+    )
     wrong = "whsec_" + base64.b64encode(b"not the secret").decode()
     async with http.post("/api/receipts", data=body, headers=webhooks.sign(wrong, body)) as r:
         assert r.status == 401

@@ -34,4 +34,5 @@ async def test_a_dropped_deployment_leaves_no_database_and_no_topics(stack, tmp_
 
     async def gone() -> bool:  # the broker deletes topics in the background
         return await ours() == []
+
     await eventually(gone, timeout=30)

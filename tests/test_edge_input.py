@@ -8,8 +8,13 @@ import pytest
 pytestmark = pytest.mark.integration
 
 GOOD_CUSTOMER = {"name": "Good Name", "email": "good@example.com"}
-GOOD_ORDER = {"id": "o1", "customerId": "5f1d7e2a-8c2b-4f7e-9a51-6b0c3d2e1f00", "amount": 20, "status": "COMPLETED",
-              "items": [{"name": "x", "quantity": 2, "unitPrice": 10, "total": 20}]}
+GOOD_ORDER = {
+    "id": "o1",
+    "customerId": "5f1d7e2a-8c2b-4f7e-9a51-6b0c3d2e1f00",
+    "amount": 20,
+    "status": "COMPLETED",
+    "items": [{"name": "x", "quantity": 2, "unitPrice": 10, "total": 20}],
+}
 CAMPAIGN = {"userId": "u1", "name": "n", "message": "Hi {{name}}", "ruleGroup": {}}
 
 CASES = [
@@ -26,15 +31,31 @@ CASES = [
     ("/api/orders", orjson.dumps({**GOOD_ORDER, "amount": 25}), 400, "does not match"),
     ("/api/orders", orjson.dumps({**GOOD_ORDER, "customerId": "nope"}), 400, '"field":"customerId"'),
     ("/api/orders", orjson.dumps({k: v for k, v in GOOD_ORDER.items() if k != "id"}), 400, '"field":"id"'),
-    ("/api/orders", orjson.dumps({**GOOD_ORDER, "items": [{"name": "x", "quantity": 2, "unitPrice": 10, "total": 21}]}),
-     400, "quantity x unitPrice"),
-    ("/api/customers/get", orjson.dumps({"rules": [{"attribute": "age", "operator": ">", "value": "1"}]}), 400,
-     "unknown attribute"),
-    ("/api/customers/get", orjson.dumps({"rules": [{"attribute": "visit", "operator": ">", "value": "1; DROP"}]}), 400,
-     "must be a number"),
+    (
+        "/api/orders",
+        orjson.dumps({**GOOD_ORDER, "items": [{"name": "x", "quantity": 2, "unitPrice": 10, "total": 21}]}),
+        400,
+        "quantity x unitPrice",
+    ),
+    (
+        "/api/customers/get",
+        orjson.dumps({"rules": [{"attribute": "age", "operator": ">", "value": "1"}]}),
+        400,
+        "unknown attribute",
+    ),
+    (
+        "/api/customers/get",
+        orjson.dumps({"rules": [{"attribute": "visit", "operator": ">", "value": "1; DROP"}]}),
+        400,
+        "must be a number",
+    ),
     ("/api/campaigns", orjson.dumps({**CAMPAIGN, "message": "Hi {{surname}}"}), 400, "unknown placeholder"),
-    ("/api/campaigns", orjson.dumps({**CAMPAIGN, "ruleGroup": {"combinator": "XOR", "rules": []}}), 400,
-     "unknown combinator"),
+    (
+        "/api/campaigns",
+        orjson.dumps({**CAMPAIGN, "ruleGroup": {"combinator": "XOR", "rules": []}}),
+        400,
+        "unknown combinator",
+    ),
     ("/api/campaigns", orjson.dumps({k: v for k, v in CAMPAIGN.items() if k != "name"}), 400, '"field":"name"'),
     ("/api/campaigns/get", orjson.dumps({"campaignId": "not-a-uuid"}), 400, "UUID"),
     ("/api/receipts", orjson.dumps([{"commId": "x", "campaignId": "y", "status": "SENT"}]), 401, "missing"),
@@ -57,9 +78,13 @@ async def test_bad_input_is_rejected_and_publishes_nothing(pipeline, http, path,
 
 
 async def test_bad_query_strings(http):
-    for params, words in [({"limit": "0"}, "between 1"), ({"limit": "x"}, "whole numbers"),
-                          ({"status": "LOST"}, "status must be"), ({"campaignId": "1"}, "UUID"),
-                          ({"limit": "100000"}, "between 1")]:
+    for params, words in [
+        ({"limit": "0"}, "between 1"),
+        ({"limit": "x"}, "whole numbers"),
+        ({"status": "LOST"}, "status must be"),
+        ({"campaignId": "1"}, "UUID"),
+        ({"limit": "100000"}, "between 1"),
+    ]:
         async with http.get("/api/logs", params=params) as r:
             assert r.status == 400 and words in await r.text()
 

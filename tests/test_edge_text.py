@@ -17,7 +17,8 @@ def problems(raw: bytes):
 def test_a_nul_anywhere_is_refused_naming_item_and_field():
     body = [{"name": "Fine", "email": "a@b.co"}, {"name": "Fine", "email": "c@d.co", "city": "Pu\u0000ne"}]
     assert problems(orjson.dumps(body)) == [
-        {"item": 1, "field": "city", "message": "text holds a NUL character (\\u0000), which cannot be stored"}]
+        {"item": 1, "field": "city", "message": "text holds a NUL character (\\u0000), which cannot be stored"}
+    ]
     nested = {"ruleGroup": {"rules": [{"attribute": "city", "operator": "=", "value": "\u0000"}]}}
     assert problems(orjson.dumps(nested))[0]["field"] == "ruleGroup.rules.0.value"
     assert problems(orjson.dumps({"ke\u0000y": 1}))[0]["field"] == "ke\x00y"
@@ -41,8 +42,9 @@ ONE_LINE = "Value error, must be one line of text, without control characters"
 def test_one_line_fields_refuse_control_characters(text):
     assert refused(CustomerIn, name=text, email="a@b.co") == [("name", ONE_LINE)]
     assert refused(CustomerIn, name="Ann", email="a@b.co", city=text) == [("city", ONE_LINE)]
-    assert refused(OrderIn, id=text, customerId="5f1d7e2a-8c2b-4f7e-9a51-6b0c3d2e1f00", amount=1,
-                   status="PENDING") == [("id", ONE_LINE)]
+    assert refused(OrderIn, id=text, customerId="5f1d7e2a-8c2b-4f7e-9a51-6b0c3d2e1f00", amount=1, status="PENDING") == [
+        ("id", ONE_LINE)
+    ]
 
 
 def test_messages_keep_their_lines_and_names_their_letters():

@@ -6,7 +6,7 @@ import pytest
 from aiohttp.test_utils import make_mocked_request
 
 from minicrm.edge.errors import Conflict, error_middleware
-from minicrm.sql.reads import NotFound
+from minicrm.sql import NotFound
 
 
 async def answer(exc):
@@ -17,8 +17,14 @@ async def answer(exc):
     return response.status, orjson.loads(response.body), response.headers
 
 
-@pytest.mark.parametrize("exc", [ConnectionRefusedError(111, "refused"), asyncpg.exceptions.CannotConnectNowError(),
-                                 asyncpg.exceptions.ConnectionDoesNotExistError()])
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ConnectionRefusedError(111, "refused"),
+        asyncpg.exceptions.CannotConnectNowError(),
+        asyncpg.exceptions.ConnectionDoesNotExistError(),
+    ],
+)
 async def test_a_database_outage_answers_503_not_500(exc):
     status, body, headers = await answer(exc)
     assert (status, body["error"], headers["Retry-After"]) == (503, "service unavailable", "1")

@@ -7,19 +7,30 @@ import aiohttp
 import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-
-from support.deployment import eventually, vendor_stats
 from test_campaigns import add_customers, campaign, finished, start_campaign
 
+from support.deployment import eventually, vendor_stats
+
 pytestmark = pytest.mark.integration
-COUNTERS = ("status", "audience_size", "pending_count", "sent_count", "failed_count", "cancelled_count",
-            "suppressed_count", "capped_count", "summary", "completedAt")
+COUNTERS = (
+    "status",
+    "audience_size",
+    "pending_count",
+    "sent_count",
+    "failed_count",
+    "cancelled_count",
+    "suppressed_count",
+    "capped_count",
+    "summary",
+    "completedAt",
+)
 
 
 async def read_events(http, campaign_id: str, last_event_id: str | None = None) -> list[dict]:
     headers = {"Last-Event-ID": last_event_id} if last_event_id is not None else {}
-    async with http.get(f"/api/campaigns/{campaign_id}/events", headers=headers,
-                        timeout=aiohttp.ClientTimeout(total=120)) as r:
+    async with http.get(
+        f"/api/campaigns/{campaign_id}/events", headers=headers, timeout=aiohttp.ClientTimeout(total=120)
+    ) as r:
         assert r.status == 200 and r.headers["Content-Type"].startswith("text/event-stream")
         text = (await r.read()).decode()  # the stream ends with the final event
     events = []
@@ -66,8 +77,11 @@ async def scrape(url: str) -> dict[tuple[str, tuple], float]:
     async with aiohttp.ClientSession() as s, s.get(url) as r:
         assert r.status == 200
         text = await r.text()
-    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
-            for family in text_string_to_metric_families(text) for sample in family.samples}
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
 
 
 def value(samples: dict, name: str, **labels: str) -> float:
@@ -88,36 +102,56 @@ async def test_metrics_of_both_processes_count_the_work_done(pipeline, http, nor
 
     async def settled():  # the worker's counters move after its PostgreSQL writes
         after = await scrape(worker.metrics_url)
-        return after if value(after, "minicrm_message_outcomes_total", status="SENT") - value(
-            worker_before, "minicrm_message_outcomes_total", status="SENT") == c["sent_count"] else None
+        return (
+            after
+            if value(after, "minicrm_message_outcomes_total", status="SENT")
+            - value(worker_before, "minicrm_message_outcomes_total", status="SENT")
+            == c["sent_count"]
+            else None
+        )
+
     worker_after = await eventually(settled, timeout=10)
     edge_after = await scrape(edge_url)
 
     def delta(before, after, name, **labels):
         return value(after, name, **labels) - value(before, name, **labels)
 
-    assert delta(edge_before, edge_after, "minicrm_http_requests_total", route="/api/customers", method="POST",
-                 status="202") == 3
-    assert delta(edge_before, edge_after, "minicrm_http_requests_total", route="/api/campaigns", method="POST",
-                 status="201") == 1
-    assert delta(edge_before, edge_after, "minicrm_http_request_seconds_count", route="/api/receipts",
-                 method="POST") >= 1
+    assert (
+        delta(
+            edge_before, edge_after, "minicrm_http_requests_total", route="/api/customers", method="POST", status="202"
+        )
+        == 3
+    )
+    assert (
+        delta(
+            edge_before, edge_after, "minicrm_http_requests_total", route="/api/campaigns", method="POST", status="201"
+        )
+        == 1
+    )
+    assert (
+        delta(edge_before, edge_after, "minicrm_http_request_seconds_count", route="/api/receipts", method="POST") >= 1
+    )
     assert value(edge_after, "minicrm_campaigns", status="COMPLETED") >= 1
 
     topic = pipeline.topic
     assert delta(worker_before, worker_after, "minicrm_items_stored_total", topic=topic("customers")) == 2500
     assert delta(worker_before, worker_after, "minicrm_records_consumed_total", topic=topic("campaigns")) == 1
     # Kafka records, also when the agent wrote several at once
-    assert delta(worker_before, worker_after, "minicrm_records_consumed_total", topic=topic("customers")) == (
-        customer_records) > 3
+    assert (
+        delta(worker_before, worker_after, "minicrm_records_consumed_total", topic=topic("customers"))
+        == (customer_records)
+        > 3
+    )
     assert delta(worker_before, worker_after, "minicrm_vendor_messages_total") == 2500
     assert delta(worker_before, worker_after, "minicrm_vendor_calls_total", outcome="ok") == (
-        vendor_after["calls"] - vendor_before["calls"])
+        vendor_after["calls"] - vendor_before["calls"]
+    )
     assert delta(worker_before, worker_after, "minicrm_message_outcomes_total", status="FAILED") == c["failed_count"]
     assert delta(worker_before, worker_after, "minicrm_batch_write_seconds_count", topic=topic("customers")) >= 3
 
     async def lag_exported():  # by a timer every LAG_INTERVAL seconds, once the worker has fetched
         return any(name == "minicrm_consumer_lag" for name, _ in await scrape(worker.metrics_url))
+
     await eventually(lag_exported, timeout=15)
 
 
@@ -147,8 +181,10 @@ async def test_a_killed_live_worker_holds_nothing_back_and_recovers_its_tables(p
     except AssertionError:
         c = await campaign(http, second["id"])
         sums = (sum(t["sent"] for t in c["timeline"]), sum(t["failed"] for t in c["timeline"]))
-        raise AssertionError(f"timeline {sums} != counters {(c['sent_count'], c['failed_count'])}; "
-                             f"{len(c['timeline'])} windows; live log: {replacement.log_path}") from None
+        raise AssertionError(
+            f"timeline {sums} != counters {(c['sent_count'], c['failed_count'])}; "
+            f"{len(c['timeline'])} windows; live log: {replacement.log_path}"
+        ) from None
 
 
 async def _no_lag(pipeline, group: str, topic: str) -> bool:

@@ -14,14 +14,14 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
-from minicrm.db import by_key, create_pool
+from minicrm import sql
+from minicrm.db import create_pool
 from minicrm.edge.logs import list_logs
 from minicrm.edge.state import POOL, SETTINGS
-from support.deployment import Pipeline
-from minicrm.sql import queries
+from minicrm.records import CampaignRequest
 from minicrm.streams.campaigns import CHUNK, MAX, NIL, audience_query, pending_deliveries, write_chunk
-from minicrm.streams.outcomes import apply
-from minicrm.streams.records import CampaignRequest
+from minicrm.streams.recording import apply
+from support.deployment import Pipeline
 
 CUSTOMERS = 100_000  # below some 50,000 PostgreSQL walks the index on its own
 READ = "SELECT idx_tup_fetch + seq_tup_read FROM pg_stat_user_tables WHERE relname = $1"
@@ -37,17 +37,25 @@ async def log_of(workdir, customers: int):
     db = await create_pool(fresh.settings.database_url, min_size=1, max_size=1)
     try:
         city = "New log"
-        request = CampaignRequest(id=str(uuid.uuid4()), user_id="u", name="n", intent="", message="Hi {{name}}",
-                                  segment={"combinator": "AND", "rules": [
-                                      {"attribute": "city", "operator": "=", "value": city}]})
+        request = CampaignRequest(
+            id=str(uuid.uuid4()),
+            user_id="u",
+            name="n",
+            intent="",
+            message="Hi {{name}}",
+            segment={"combinator": "AND", "rules": [{"attribute": "city", "operator": "=", "value": city}]},
+        )
         campaign = uuid.UUID(request.id)
         async with db.acquire() as conn:
             for table in ("communication_log", "customers"):  # they stay new meanwhile
                 await conn.execute(f"ALTER TABLE {table} SET (autovacuum_enabled = off)")
-            await conn.copy_records_to_table("customers", columns=["id", "name", "email", "city"], records=[
-                (uuid.uuid4(), f"Person {i}", f"p{i}@example.com", city) for i in range(customers)])
+            await conn.copy_records_to_table(
+                "customers",
+                columns=["id", "name", "email", "city"],
+                records=[(uuid.uuid4(), f"Person {i}", f"p{i}@example.com", city) for i in range(customers)],
+            )
             await conn.execute("ANALYZE customers")
-            await conn.execute(queries.CREATE_CAMPAIGN, *request.row("SEGMENTING"))
+            await sql.campaigns.create(conn, request.row("SEGMENTING"))
         while await write_chunk(db, campaign, audience_query(request), CHUNK) is not None:
             pass
         ids = [r[0] for r in await db.fetch("SELECT id FROM customers ORDER BY id")]
@@ -72,6 +80,7 @@ async def small_new_log(tmp_path_factory):
 async def rows_read(db, fetch, table: str = "communication_log") -> tuple[object, int]:
     """What `fetch()` returns, and how many rows of `table` PostgreSQL read for it (`db` has one
     connection: its statistics are flushed, and read afresh)."""
+
     async def read() -> int:
         await db.execute("SELECT pg_stat_force_next_flush()")  # when this statement ends
         await db.execute("SELECT pg_stat_clear_snapshot()")
@@ -84,7 +93,7 @@ async def rows_read(db, fetch, table: str = "communication_log") -> tuple[object
 
 async def test_left_to_itself_postgresql_reads_every_row_of_the_campaign_for_a_thousand(new_log):
     _, db, campaign, _ = new_log
-    rows, read = await rows_read(db, lambda: db.fetch(queries.PENDING_DELIVERIES, campaign, NIL, MAX, 1000))
+    rows, read = await rows_read(db, lambda: sql.segmentation.pending_deliveries(db, campaign, NIL, MAX, 1000))
     assert len(rows) == 1000 and read >= CUSTOMERS
 
 
@@ -114,10 +123,14 @@ async def receipts_read(log) -> int:
     """How many log rows a batch of 1,000 receipts read; they are for messages out when their
     campaign was cancelled, and there are none, so nothing moves."""
     _, db, campaign, _ = log
-    ids = [r[0] for r in await db.fetch(
-        "SELECT id FROM communication_log WHERE campaign_id = $1 ORDER BY customer_id DESC LIMIT 1000", campaign)]
+    ids = [
+        r[0]
+        for r in await db.fetch(
+            "SELECT id FROM communication_log WHERE campaign_id = $1 ORDER BY customer_id DESC LIMIT 1000", campaign
+        )
+    ]
     args = (campaign, ids, ["SENT"] * len(ids), [None] * len(ids))
-    result, read = await rows_read(db, lambda: apply(db, queries.APPLY_LATE_RECEIPTS, args))
+    result, read = await rows_read(db, lambda: apply(db, sql.receipts.apply_late, args))
     assert result["moved"] == 0
     return read
 
@@ -135,10 +148,10 @@ async def test_a_batch_of_orders_reads_its_customers_alone(new_log):
     some = customers[::100]
 
     async def by_keys():
-        async with by_key(db) as conn:
-            return await conn.fetch(queries.EXISTING_CUSTOMERS, some)
+        async with sql.planning.by_key(db) as conn:
+            return await sql.customers.existing(conn, some)
 
-    _, left_to_itself = await rows_read(db, lambda: db.fetch(queries.EXISTING_CUSTOMERS, some), "customers")
+    _, left_to_itself = await rows_read(db, lambda: sql.customers.existing(db, some), "customers")
     found, read = await rows_read(db, by_keys, "customers")
     assert left_to_itself >= CUSTOMERS
     assert {r["id"] for r in found} == set(some) and read <= len(some)

@@ -25,8 +25,14 @@ def evaluate(node: rules.Group | rules.Rule, customer: dict, today: datetime) ->
         if not results:
             return True
         return all(results) if node.combinator == "AND" else any(results)
-    ops = {">": lambda a, b: a > b, "<": lambda a, b: a < b, "=": lambda a, b: a == b,
-           ">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, "!=": lambda a, b: a != b}
+    ops = {
+        ">": lambda a, b: a > b,
+        "<": lambda a, b: a < b,
+        "=": lambda a, b: a == b,
+        ">=": lambda a, b: a >= b,
+        "<=": lambda a, b: a <= b,
+        "!=": lambda a, b: a != b,
+    }
     value = customer[node.attribute]
     if value is None:
         return False
@@ -39,6 +45,7 @@ def evaluate(node: rules.Group | rules.Rule, customer: dict, today: datetime) ->
 
 # ---- validation -------------------------------------------------------------------------
 
+
 def test_empty_group_and_blank_rows_match_everyone():
     assert rules.compile_tree({}) == ("TRUE", [])
     assert rules.compile_tree(None) == ("TRUE", [])
@@ -47,30 +54,48 @@ def test_empty_group_and_blank_rows_match_everyone():
 
 
 def test_values_are_bind_parameters():
-    tree = {"combinator": "OR", "rules": [
-        {"attribute": "total_spend", "operator": ">", "value": "5000"},
-        {"combinator": "AND", "rules": [{"attribute": "city", "operator": "!=", "value": INJECTIONS[0]}]},
-    ]}
+    tree = {
+        "combinator": "OR",
+        "rules": [
+            {"attribute": "total_spend", "operator": ">", "value": "5000"},
+            {"combinator": "AND", "rules": [{"attribute": "city", "operator": "!=", "value": INJECTIONS[0]}]},
+        ],
+    }
     sql, params = rules.compile_tree(tree, first_param=3)
     assert params == [Decimal(5000), INJECTIONS[0]]
     assert "DROP" not in sql and "$3" in sql and "$4" in sql
     assert " OR " in sql
 
 
-@pytest.mark.parametrize("tree, where, words", [
-    ({"rules": [{"id": "r9", "attribute": "age", "operator": ">", "value": "1"}]}, "rules[0] (id 'r9')", "unknown attribute"),
-    ({"rules": [{"attribute": "city", "operator": ">", "value": "Pune"}]}, "rules[0]", "operator '>' is not allowed"),
-    ({"rules": [{"attribute": "visit", "operator": "LIKE", "value": "1"}]}, "rules[0]", "operator 'LIKE'"),
-    ({"combinator": "XOR", "rules": []}, "ruleGroup", "unknown combinator"),
-    ({"rules": [{"attribute": "total_spend", "operator": ">", "value": "lots"}]}, "rules[0]", "must be a number"),
-    ({"rules": [{"attribute": "total_spend", "operator": ">", "value": "NaN"}]}, "rules[0]", "finite number"),
-    ({"rules": [{"attribute": "total_spend", "operator": ">", "value": "1e400"}]}, "rules[0]", "finite number"),
-    ({"rules": [{"attribute": "last_order_date", "operator": "<", "value": "1.5"}]}, "rules[0]", "whole number of days"),
-    ({"rules": [{"attribute": "visit", "operator": ">", "value": True}]}, "rules[0]", "must be a number"),
-    ({"rules": "all"}, "ruleGroup", "rules must be an array"),
-    ({"rules": [42]}, "ruleGroup.rules[0]", "must be an object"),
-    ({"attribute": "total_spend; DROP TABLE x", "operator": ">", "value": "1"}, "ruleGroup", "unknown attribute"),
-])
+@pytest.mark.parametrize(
+    "tree, where, words",
+    [
+        (
+            {"rules": [{"id": "r9", "attribute": "age", "operator": ">", "value": "1"}]},
+            "rules[0] (id 'r9')",
+            "unknown attribute",
+        ),
+        (
+            {"rules": [{"attribute": "city", "operator": ">", "value": "Pune"}]},
+            "rules[0]",
+            "operator '>' is not allowed",
+        ),
+        ({"rules": [{"attribute": "visit", "operator": "LIKE", "value": "1"}]}, "rules[0]", "operator 'LIKE'"),
+        ({"combinator": "XOR", "rules": []}, "ruleGroup", "unknown combinator"),
+        ({"rules": [{"attribute": "total_spend", "operator": ">", "value": "lots"}]}, "rules[0]", "must be a number"),
+        ({"rules": [{"attribute": "total_spend", "operator": ">", "value": "NaN"}]}, "rules[0]", "finite number"),
+        ({"rules": [{"attribute": "total_spend", "operator": ">", "value": "1e400"}]}, "rules[0]", "finite number"),
+        (
+            {"rules": [{"attribute": "last_order_date", "operator": "<", "value": "1.5"}]},
+            "rules[0]",
+            "whole number of days",
+        ),
+        ({"rules": [{"attribute": "visit", "operator": ">", "value": True}]}, "rules[0]", "must be a number"),
+        ({"rules": "all"}, "ruleGroup", "rules must be an array"),
+        ({"rules": [42]}, "ruleGroup.rules[0]", "must be an object"),
+        ({"attribute": "total_spend; DROP TABLE x", "operator": ">", "value": "1"}, "ruleGroup", "unknown attribute"),
+    ],
+)
 def test_bad_trees_name_the_offending_rule(tree, where, words):
     with pytest.raises(rules.RuleError) as info:
         rules.compile_tree(tree)
@@ -95,31 +120,49 @@ def test_limits_on_depth_and_size():
 
 numbers = st.decimals(min_value=-10, max_value=20000, places=2, allow_nan=False, allow_infinity=False)
 rule_strategy = st.one_of(
-    st.builds(lambda a, o, v: {"attribute": a, "operator": o, "value": str(v)},
-              st.sampled_from(["total_spend", "visit"]), st.sampled_from(list(rules.NUMBER_OPERATORS)), numbers),
-    st.builds(lambda o, v: {"attribute": "city", "operator": o, "value": v},
-              st.sampled_from(["=", "!="]), st.sampled_from(CITIES)),
-    st.builds(lambda o, v: {"attribute": "last_order_date", "operator": o, "value": str(v)},
-              st.sampled_from(list(rules.NUMBER_OPERATORS)), st.integers(0, 60)),
+    st.builds(
+        lambda a, o, v: {"attribute": a, "operator": o, "value": str(v)},
+        st.sampled_from(["total_spend", "visit"]),
+        st.sampled_from(list(rules.NUMBER_OPERATORS)),
+        numbers,
+    ),
+    st.builds(
+        lambda o, v: {"attribute": "city", "operator": o, "value": v},
+        st.sampled_from(["=", "!="]),
+        st.sampled_from(CITIES),
+    ),
+    st.builds(
+        lambda o, v: {"attribute": "last_order_date", "operator": o, "value": str(v)},
+        st.sampled_from(list(rules.NUMBER_OPERATORS)),
+        st.integers(0, 60),
+    ),
     st.just({"attribute": "", "operator": "", "value": ""}),
 )
 tree_strategy = st.recursive(
     rule_strategy,
-    lambda children: st.builds(lambda c, r: {"combinator": c, "rules": r},
-                               st.sampled_from(["AND", "OR", "and"]), st.lists(children, max_size=4)),
+    lambda children: st.builds(
+        lambda c, r: {"combinator": c, "rules": r},
+        st.sampled_from(["AND", "OR", "and"]),
+        st.lists(children, max_size=4),
+    ),
     max_leaves=12,
 ).map(lambda t: t if "rules" in t else {"combinator": "AND", "rules": [t]})
 
 
 def customer_strategy(today: datetime):
-    return st.fixed_dictionaries({
-        "total_spend": numbers,
-        "visit": st.integers(0, 30),
-        "city": st.one_of(st.none(), st.sampled_from(CITIES)),
-        # whole days around the thresholds, so that =, < and > all meet equal timestamps
-        "last_order_date": st.one_of(st.none(), st.integers(-1, 61).map(lambda d: today - timedelta(days=d)),
-                                     st.integers(0, 60 * 48).map(lambda h: today - timedelta(hours=h))),
-    })
+    return st.fixed_dictionaries(
+        {
+            "total_spend": numbers,
+            "visit": st.integers(0, 30),
+            "city": st.one_of(st.none(), st.sampled_from(CITIES)),
+            # whole days around the thresholds, so that =, < and > all meet equal timestamps
+            "last_order_date": st.one_of(
+                st.none(),
+                st.integers(-1, 61).map(lambda d: today - timedelta(days=d)),
+                st.integers(0, 60 * 48).map(lambda h: today - timedelta(hours=h)),
+            ),
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -127,9 +170,11 @@ def scratch(stack):
     """A connection with a temporary `customers` table of just the rule attributes."""
     loop = asyncio.new_event_loop()
     conn = loop.run_until_complete(asyncpg.connect(ADMIN_DSN, server_settings={"timezone": "UTC"}))
-    loop.run_until_complete(conn.execute(
-        "CREATE TEMP TABLE customers (id int, total_spend numeric(14,2), visit int, city text, last_order_date timestamptz)"
-    ))
+    loop.run_until_complete(
+        conn.execute(
+            "CREATE TEMP TABLE customers (id int, total_spend numeric(14,2), visit int, city text, last_order_date timestamptz)"
+        )
+    )
     yield loop, conn
     loop.run_until_complete(conn.close())
     loop.close()

@@ -6,36 +6,47 @@ from __future__ import annotations
 
 import uuid
 
-from minicrm import summary_stats
-from minicrm.sql import queries
+from minicrm import sql, summary_stats
+from minicrm.records import CampaignRequest
 from minicrm.streams.campaigns import audience_query, write_chunk
-from minicrm.streams.records import CampaignRequest
 
 # A log row as written before migration 011 (no city, no spend), or as a test send is.
-LOG_ROW = ("INSERT INTO communication_log (id, campaign_id, customer_id, customer_name, email, personalized_msg,"
-           " status, test) VALUES ($1, $2, $3, 'N', 'n@example.com', 'hi', 'SENT', $4)")
+LOG_ROW = (
+    "INSERT INTO communication_log (id, campaign_id, customer_id, customer_name, email, personalized_msg,"
+    " status, test) VALUES ($1, $2, $3, 'N', 'n@example.com', 'hi', 'SENT', $4)"
+)
 
 
 async def customer(db_pool, city: str, spend: int = 0) -> uuid.UUID:
     cid = uuid.uuid4()
-    await db_pool.execute("INSERT INTO customers (id, name, email, city, total_spend) VALUES ($1, 'Cu', $2, $3, $4)",
-                          cid, f"{cid}@example.com", city, spend)
+    await db_pool.execute(
+        "INSERT INTO customers (id, name, email, city, total_spend) VALUES ($1, 'Cu', $2, $3, $4)",
+        cid,
+        f"{cid}@example.com",
+        city,
+        spend,
+    )
     return cid
 
 
 async def outcomes(db_pool, campaign: uuid.UUID) -> tuple[set, set]:
     """({(city, sent)}, {(spend band, sent)}) of the campaign's summary figures."""
-    rows = await db_pool.fetch(queries.OUTCOMES_BY_SEGMENT, campaign, list(summary_stats.SPEND_BANDS))
-    return ({(r["city"], r["sent"]) for r in rows if r["is_city"]},
-            {(r["bucket"], r["sent"]) for r in rows if not r["is_city"]})
+    rows = await sql.summaries.outcomes_by_segment(db_pool, campaign, summary_stats.SPEND_BANDS)
+    return (
+        {(r["city"], r["sent"]) for r in rows if r["is_city"]},
+        {(r["bucket"], r["sent"]) for r in rows if not r["is_city"]},
+    )
 
 
 async def test_test_sends_are_not_in_the_figures_by_city_and_spend(db_pool):
     campaign = uuid.uuid4()
     city, staff_city = f"Audience {campaign.hex[:8]}", f"Staff {campaign.hex[:8]}"
     audience, staff = await customer(db_pool, city), await customer(db_pool, staff_city)
-    await db_pool.execute("INSERT INTO campaigns (id, user_id, name, segment, message, status, sent_count)"
-                          " VALUES ($1, 'u', 'n', '{}', 'm', 'RUNNING', 1)", campaign)
+    await db_pool.execute(
+        "INSERT INTO campaigns (id, user_id, name, segment, message, status, sent_count)"
+        " VALUES ($1, 'u', 'n', '{}', 'm', 'RUNNING', 1)",
+        campaign,
+    )
     await db_pool.execute(LOG_ROW, uuid.uuid4(), campaign, audience, False)
     await db_pool.execute(LOG_ROW, uuid.uuid4(), campaign, staff, True)  # a test send to staff
 
@@ -46,11 +57,16 @@ async def test_a_message_counts_where_its_customer_was_when_the_campaign_was_wri
     tag = uuid.uuid4().hex[:8]
     city, moved_to, older_city = f"Targeted {tag}", f"Moved {tag}", f"Older {tag}"
     stays, moves = await customer(db_pool, city), await customer(db_pool, city)
-    request = CampaignRequest(id=str(uuid.uuid4()), user_id="u", name="n", intent="", message="Hi {{name}}",
-                              segment={"combinator": "AND", "rules": [
-                                  {"attribute": "city", "operator": "=", "value": city}]})
+    request = CampaignRequest(
+        id=str(uuid.uuid4()),
+        user_id="u",
+        name="n",
+        intent="",
+        message="Hi {{name}}",
+        segment={"combinator": "AND", "rules": [{"attribute": "city", "operator": "=", "value": city}]},
+    )
     campaign = uuid.UUID(request.id)
-    await db_pool.execute(queries.CREATE_CAMPAIGN, *request.row("SEGMENTING"))
+    await sql.campaigns.create(db_pool, request.row("SEGMENTING"))
     assert await write_chunk(db_pool, campaign, audience_query(request), 10) == max(stays, moves)
     await db_pool.execute("UPDATE communication_log SET status = 'SENT' WHERE campaign_id = $1", campaign)
     await db_pool.execute("UPDATE customers SET city = $2, total_spend = 60000 WHERE id = $1", moves, moved_to)

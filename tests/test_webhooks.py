@@ -19,14 +19,17 @@ def test_during_rotation_both_secrets_verify():
         webhooks.verify([NEW, OLD], webhooks.sign(secret, BODY, now=50), BODY, now=50)
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda h, b: ({}, b), "missing"),
-    (lambda h, b: (h, b + b" "), "no signature matches"),
-    (lambda h, b: ({**h, "webhook-signature": "v1,AAAA"}, b), "no signature matches"),
-    (lambda h, b: ({**h, "webhook-id": "other"}, b), "no signature matches"),
-    (lambda h, b: ({**h, "webhook-timestamp": "999"}, b), "no signature matches"),
-    (lambda h, b: ({**h, "webhook-timestamp": "soon"}, b), "whole number"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda h, b: ({}, b), "missing"),
+        (lambda h, b: (h, b + b" "), "no signature matches"),
+        (lambda h, b: ({**h, "webhook-signature": "v1,AAAA"}, b), "no signature matches"),
+        (lambda h, b: ({**h, "webhook-id": "other"}, b), "no signature matches"),
+        (lambda h, b: ({**h, "webhook-timestamp": "999"}, b), "no signature matches"),
+        (lambda h, b: ({**h, "webhook-timestamp": "soon"}, b), "whole number"),
+    ],
+)
 def test_bad_signatures_fail(change, message):
     headers, body = change(webhooks.sign(OLD, BODY, now=1000), BODY)
     with pytest.raises(webhooks.SignatureError, match=message):

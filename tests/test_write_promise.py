@@ -12,10 +12,9 @@ import uuid
 import aiohttp
 import orjson
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from minicrm.edge.customers import customer_id
 from support.deployment import eventually
@@ -29,12 +28,19 @@ texts = st.one_of(
     st.sampled_from(["\x00", "a\x00b", "Ann\nLee", "\u202eevil", "😀" * 60, "  ", "Zoë", "x" * 500, "NaN", "-0"]),
 )
 numbers = st.one_of(
-    st.integers(min_value=-(10**30), max_value=10**30), st.floats(allow_nan=False),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=False),
     st.sampled_from([0, 1, 99.999, 1e11, 1e12, -0.0, 2**63, 10**-30]),
     st.decimals(allow_nan=False, allow_infinity=False, places=6).map(str),
 )
-anything = st.one_of(texts, numbers, st.booleans(), st.none(), st.lists(st.integers(), max_size=2),
-                     st.dictionaries(st.text(max_size=5), st.integers(), max_size=2))
+anything = st.one_of(
+    texts,
+    numbers,
+    st.booleans(),
+    st.none(),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+)
 plain = st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=2, max_size=40)
 emails = st.one_of(st.emails().map(str), st.builds(lambda t: f"{t}@example.com", plain))
 
@@ -44,36 +50,51 @@ def maybe(strategy, other=anything):
     return st.integers(0, 19).flatmap(lambda n: strategy if n < 17 else other if n < 19 else st.just(...))
 
 
-
 def without_missing(d: dict) -> dict:
     return {k: v for k, v in d.items() if v is not ...}
 
 
-customer = st.fixed_dictionaries({
-    "name": maybe(plain, texts),
-    "email": maybe(emails, st.one_of(anything, st.builds(lambda t: f"{t}@example.com", texts))),
-    "phone": maybe(st.from_regex(r"\A[0-9]{10}\Z"), st.one_of(st.integers(0, 10**12), texts)),
-    "city": maybe(st.one_of(st.sampled_from(["Pune", "Goa", "São Paulo"]), plain), texts),
-    "visit": maybe(st.integers(0, 10**6), st.integers(-5, 10**10)),
-}).map(without_missing)
+customer = st.fixed_dictionaries(
+    {
+        "name": maybe(plain, texts),
+        "email": maybe(emails, st.one_of(anything, st.builds(lambda t: f"{t}@example.com", texts))),
+        "phone": maybe(st.from_regex(r"\A[0-9]{10}\Z"), st.one_of(st.integers(0, 10**12), texts)),
+        "city": maybe(st.one_of(st.sampled_from(["Pune", "Goa", "São Paulo"]), plain), texts),
+        "visit": maybe(st.integers(0, 10**6), st.integers(-5, 10**10)),
+    }
+).map(without_missing)
 
 
 def order(known: list[str]):
-    item = st.fixed_dictionaries({
-        "name": maybe(plain, texts), "quantity": maybe(st.integers(-2, 10**7)), "unitPrice": maybe(numbers),
-        "total": maybe(numbers),
-    }).map(without_missing)
+    item = st.fixed_dictionaries(
+        {
+            "name": maybe(plain, texts),
+            "quantity": maybe(st.integers(-2, 10**7)),
+            "unitPrice": maybe(numbers),
+            "total": maybe(numbers),
+        }
+    ).map(without_missing)
     consistent = st.builds(
         lambda q, p: {"name": "Thing", "quantity": q, "unitPrice": p, "total": round(q * p, 2)},
-        st.integers(1, 100), st.decimals(min_value=0, max_value=10**6, places=2).map(float))
-    return st.fixed_dictionaries({
-        "id": maybe(st.one_of(plain, st.integers(0, 10**20), st.uuids().map(str)), texts),
-        "customerId": maybe(st.one_of(st.sampled_from(known), st.uuids().map(str)), texts),
-        "status": maybe(st.sampled_from(["PENDING", "COMPLETED", "CANCELLED", "REFUNDED"]),
-                        st.sampled_from(["completed", "SHIPPED", ""])),
-        "items": maybe(st.lists(consistent, max_size=3), st.lists(item, max_size=3)),
-        "order_date": maybe(st.one_of(st.datetimes().map(lambda d: d.isoformat()), texts)),
-    }).map(without_missing).map(_amount)
+        st.integers(1, 100),
+        st.decimals(min_value=0, max_value=10**6, places=2).map(float),
+    )
+    return (
+        st.fixed_dictionaries(
+            {
+                "id": maybe(st.one_of(plain, st.integers(0, 10**20), st.uuids().map(str)), texts),
+                "customerId": maybe(st.one_of(st.sampled_from(known), st.uuids().map(str)), texts),
+                "status": maybe(
+                    st.sampled_from(["PENDING", "COMPLETED", "CANCELLED", "REFUNDED"]),
+                    st.sampled_from(["completed", "SHIPPED", ""]),
+                ),
+                "items": maybe(st.lists(consistent, max_size=3), st.lists(item, max_size=3)),
+                "order_date": maybe(st.one_of(st.datetimes().map(lambda d: d.isoformat()), texts)),
+            }
+        )
+        .map(without_missing)
+        .map(_amount)
+    )
 
 
 def _amount(o: dict) -> dict:
@@ -85,12 +106,14 @@ def _amount(o: dict) -> dict:
 
 def body(items):
     """One item or an array, sometimes with a key given twice (the last one counts)."""
+
     def encode(value, twice):
         raw = json.dumps(value, ensure_ascii=False).encode()  # stdlib: it writes integers of any size
         if twice and isinstance(value, dict) and value:
             key = next(iter(value))
             raw = b'{"' + key.encode() + b'": "first of two", ' + raw[1:]
         return raw
+
     return st.builds(encode, st.one_of(items, items, st.lists(items, min_size=1, max_size=3)), st.booleans())
 
 
@@ -130,8 +153,11 @@ class Client:
         self.http = aiohttp.ClientSession(headers={"Authorization": f"Bearer {self.token}"})
         self.consumer = AIOKafkaConsumer(bootstrap_servers=self.pipeline.settings.kafka_bootstrap)
         await self.consumer.start()
-        self.partitions = [TopicPartition(self.pipeline.topic(t), p) for t in ("customers", "orders")
-                           for p in range(self.pipeline.settings.partitions)]
+        self.partitions = [
+            TopicPartition(self.pipeline.topic(t), p)
+            for t in ("customers", "orders")
+            for p in range(self.pipeline.settings.partitions)
+        ]
 
     async def stop(self) -> None:
         await self.http.close()
@@ -164,8 +190,14 @@ def test_every_accepted_write_is_stored_or_dead_lettered(pipeline, user, known_c
         else:
             accepted["orders"].update(str(i["id"]).strip() for i in items)
 
-    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None,
-              phases=[Phase.generate], print_blob=False)
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        database=None,
+        phases=[Phase.generate],
+        print_blob=False,
+    )
     @given(customers=body(customer), orders=body(order(known_customers)))
     def write(customers, orders):
         loop.run_until_complete(post("/api/customers", customers))
@@ -186,11 +218,13 @@ def test_every_accepted_write_is_stored_or_dead_lettered(pipeline, user, known_c
             customers = await conn.fetchval(
                 "SELECT count(*) FROM unnest($1::text[]) AS a(id) WHERE EXISTS (SELECT 1 FROM customers c"
                 " WHERE c.id::text = a.id) OR EXISTS (SELECT 1 FROM dead_letters d WHERE d.key = a.id)",
-                list(accepted["customers"]))
+                list(accepted["customers"]),
+            )
             orders = await conn.fetchval(
                 "SELECT count(*) FROM unnest($1::text[]) AS a(id) WHERE EXISTS (SELECT 1 FROM orders o"
                 " WHERE o.id = a.id) OR EXISTS (SELECT 1 FROM dead_letters d WHERE d.key = a.id)",
-                list(accepted["orders"]))
+                list(accepted["orders"]),
+            )
             return (customers, orders) == (len(accepted["customers"]), len(accepted["orders"]))
         finally:
             await conn.close()
@@ -200,8 +234,10 @@ def test_every_accepted_write_is_stored_or_dead_lettered(pipeline, user, known_c
     async def dead_lettered():
         conn = await pipeline.db()
         try:
-            return await conn.fetch("SELECT key, reason FROM dead_letters WHERE key = ANY($1::text[])",
-                                    list(accepted["customers"] | accepted["orders"]))
+            return await conn.fetch(
+                "SELECT key, reason FROM dead_letters WHERE key = ANY($1::text[])",
+                list(accepted["customers"] | accepted["orders"]),
+            )
         finally:
             await conn.close()
 

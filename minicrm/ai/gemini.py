@@ -17,14 +17,26 @@ SUGGESTIONS_SCHEMA = {
     "properties": {"suggestions": {"type": "ARRAY", "items": {"type": "STRING"}, "minItems": 3, "maxItems": 3}},
     "required": ["suggestions"],
 }
-_RULE = {"type": "OBJECT", "properties": {
-    "attribute": {"type": "STRING", "enum": ["total_spend", "visit", "city", "last_order_date"]},
-    "operator": {"type": "STRING", "enum": [">", "<", "=", ">=", "<=", "!="]},
-    "value": {"type": "STRING"},
-    "combinator": {"type": "STRING", "enum": ["AND", "OR"]},
-    "rules": {"type": "ARRAY", "items": {"type": "OBJECT", "properties": {
-        "attribute": {"type": "STRING"}, "operator": {"type": "STRING"}, "value": {"type": "STRING"}}}},
-}}
+_RULE = {
+    "type": "OBJECT",
+    "properties": {
+        "attribute": {"type": "STRING", "enum": ["total_spend", "visit", "city", "last_order_date"]},
+        "operator": {"type": "STRING", "enum": [">", "<", "=", ">=", "<=", "!="]},
+        "value": {"type": "STRING"},
+        "combinator": {"type": "STRING", "enum": ["AND", "OR"]},
+        "rules": {
+            "type": "ARRAY",
+            "items": {
+                "type": "OBJECT",
+                "properties": {
+                    "attribute": {"type": "STRING"},
+                    "operator": {"type": "STRING"},
+                    "value": {"type": "STRING"},
+                },
+            },
+        },
+    },
+}
 RULE_GROUP_SCHEMA = {
     "type": "OBJECT",
     "properties": {"combinator": {"type": "STRING", "enum": ["AND", "OR"]}, "rules": {"type": "ARRAY", "items": _RULE}},
@@ -71,7 +83,7 @@ class GeminiProvider:
 
     async def summary(self, name: str, stats: dict[str, Any]) -> str:
         data = await self._json(
-            f"Summarise the marketing campaign \"{name}\" for its owner in three sentences: reach, delivery "
+            f'Summarise the marketing campaign "{name}" for its owner in three sentences: reach, delivery '
             f"rate, and the most notable segment difference. Statistics: {orjson.dumps(stats).decode()}",
             SUMMARY_SCHEMA,
         )
@@ -79,7 +91,7 @@ class GeminiProvider:
 
     async def suggestions(self, name: str, objective: str) -> list[str]:
         data = await self._json(
-            f"Write three short marketing messages for the campaign \"{name}\" with the objective \"{objective}\". "
+            f'Write three short marketing messages for the campaign "{name}" with the objective "{objective}". '
             "You may personalise with {{name}}, {{email}}, {{city}} and {{phone}} and no other placeholder.",
             SUGGESTIONS_SCHEMA,
         )

@@ -8,7 +8,14 @@ from typing import Any
 
 from minicrm import rules
 
-OPERATOR_WORDS = {">": "more than", "<": "less than", "=": "exactly", ">=": "at least", "<=": "at most", "!=": "other than"}
+OPERATOR_WORDS = {
+    ">": "more than",
+    "<": "less than",
+    "=": "exactly",
+    ">=": "at least",
+    "<=": "at most",
+    "!=": "other than",
+}
 
 
 def _amount(value: Decimal, currency: str) -> str:
@@ -22,12 +29,12 @@ def _count(value: Decimal) -> str:
 def _rule_words(rule: rules.Rule, currency: str) -> str:
     op = rule.operator
     if rule.attribute == "total_spend":
-        return f"spent {OPERATOR_WORDS[op]} {_amount(rule.value, currency)}"
+        return f"spent {OPERATOR_WORDS[op]} {_amount(rule.number, currency)}"
     if rule.attribute == "visit":
-        return f"visited {OPERATOR_WORDS[op]} {_count(rule.value)} times"
+        return f"visited {OPERATOR_WORDS[op]} {_count(rule.number)} times"
     if rule.attribute == "city":
         return f"live in {rule.value}" if op == "=" else f"do not live in {rule.value}"
-    days = _count(rule.value)
+    days = _count(rule.number)
     return {
         "<": f"last ordered more than {days} days ago",
         "<=": f"last ordered {days} or more days ago",
@@ -77,8 +84,11 @@ def _left_out(stats: dict[str, Any]) -> str:
     if cancelled and stats["sent"] + stats["failed"]:
         text += f" The campaign was cancelled: {cancelled:,} of its messages were not sent."
     if opted_out or capped:
-        reasons = [f"{n:,} had opted out" if k == "o" else f"{n:,} had reached the frequency cap"
-                   for k, n in (("o", opted_out), ("c", capped)) if n]
+        reasons = [
+            f"{n:,} had opted out" if k == "o" else f"{n:,} had reached the frequency cap"
+            for k, n in (("o", opted_out), ("c", capped))
+            if n
+        ]
         text += f" Not messaged from the segment: {' and '.join(reasons)}."
     return text
 
@@ -97,16 +107,20 @@ def _outcomes(name: str, stats: dict[str, Any]) -> str:
     elif sent == 0:
         text = f"{title} reached {_people(audience)}, but none of the {failed:,} messages was delivered."
     else:
-        text = (f"{title} reached {_people(audience)}: {sent:,} messages delivered and {failed:,} failed, "
-                f"a delivery rate of {_pct(stats['delivery_rate'])}")
+        text = (
+            f"{title} reached {_people(audience)}: {sent:,} messages delivered and {failed:,} failed, "
+            f"a delivery rate of {_pct(stats['delivery_rate'])}"
+        )
         text += f" in {stats['duration_seconds']:.1f} seconds." if stats.get("duration_seconds") else "."
     bands = [b for b in stats["by_spend_band"] if b["total"]]
     if sent and len(bands) > 1:
         best = max(bands, key=lambda b: (b["delivery_rate"], b["total"]))
         worst = min(bands, key=lambda b: (b["delivery_rate"], -b["total"]))
         if best["delivery_rate"] > worst["delivery_rate"]:
-            text += (f" Customers with {best['label']} had the best delivery rate, {_pct(best['delivery_rate'])}, "
-                     f"against {_pct(worst['delivery_rate'])} for {worst['label']}.")
+            text += (
+                f" Customers with {best['label']} had the best delivery rate, {_pct(best['delivery_rate'])}, "
+                f"against {_pct(worst['delivery_rate'])} for {worst['label']}."
+            )
     cities = [c for c in stats["by_city"] if c["total"] and c["label"]]
     if len(cities) == 1:
         text += f" Everyone reached lives in {cities[0]['label']}."
@@ -122,41 +136,82 @@ def _outcomes(name: str, stats: dict[str, Any]) -> str:
 # {title} is the campaign's name, {cue} the theme's word that matched (a festival's name),
 # {offer} an offer named in the brief or a generic one; the brief itself is never pasted.
 THEMES: dict[str, tuple[tuple[str, ...], tuple[str, str, str]]] = {
-    "win_back": (("win back", "winback", "lapsed", "inactive", "dormant", "churn", "re-engage", "reengage",
-                  "come back", "stopped", "missed", "haven't ordered", "not ordered", "return"), (
-        "Hi {{name}}, we've missed you! Come back this week for {offer} on your next order.",
-        "{{name}}, it's been a while. Your favourites are waiting in {{city}}, and so is {offer}. Ends Sunday!",
-        "We saved something for you, {{name}}: {offer}, only until the weekend. See you soon!",
-    )),
-    "festival": (("diwali", "christmas", "holi", "eid", "festive", "festival", "new year", "pongal", "onam",
-                  "navratri", "holiday", "season"), (
-        "Happy {cue}, {{name}}! Celebrate with {offer}, for a few days only.",
-        "{{name}}, make this {cue} special: {offer} on gifts for everyone you love in {{city}}.",
-        "The {cue} countdown is on, {{name}}! Shop early and enjoy {offer} before it's gone.",
-    )),
-    "sale": (("sale", "discount", "% off", "offer", "deal", "clearance", "promo", "coupon", "cashback",
-              "flash"), (
-        "{{name}}, the {title} is on! Enjoy {offer} for the next 48 hours only.",
-        "Hi {{name}}, {offer} is waiting for you in the {title}. Shop before it ends!",
-        "Good news, {{name}}: the {title} starts today in {{city}}, with {offer}. Don't miss it!",
-    )),
-    "welcome": (("welcome", "first order", "first purchase", "onboard", "sign up", "signup", "new customer",
-                 "joined"), (
-        "Welcome, {{name}}! Here's {offer} on your first order with us.",
-        "{{name}}, we're so glad you're here. Start with {offer}, valid this week.",
-        "Hi {{name}}, thanks for joining us! Your welcome gift: {offer}.",
-    )),
-    "launch": (("new", "launch", "arrival", "collection", "introduc", "latest", "just in", "release"), (
-        "{{name}}, something new just arrived! Be among the first to see {title}, with {offer} this week.",
-        "Hi {{name}}, {title} is here. Take a first look, and {offer} on your first pick.",
-        "Fresh in {{city}}, {{name}}: {title}. Early shoppers get {offer}!",
-    )),
-    "loyalty": (("loyal", "vip", "high spend", "top customer", "best customer", "reward", "premium",
-                 "thank", "members"), (
-        "{{name}}, thank you for being one of our best customers. Here's {offer}, just for you.",
-        "You're on our VIP list, {{name}}! Enjoy early access to {title} and {offer}.",
-        "A small thank-you, {{name}}: {offer} on your next visit. We appreciate you!",
-    )),
+    "win_back": (
+        (
+            "win back",
+            "winback",
+            "lapsed",
+            "inactive",
+            "dormant",
+            "churn",
+            "re-engage",
+            "reengage",
+            "come back",
+            "stopped",
+            "missed",
+            "haven't ordered",
+            "not ordered",
+            "return",
+        ),
+        (
+            "Hi {{name}}, we've missed you! Come back this week for {offer} on your next order.",
+            "{{name}}, it's been a while. Your favourites are waiting in {{city}}, and so is {offer}. Ends Sunday!",
+            "We saved something for you, {{name}}: {offer}, only until the weekend. See you soon!",
+        ),
+    ),
+    "festival": (
+        (
+            "diwali",
+            "christmas",
+            "holi",
+            "eid",
+            "festive",
+            "festival",
+            "new year",
+            "pongal",
+            "onam",
+            "navratri",
+            "holiday",
+            "season",
+        ),
+        (
+            "Happy {cue}, {{name}}! Celebrate with {offer}, for a few days only.",
+            "{{name}}, make this {cue} special: {offer} on gifts for everyone you love in {{city}}.",
+            "The {cue} countdown is on, {{name}}! Shop early and enjoy {offer} before it's gone.",
+        ),
+    ),
+    "sale": (
+        ("sale", "discount", "% off", "offer", "deal", "clearance", "promo", "coupon", "cashback", "flash"),
+        (
+            "{{name}}, the {title} is on! Enjoy {offer} for the next 48 hours only.",
+            "Hi {{name}}, {offer} is waiting for you in the {title}. Shop before it ends!",
+            "Good news, {{name}}: the {title} starts today in {{city}}, with {offer}. Don't miss it!",
+        ),
+    ),
+    "welcome": (
+        ("welcome", "first order", "first purchase", "onboard", "sign up", "signup", "new customer", "joined"),
+        (
+            "Welcome, {{name}}! Here's {offer} on your first order with us.",
+            "{{name}}, we're so glad you're here. Start with {offer}, valid this week.",
+            "Hi {{name}}, thanks for joining us! Your welcome gift: {offer}.",
+        ),
+    ),
+    "launch": (
+        ("new", "launch", "arrival", "collection", "introduc", "latest", "just in", "release"),
+        (
+            "{{name}}, something new just arrived! Be among the first to see {title}, with {offer} this week.",
+            "Hi {{name}}, {title} is here. Take a first look, and {offer} on your first pick.",
+            "Fresh in {{city}}, {{name}}: {title}. Early shoppers get {offer}!",
+        ),
+    ),
+    "loyalty": (
+        ("loyal", "vip", "high spend", "top customer", "best customer", "reward", "premium", "thank", "members"),
+        (
+            "{{name}}, thank you for being one of our best customers. Here's {offer}, just for you.",
+            "You're on our VIP list, {{name}}! Enjoy early access to {title} and {offer}.",
+            "A small thank-you, {{name}}: {offer} on your next visit. We appreciate you!",
+        ),
+    ),
 }
 GENERIC = (
     "Hi {{name}}, {title} is on, with {offer} just for you. Don't wait too long!",

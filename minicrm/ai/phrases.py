@@ -12,8 +12,16 @@ import re
 from typing import Any
 
 _NUM = r"(?:rs\.?\s*|inr\s*|₹\s*|\$\s*)?(\d[\d,]*(?:\.\d+)?)\s*(k|thousand|lakh|lakhs|lac|l|m|million)?\b"
-_UNITS = {"k": 1_000, "thousand": 1_000, "lakh": 100_000, "lakhs": 100_000, "lac": 100_000, "l": 100_000,
-          "m": 1_000_000, "million": 1_000_000}
+_UNITS = {
+    "k": 1_000,
+    "thousand": 1_000,
+    "lakh": 100_000,
+    "lakhs": 100_000,
+    "lac": 100_000,
+    "l": 100_000,
+    "m": 1_000_000,
+    "million": 1_000_000,
+}
 _PERIOD = r"(\d+)\s*(day|days|week|weeks|month|months|year|years)"
 _PERIOD_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
 _CITY = r"([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*)"
@@ -56,40 +64,91 @@ def _cities(text: str) -> list[str]:
 # Each pattern: (regex, builder(match) -> rule or group). Searched case-insensitively except
 # city names, which must be capitalised so that "in the last 30 days" is no city.
 _PATTERNS: list[tuple[re.Pattern[str], Any]] = [
-    (re.compile(rf"{_SPEND}\s+between\s+{_NUM}\s+and\s+{_NUM}", re.I),
-     lambda m: {"combinator": "AND", "rules": [_rule("total_spend", ">=", _amount(m[1], m[2])),
-                                                _rule("total_spend", "<=", _amount(m[3], m[4]))]}),
-    (re.compile(rf"{_SPEND}\s+(?:of\s+)?({_MORE}|{_LESS})\s+{_NUM}", re.I),
-     lambda m: _rule("total_spend", _op(m[1]), _amount(m[2], m[3]))),
-    (re.compile(rf"({_MORE}|{_LESS})\s+{_NUM}\s+(?:in\s+)?(?:spend|spent|purchases)", re.I),
-     lambda m: _rule("total_spend", _op(m[1]), _amount(m[2], m[3]))),
-    (re.compile(rf"(?:high|big)\s+spenders?\s+\(?({_MORE})\s+{_NUM}", re.I),
-     lambda m: _rule("total_spend", _op(m[1]), _amount(m[2], m[3]))),
-    (re.compile(rf"(?:visited|visits?|came)\s+(?:us\s+)?({_MORE}|{_LESS}|exactly)\s+(\d+)(?:\s+times)?", re.I),
-     lambda m: _rule("visit", "=" if m[1].lower() == "exactly" else _op(m[1]), m[2])),
-    (re.compile(rf"({_MORE}|{_LESS}|exactly|fewer than)\s+(\d+)\s+visits?", re.I),
-     lambda m: _rule("visit", "=" if m[1].lower() == "exactly" else "<" if m[1].lower() == "fewer than"
-                     else _op(m[1]), m[2])),
-    (re.compile(rf"(?:no|not|haven't|have not|hasn't|has not|didn't|did not|without)\s+(?:an?\s+)?"
-                rf"(?:order(?:ed)?|purchased?|bought|shopped)(?:\s+anything)?\s+(?:in|for|during|within)\s+"
-                rf"(?:the\s+)?(?:last\s+|past\s+)?{_PERIOD}", re.I),
-     lambda m: _rule("last_order_date", "<", _days(m[1], m[2]))),
-    (re.compile(rf"(?:inactive|dormant|lapsed)\s+(?:for\s+)?(?:over\s+|more than\s+)?{_PERIOD}", re.I),
-     lambda m: _rule("last_order_date", "<", _days(m[1], m[2]))),
-    (re.compile(rf"last\s+order(?:ed)?\s+(?:more than|over)\s+{_PERIOD}\s+ago", re.I),
-     lambda m: _rule("last_order_date", "<", _days(m[1], m[2]))),
-    (re.compile(rf"(?:ordered|purchased|bought|shopped|active|order)\s+(?:something\s+)?(?:in|within)\s+"
-                rf"(?:the\s+)?(?:last|past)\s+{_PERIOD}", re.I),
-     lambda m: _rule("last_order_date", ">", _days(m[1], m[2]))),
-    (re.compile(rf"(?i:not\s+(?:in|from|living in|based in)|outside(?:\s+of)?|except\s+(?:those\s+)?(?:in|from))"
-                rf"\s+(?P<cities>{_CITY_LIST})"),
-     lambda m: {"combinator": "AND", "rules": [_rule("city", "!=", c) for c in _cities(m["cities"])]}),
-    (re.compile(rf"(?i:\bin|\bfrom|\blive in|\bliving in|\bbased in|\blocated in|\bcity(?: is| of)?)"
-                rf"\s+(?P<cities>{_CITY_LIST})"),
-     lambda m: {"combinator": "OR", "rules": [_rule("city", "=", c) for c in _cities(m["cities"])]}),
+    (
+        re.compile(rf"{_SPEND}\s+between\s+{_NUM}\s+and\s+{_NUM}", re.I),
+        lambda m: {
+            "combinator": "AND",
+            "rules": [_rule("total_spend", ">=", _amount(m[1], m[2])), _rule("total_spend", "<=", _amount(m[3], m[4]))],
+        },
+    ),
+    (
+        re.compile(rf"{_SPEND}\s+(?:of\s+)?({_MORE}|{_LESS})\s+{_NUM}", re.I),
+        lambda m: _rule("total_spend", _op(m[1]), _amount(m[2], m[3])),
+    ),
+    (
+        re.compile(rf"({_MORE}|{_LESS})\s+{_NUM}\s+(?:in\s+)?(?:spend|spent|purchases)", re.I),
+        lambda m: _rule("total_spend", _op(m[1]), _amount(m[2], m[3])),
+    ),
+    (
+        re.compile(rf"(?:high|big)\s+spenders?\s+\(?({_MORE})\s+{_NUM}", re.I),
+        lambda m: _rule("total_spend", _op(m[1]), _amount(m[2], m[3])),
+    ),
+    (
+        re.compile(rf"(?:visited|visits?|came)\s+(?:us\s+)?({_MORE}|{_LESS}|exactly)\s+(\d+)(?:\s+times)?", re.I),
+        lambda m: _rule("visit", "=" if m[1].lower() == "exactly" else _op(m[1]), m[2]),
+    ),
+    (
+        re.compile(rf"({_MORE}|{_LESS}|exactly|fewer than)\s+(\d+)\s+visits?", re.I),
+        lambda m: _rule(
+            "visit", "=" if m[1].lower() == "exactly" else "<" if m[1].lower() == "fewer than" else _op(m[1]), m[2]
+        ),
+    ),
+    (
+        re.compile(
+            rf"(?:no|not|haven't|have not|hasn't|has not|didn't|did not|without)\s+(?:an?\s+)?"
+            rf"(?:order(?:ed)?|purchased?|bought|shopped)(?:\s+anything)?\s+(?:in|for|during|within)\s+"
+            rf"(?:the\s+)?(?:last\s+|past\s+)?{_PERIOD}",
+            re.I,
+        ),
+        lambda m: _rule("last_order_date", "<", _days(m[1], m[2])),
+    ),
+    (
+        re.compile(rf"(?:inactive|dormant|lapsed)\s+(?:for\s+)?(?:over\s+|more than\s+)?{_PERIOD}", re.I),
+        lambda m: _rule("last_order_date", "<", _days(m[1], m[2])),
+    ),
+    (
+        re.compile(rf"last\s+order(?:ed)?\s+(?:more than|over)\s+{_PERIOD}\s+ago", re.I),
+        lambda m: _rule("last_order_date", "<", _days(m[1], m[2])),
+    ),
+    (
+        re.compile(
+            rf"(?:ordered|purchased|bought|shopped|active|order)\s+(?:something\s+)?(?:in|within)\s+"
+            rf"(?:the\s+)?(?:last|past)\s+{_PERIOD}",
+            re.I,
+        ),
+        lambda m: _rule("last_order_date", ">", _days(m[1], m[2])),
+    ),
+    (
+        re.compile(
+            rf"(?i:not\s+(?:in|from|living in|based in)|outside(?:\s+of)?|except\s+(?:those\s+)?(?:in|from))"
+            rf"\s+(?P<cities>{_CITY_LIST})"
+        ),
+        lambda m: {"combinator": "AND", "rules": [_rule("city", "!=", c) for c in _cities(m["cities"])]},
+    ),
+    (
+        re.compile(
+            rf"(?i:\bin|\bfrom|\blive in|\bliving in|\bbased in|\blocated in|\bcity(?: is| of)?)"
+            rf"\s+(?P<cities>{_CITY_LIST})"
+        ),
+        lambda m: {"combinator": "OR", "rules": [_rule("city", "=", c) for c in _cities(m["cities"])]},
+    ),
 ]
 
-_CITY_STOPWORDS = {"The", "Last", "Past", "I", "A", "An", "Customers", "Customer", "People", "Users", "Who", "And", "Or"}
+_CITY_STOPWORDS = {
+    "The",
+    "Last",
+    "Past",
+    "I",
+    "A",
+    "An",
+    "Customers",
+    "Customer",
+    "People",
+    "Users",
+    "Who",
+    "And",
+    "Or",
+}
 
 
 def _clean_city_rule(node: dict[str, Any]) -> dict[str, Any] | None:

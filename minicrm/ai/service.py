@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from minicrm import rules, templating
 from minicrm.ai import local, phrases
@@ -29,6 +30,7 @@ def _text(limit: int) -> Callable[[Any], str]:
         if not isinstance(value, str) or not value.strip() or len(value) > limit:
             raise ValueError(f"expected a non-empty text of at most {limit} characters")
         return value.strip()
+
     return check
 
 
@@ -51,8 +53,12 @@ def finalize_rule_group(tree: Any) -> dict[str, Any]:
     def shape(node: rules.Group | rules.Rule, root: bool = False) -> dict[str, Any]:
         if isinstance(node, rules.Rule):
             counter["rule"] += 1
-            return {"id": f"rule-{counter['rule']}", "attribute": node.attribute, "operator": node.operator,
-                    "value": node.value if isinstance(node.value, str) else f"{node.value.normalize():f}"}
+            return {
+                "id": f"rule-{counter['rule']}",
+                "attribute": node.attribute,
+                "operator": node.operator,
+                "value": node.value if isinstance(node.value, str) else f"{node.value.normalize():f}",
+            }
         counter["group"] += 1
         group_id = "group-root" if root else f"group-{counter['group']}"
         simple = [shape(r) for r in node.rules if isinstance(r, rules.Rule)]
@@ -71,8 +77,9 @@ class AI:
 
             self.remote = GeminiProvider(settings)
 
-    async def _ask(self, what: str, remote: Callable[[], Awaitable[Any]], check: Callable[[Any], T],
-                   fallback: Callable[[], T]) -> T:
+    async def _ask(
+        self, what: str, remote: Callable[[], Awaitable[Any]], check: Callable[[Any], T], fallback: Callable[[], T]
+    ) -> T:
         if self.remote is not None:
             try:
                 return check(await asyncio.wait_for(remote(), self.settings.ai_timeout))
@@ -81,16 +88,22 @@ class AI:
         return fallback()
 
     async def intent(self, tree: Any) -> str:
-        return await self._ask("intent", lambda: self.remote.intent(tree), _text(500),
-                               lambda: local.intent(tree, self.settings.currency))
+        return await self._ask(
+            "intent", lambda: self.remote.intent(tree), _text(500), lambda: local.intent(tree, self.settings.currency)
+        )
 
     async def summary(self, name: str, stats: dict[str, Any]) -> str:
-        return await self._ask("summary", lambda: self.remote.summary(name, stats), _text(2000),
-                               lambda: local.summary(name, stats))
+        return await self._ask(
+            "summary", lambda: self.remote.summary(name, stats), _text(2000), lambda: local.summary(name, stats)
+        )
 
     async def suggestions(self, name: str, objective: str) -> list[str]:
-        return await self._ask("suggestions", lambda: self.remote.suggestions(name, objective), check_suggestions,
-                               lambda: local.suggestions(name, objective))
+        return await self._ask(
+            "suggestions",
+            lambda: self.remote.suggestions(name, objective),
+            check_suggestions,
+            lambda: local.suggestions(name, objective),
+        )
 
     async def rule_group(self, query: str) -> dict[str, Any]:
         def offline() -> dict[str, Any]:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import logging
 import secrets
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from minicrm.ai.service import AI
 from minicrm.db import create_pool
 from minicrm.edge.auth import Auth, session_middleware
 from minicrm.edge.errors import error_middleware
 from minicrm.edge.monitoring import metrics_middleware
 from minicrm.edge.producer import Publisher
 from minicrm.edge.routes import setup_routes
-from minicrm.ai.service import AI
 from minicrm.edge.state import AI_SERVICE, AUTH, POOL, PUBLISHER, SETTINGS
 from minicrm.settings import Settings
 
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     app[POOL] = await create_pool(settings.database_url, max_size=10)
-    publisher = Publisher(settings.kafka_bootstrap, settings.max_record_bytes)
+    publisher = Publisher(settings)
     await publisher.start()
     app[PUBLISHER] = publisher
     yield

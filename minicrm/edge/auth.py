@@ -19,7 +19,7 @@ import asyncpg
 from aiohttp import web
 from pydantic import Field
 
-from minicrm import google_tokens, sessions
+from minicrm import google_tokens, sessions, sql
 from minicrm.edge.errors import InvalidInput, TooManyRequests, Unauthorized
 from minicrm.edge.requests import read_json, validate_one
 from minicrm.edge.responses import json_response
@@ -27,11 +27,17 @@ from minicrm.edge.schemas import Body
 from minicrm.edge.state import AUTH, POOL, SETTINGS
 from minicrm.ratelimit import TokenBucket
 from minicrm.settings import Settings
-from minicrm.sql import queries
 
 log = logging.getLogger(__name__)
-PUBLIC = {("POST", "/api/auth"), ("POST", "/api/receipts"), ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"),
-          ("GET", "/openapi.json"), ("GET", "/docs")}
+PUBLIC = {
+    ("POST", "/api/auth"),
+    ("POST", "/api/receipts"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
+}
 USER_KEY = web.RequestKey("user_id", str)
 
 
@@ -74,10 +80,10 @@ def key_hash(key: uuid.UUID) -> str:
 async def issue_login_key(pool: asyncpg.Pool, email: str, name: str) -> tuple[str, uuid.UUID]:
     """Creates (or reuses) the user with this email and a new login key; the key is shown once."""
     async with pool.acquire() as conn, conn.transaction():
-        user_id = await conn.fetchval(queries.USER_ID_BY_EMAIL, email) or uuid.uuid4()
-        await conn.execute(queries.CREATE_KEY_USER, user_id, email, name)
+        user_id = await sql.users.id_by_email(conn, email) or uuid.uuid4()
+        await sql.users.create_key_user(conn, user_id, email, name)
         key = uuid.uuid4()
-        await conn.execute(queries.INSERT_LOGIN_KEY, key_hash(key), user_id)
+        await sql.users.insert_login_key(conn, key_hash(key), user_id)
     return str(user_id), key
 
 
@@ -89,11 +95,12 @@ async def _user(request: web.Request, body: dict[str, Any]) -> asyncpg.Record:
             claims = await google_tokens.verify(login.credential, auth.google_keys, auth.settings.google_client_id)
         except google_tokens.TokenError as exc:
             raise Unauthorized(str(exc)) from None
-        return await db.fetchrow(queries.UPSERT_GOOGLE_USER, uuid.uuid4(), claims["sub"], claims.get("email"),
-                                 claims.get("name"), claims.get("picture"))
+        return await sql.users.upsert_google_user(
+            db, uuid.uuid4(), claims["sub"], claims.get("email"), claims.get("name"), claims.get("picture")
+        )
     if "uuid" in body:
         login = validate_one(KeyLogin, body)
-        user = await db.fetchrow(queries.USER_BY_LOGIN_KEY, key_hash(login.uuid))
+        user = await sql.users.by_login_key(db, key_hash(login.uuid))
         if user is None:
             raise Unauthorized("unknown login key")
         return user
@@ -103,16 +110,16 @@ async def _user(request: web.Request, body: dict[str, Any]) -> asyncpg.Record:
         given = request.headers.get("X-MiniCRM-Secret", "")
         if not secret or not hmac.compare_digest(secret.encode(), given.encode()):
             raise Unauthorized("the {gId, ...} sign-in is only for a trusted caller holding the shared secret")
-        return await db.fetchrow(queries.UPSERT_GOOGLE_USER, uuid.uuid4(), login.gId, login.email, login.name,
-                                 login.avatar)
+        return await sql.users.upsert_google_user(db, uuid.uuid4(), login.gId, login.email, login.name, login.avatar)
     raise InvalidInput("expected {credential} (a Google ID token), {uuid} (a login key) or {gId, name, email, avatar}")
 
 
 async def login(request: web.Request) -> web.Response:
     auth = request.app[AUTH]
     if not auth.allow(request.remote or "unknown"):
-        raise TooManyRequests("too many sign-in attempts from this address; try again in a minute",
-                              headers={"Retry-After": "60"})
+        raise TooManyRequests(
+            "too many sign-in attempts from this address; try again in a minute", headers={"Retry-After": "60"}
+        )
     body = await read_json(request)
     if not isinstance(body, dict):
         raise InvalidInput("expected a JSON object")
@@ -124,7 +131,7 @@ async def login(request: web.Request) -> web.Response:
 async def me(request: web.Request) -> web.Response:
     if request.app[SETTINGS].open_mode:
         raise InvalidInput("there are no users in open mode")
-    user = await request.app[POOL].fetchrow(queries.USER_BY_ID, uuid.UUID(request[USER_KEY]))
+    user = await sql.users.by_id(request.app[POOL], uuid.UUID(request[USER_KEY]))
     if user is None:
         raise Unauthorized("the session's user no longer exists")
     return json_response(dict(user))
@@ -141,8 +148,9 @@ async def session_middleware(request: web.Request, handler: Any) -> web.StreamRe
         return await handler(request)
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
-        raise Unauthorized("sign in with POST /api/auth and send Authorization: Bearer <token>",
-                           headers={"WWW-Authenticate": "Bearer"})
+        raise Unauthorized(
+            "sign in with POST /api/auth and send Authorization: Bearer <token>", headers={"WWW-Authenticate": "Bearer"}
+        )
     try:
         request[USER_KEY] = sessions.verify(header.removeprefix("Bearer ").strip(), request.app[AUTH].session_secret)
     except sessions.SessionError as exc:

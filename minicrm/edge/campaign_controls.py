@@ -9,21 +9,21 @@ the status is still the one decided on (otherwise decided again): an illegal act
 from __future__ import annotations
 
 import uuid
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 from aiohttp import web
 
-from minicrm import campaign_states as states, templating
+from minicrm import campaign_states as states
+from minicrm import sql, templating, topics
 from minicrm.edge.auth import current_user
 from minicrm.edge.campaigns import campaign_uuid, one, publish_request, submit
 from minicrm.edge.errors import ApiError, Conflict, InvalidInput
 from minicrm.edge.requests import read_json, validate_one
 from minicrm.edge.responses import json_response
 from minicrm.edge.schemas import RescheduleIn, ResendIn, TestSendIn
-from minicrm.edge.state import POOL, PUBLISHER, SETTINGS
-from minicrm.sql import queries, reads
-from minicrm.streams.records import CampaignDone, CampaignRequest, DeliveryBatch, delivery
+from minicrm.edge.state import POOL, PUBLISHER
+from minicrm.records import CampaignDone, CampaignRequest, DeliveryBatch, delivery
 
 ATTEMPTS = 5
 Apply = Callable[[asyncpg.Pool, uuid.UUID, states.State, states.Move], Awaitable[bool]]
@@ -33,7 +33,7 @@ async def act(request: web.Request, action: str, apply: Apply) -> web.Response:
     campaign_id = campaign_uuid(request.match_info["id"])
     db = request.app[POOL]
     for _ in range(ATTEMPTS):
-        state = await reads.control_state(db, campaign_id, current_user(request))
+        state = await sql.campaign_controls.control_state(db, campaign_id, current_user(request))
         try:
             move = states.decide(action, state)
         except states.IllegalTransition as exc:
@@ -49,21 +49,22 @@ def applied(tag: str) -> bool:
 
 async def pause(request: web.Request) -> web.Response:
     async def apply(db: asyncpg.Pool, campaign_id: uuid.UUID, state: states.State, move: states.Move) -> bool:
-        return applied(await db.execute(queries.PAUSE, campaign_id, state.status, "paused by its user"))
+        return applied(await sql.campaign_controls.pause(db, campaign_id, state.status, "paused by its user"))
 
     return await act(request, states.PAUSE, apply)
 
 
 async def resume(request: web.Request) -> web.Response:
     """A new delivery epoch, and the request again: what is still pending is published again."""
+
     async def apply(db: asyncpg.Pool, campaign_id: uuid.UUID, state: states.State, move: states.Move) -> bool:
-        if not applied(await db.execute(queries.RESUME, campaign_id, move.status)):
+        if not applied(await sql.campaign_controls.resume(db, campaign_id, move.status)):
             return False
-        record = CampaignRequest.from_row(await db.fetchrow(queries.CAMPAIGN_REQUEST, campaign_id))
+        record = CampaignRequest.from_row(await sql.campaigns.request(db, campaign_id))
         try:
             await publish_request(request, record)
         except ApiError:  # nothing would send it: paused it stays, and the user can try again
-            await db.execute(queries.PAUSE, campaign_id, move.status, "paused by its user")
+            await sql.campaign_controls.pause(db, campaign_id, move.status, "paused by its user")
             raise
         return True
 
@@ -72,15 +73,16 @@ async def resume(request: web.Request) -> web.Response:
 
 async def cancel(request: web.Request) -> web.Response:
     """CANCELLED at once; its pending messages become CANCELLED, and a started campaign gets its summary."""
+
     async def apply(db: asyncpg.Pool, campaign_id: uuid.UUID, state: states.State, move: states.Move) -> bool:
         async with db.acquire() as conn, conn.transaction():
-            await conn.execute(queries.CANCEL_LOCK, campaign_id)  # after a chunk being written
-            if not applied(await conn.execute(queries.CANCEL, campaign_id, state.status)):
+            await sql.segmentation.lock(conn, campaign_id)  # after a chunk being written
+            if not applied(await sql.campaign_controls.cancel(conn, campaign_id, state.status)):
                 return False
-        await db.execute(queries.CANCEL_PENDING, campaign_id)  # after CANCEL commits: no chunk is missed
+        await sql.campaign_controls.cancel_pending(db, campaign_id)  # after CANCEL commits: no chunk is missed
         if state.status in states.STARTED:
             done = CampaignDone(campaign_id=str(campaign_id))
-            await request.app[PUBLISHER].publish(request.app[SETTINGS].topic("summaries"), [(done.campaign_id, done)])
+            await request.app[PUBLISHER].publish(topics.SUMMARIES, [(done.campaign_id, done)])
         return True
 
     return await act(request, states.CANCEL, apply)
@@ -91,7 +93,7 @@ async def reschedule(request: web.Request) -> web.Response:
     body = validate_one(RescheduleIn, await read_json(request))
 
     async def apply(db: asyncpg.Pool, campaign_id: uuid.UUID, state: states.State, move: states.Move) -> bool:
-        return applied(await db.execute(queries.RESCHEDULE, campaign_id, state.status, body.sendAt))
+        return applied(await sql.campaign_controls.reschedule(db, campaign_id, state.status, body.sendAt))
 
     return await act(request, states.RESCHEDULE, apply)
 
@@ -103,25 +105,39 @@ async def test_send(request: web.Request) -> web.Response:
     campaign_id = campaign_uuid(request.match_info["id"])
     db = request.app[POOL]
     async with db.acquire() as conn:
-        campaign = await reads.campaign(conn, campaign_id, current_user(request), "c.id, c.message")
+        campaign = await sql.campaigns.owned(conn, campaign_id, current_user(request), "c.id, c.message")
         ids, emails = split_recipients(body.to)
-        customers = await conn.fetch(queries.CUSTOMERS_BY_ID_OR_EMAIL, ids, emails)
+        customers = await sql.customers.by_id_or_email(conn, ids, emails)
     by_key = {key: c for c in customers for key in (str(c["id"]), c["email"])}
     problems = []
     for i, who in enumerate(body.to):
         customer = by_key.get(who.lower())
         if customer is None or customer["opted_out"]:
-            problems.append({"field": f"to.{i}", "message": "this customer opted out" if customer else "no such customer"})
+            problems.append(
+                {"field": f"to.{i}", "message": "this customer opted out" if customer else "no such customer"}
+            )
     if problems:
         raise InvalidInput(problems)
-    messages = [delivery(uuid.uuid4(), campaign_id, c["id"], c["name"], c["email"], c["phone"],
-                         templating.render(campaign["message"], c)) for c in customers]
-    await db.execute(queries.INSERT_TEST_MESSAGES, campaign_id, *(
-        [m[key] for m in messages] for key in ("commId", "customerId", "name", "email", "phone", "personalized_msg")))
+    messages = [
+        delivery(
+            uuid.uuid4(),
+            campaign_id,
+            c["id"],
+            c["name"],
+            c["email"],
+            c["phone"],
+            templating.render(campaign["message"], c),
+        )
+        for c in customers
+    ]
+    await sql.logs.insert_test_messages(
+        db,
+        campaign_id,
+        *([m[key] for m in messages] for key in ("commId", "customerId", "name", "email", "phone", "personalized_msg")),
+    )
     batch = DeliveryBatch(campaign_id=str(campaign_id), deliveries=messages, test=True)
-    await request.app[PUBLISHER].publish(request.app[SETTINGS].topic("deliveries"), [(batch.campaign_id, batch)])
-    return json_response({"message": "test messages accepted", "commIds": [m["commId"] for m in messages]},
-                         status=202)
+    await request.app[PUBLISHER].publish(topics.DELIVERIES, [(batch.campaign_id, batch)])
+    return json_response({"message": "test messages accepted", "commIds": [m["commId"] for m in messages]}, status=202)
 
 
 def split_recipients(recipients: list[str]) -> tuple[list[uuid.UUID], list[str]]:
@@ -141,18 +157,33 @@ async def resend(request: web.Request) -> web.Response:
     campaign_id = campaign_uuid(request.match_info["id"])
     db = request.app[POOL]
     async with db.acquire() as conn:
-        first = await reads.campaign(conn, campaign_id, current_user(request),
-                                     "c.id, c.user_id, c.name, c.segment, c.message, c.status")
+        first = await sql.campaigns.owned(
+            conn, campaign_id, current_user(request), "c.id, c.user_id, c.name, c.segment, c.message, c.status"
+        )
         if first["status"] not in (states.COMPLETED, states.CANCELLED):
-            raise Conflict(f"a campaign can be resent to once it is COMPLETED or CANCELLED; this one is {first['status']}")
-        size = await conn.fetchval(queries.RESEND_SIZE, campaign_id, body.statuses)
+            raise Conflict(
+                f"a campaign can be resent to once it is COMPLETED or CANCELLED; this one is {first['status']}"
+            )
+        size = await sql.campaign_controls.resend_size(conn, campaign_id, body.statuses)
     statuses = sorted(set(body.statuses))
     record = CampaignRequest(
-        id=str(uuid.uuid4()), user_id=first["user_id"], name=body.name or f"{first['name']} (resend)",
-        segment=first["segment"], message=body.message or first["message"],
-        intent=f"Customers whose messages of \"{first['name']}\" ended {' or '.join(statuses)}.",
-        resend_of=str(campaign_id), resend_statuses=statuses,
+        id=str(uuid.uuid4()),
+        user_id=first["user_id"],
+        name=body.name or f"{first['name']} (resend)",
+        segment=first["segment"],
+        message=body.message or first["message"],
+        intent=f'Customers whose messages of "{first["name"]}" ended {" or ".join(statuses)}.',
+        resend_of=str(campaign_id),
+        resend_statuses=statuses,
     )
     status = await submit(request, record)
-    return json_response({"message": "resend accepted; it runs in the pipeline", "campaignId": record.id,
-                          "resendOf": str(campaign_id), "audience_size": size, "status": status}, status=201)
+    return json_response(
+        {
+            "message": "resend accepted; it runs in the pipeline",
+            "campaignId": record.id,
+            "resendOf": str(campaign_id),
+            "audience_size": size,
+            "status": status,
+        },
+        status=201,
+    )

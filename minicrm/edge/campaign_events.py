@@ -27,14 +27,16 @@ INTERVAL = 1.0
 def settled(campaign: dict[str, Any]) -> bool:
     """Nothing about it changes any more: final, and summarised if it will be."""
     return campaign["status"] in states.FINAL and (
-        campaign["summary"] is not None or campaign["status"] == states.FAILED or campaign["startedAt"] is None)
+        campaign["summary"] is not None or campaign["status"] == states.FAILED or campaign["startedAt"] is None
+    )
 
 
 def progress(campaign: dict[str, Any]) -> dict[str, Any]:
     event = {k: v for k, v in campaign.items() if k != "timeline"}
     rate = campaign["current_rate_per_second"]
-    event["eta_seconds"] = (round(campaign["pending_count"] / rate, 1)
-                            if rate and campaign["status"] == states.RUNNING else None)
+    event["eta_seconds"] = (
+        round(campaign["pending_count"] / rate, 1) if rate and campaign["status"] == states.RUNNING else None
+    )
     return event
 
 
@@ -52,14 +54,17 @@ async def events(request: web.Request) -> web.StreamResponse:
     pool = request.app[POOL]
     async with pool.acquire() as conn:
         campaign = await view(conn, campaign_id, user)  # 404 here, before the stream starts
-    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
-                                           "X-Accel-Buffering": "no"})
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
     await response.prepare(request)
     while True:
         event_id += 1
         done = settled(campaign)
-        await response.write(b"id: %d\nevent: %s\ndata: %s\n\n" % (
-            event_id, b"final" if done else b"progress", dumps(progress(campaign))))
+        await response.write(
+            b"id: %d\nevent: %s\ndata: %s\n\n"
+            % (event_id, b"final" if done else b"progress", dumps(progress(campaign)))
+        )
         if done:
             break
         await asyncio.sleep(INTERVAL)

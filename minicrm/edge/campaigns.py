@@ -10,18 +10,18 @@ import asyncpg
 from aiohttp import web
 
 from minicrm import campaign_states as states
+from minicrm import sql, topics
 from minicrm.edge.auth import current_user
 from minicrm.edge.errors import ApiError, InvalidInput
-from minicrm.edge.listing import Order, listing
+from minicrm.edge.listing import SortOrder, listing
 from minicrm.edge.requests import page, read_json, segment_condition, validate_one
 from minicrm.edge.responses import json_response
 from minicrm.edge.schemas import CampaignIn
 from minicrm.edge.state import AI_SERVICE, POOL, PUBLISHER, SETTINGS
-from minicrm.sql import queries, reads
-from minicrm.streams.records import CampaignRequest
+from minicrm.records import CampaignRequest
 
 PREVIEW_SAMPLE = 10
-NEWEST_FIRST = Order((("c.created_at", "timestamptz"), ("c.id", "uuid")), descending=True)
+NEWEST_FIRST = SortOrder((("c.created_at", "timestamptz"), ("c.id", "uuid")), descending=True)
 
 
 async def create(request: web.Request) -> web.Response:
@@ -33,17 +33,28 @@ async def create(request: web.Request) -> web.Response:
     intent = await request.app[AI_SERVICE].intent(campaign.ruleGroup)
     condition, params = segment_condition(campaign.ruleGroup)
     async with request.app[POOL].acquire() as conn:
-        counts = await reads.segment_counts(conn, condition, params, settings.cap, settings.count_time_limit)
+        counts = await sql.segments.counts(conn, condition, params, settings.cap, settings.count_time_limit)
     record = CampaignRequest(
-        id=str(uuid.uuid4()), user_id=owner, name=campaign.name, segment=campaign.ruleGroup,
-        message=campaign.message, intent=intent, rate_per_second=campaign.ratePerSecond,
+        id=str(uuid.uuid4()),
+        user_id=owner,
+        name=campaign.name,
+        segment=campaign.ruleGroup,
+        message=campaign.message,
+        intent=intent,
+        rate_per_second=campaign.ratePerSecond,
     )
     status = await submit(request, record, campaign.sendAt)
     return json_response(
-        {"message": "campaign accepted; it runs in the pipeline", "campaignId": record.id,
-         "audience_size": counts["audience"], "audience_estimated": counts["estimated"], "excluded": excluded(counts),
-         "intent": intent, "status": status,
-         "sendAt": campaign.sendAt},
+        {
+            "message": "campaign accepted; it runs in the pipeline",
+            "campaignId": record.id,
+            "audience_size": counts["audience"],
+            "audience_estimated": counts["estimated"],
+            "excluded": excluded(counts),
+            "intent": intent,
+            "status": status,
+            "sendAt": campaign.sendAt,
+        },
         status=201,
     )
 
@@ -55,19 +66,19 @@ async def submit(request: web.Request, record: CampaignRequest, send_at: datetim
     nothing kept."""
     db = request.app[POOL]
     status = states.SCHEDULED if send_at else states.QUEUED
-    await db.execute(queries.CREATE_CAMPAIGN, *record.row(status, send_at))
+    await sql.campaigns.create(db, record.row(status, send_at))
     if status == states.QUEUED:
         try:
             await publish_request(request, record)
         except ApiError:
-            await db.execute(queries.DELETE_UNSTARTED_CAMPAIGN, uuid.UUID(record.id))
+            await sql.campaigns.delete_unstarted(db, uuid.UUID(record.id))
             raise
     return status
 
 
 async def publish_request(request: web.Request, record: CampaignRequest) -> None:
     """The campaign's request on its topic, for the worker that runs it."""
-    await request.app[PUBLISHER].publish(request.app[SETTINGS].topic("campaigns"), [(record.id, record)])
+    await request.app[PUBLISHER].publish(topics.CAMPAIGNS, [(record.id, record)])
 
 
 def excluded(counts: dict[str, int]) -> dict[str, int]:
@@ -97,8 +108,8 @@ async def one(request: web.Request, campaign_id: Any) -> web.Response:
 
 async def view(conn: asyncpg.Connection, campaign_id: uuid.UUID, user: str | None) -> dict[str, Any]:
     """The campaign as its read shows it: counters, rates, timeline, summary."""
-    campaign = _rates(await reads.campaign(conn, campaign_id, user, queries.CAMPAIGN_COLUMNS))
-    campaign["timeline"] = await reads.timeline(conn, campaign_id)
+    campaign = _rates(await sql.campaigns.owned(conn, campaign_id, user, sql.campaigns.COLUMNS))
+    campaign["timeline"] = await sql.live.timeline(conn, campaign_id)
     campaign["current_rate_per_second"] = current_rate(campaign["timeline"])
     return campaign
 
@@ -117,12 +128,19 @@ async def preview(request: web.Request, tree: Any) -> web.Response:
     condition, params = segment_condition(tree)
     settings = request.app[SETTINGS]
     async with request.app[POOL].acquire() as conn:
-        counts = await reads.segment_counts(conn, condition, params, settings.cap, settings.count_time_limit)
-        sample = await reads.segment_sample(conn, condition, params, PREVIEW_SAMPLE)
+        counts = await sql.segments.counts(conn, condition, params, settings.cap, settings.count_time_limit)
+        sample = await sql.segments.sample(conn, condition, params, PREVIEW_SAMPLE)
     intent = await request.app[AI_SERVICE].intent(tree)
-    return json_response({"audience_size": counts["audience"], "audience_estimated": counts["estimated"],
-                          "excluded": excluded(counts), "sample": sample, "intent": intent,
-                          "full_scan": counts["full_scan"]})
+    return json_response(
+        {
+            "audience_size": counts["audience"],
+            "audience_estimated": counts["estimated"],
+            "excluded": excluded(counts),
+            "sample": sample,
+            "intent": intent,
+            "full_scan": counts["full_scan"],
+        }
+    )
 
 
 async def get(request: web.Request) -> web.Response:
@@ -142,6 +160,13 @@ async def get(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     listed = page(request, settings)
     return await listing(
-        request, request.app[POOL], listed, select=queries.CAMPAIGN_COLUMNS, source="campaigns c", where=where, params=params,
-        order=NEWEST_FIRST, shape=_rates,
+        request,
+        request.app[POOL],
+        listed,
+        select=sql.campaigns.COLUMNS,
+        source="campaigns c",
+        where=where,
+        params=params,
+        order=NEWEST_FIRST,
+        shape=_rates,
     )

@@ -7,16 +7,16 @@ import uuid
 
 from aiohttp import web
 
-from minicrm.edge.listing import Order, listing
+from minicrm import sql, topics
+from minicrm.edge.listing import SortOrder, listing
 from minicrm.edge.requests import page, read_json, segment_condition, validate_items
 from minicrm.edge.responses import json_response
 from minicrm.edge.schemas import CustomerIn
 from minicrm.edge.state import POOL, PUBLISHER, SETTINGS
-from minicrm.sql import queries
-from minicrm.streams.records import CustomerBatch
+from minicrm.records import CustomerBatch
 
 CUSTOMER_NAMESPACE = uuid.UUID("5f1d7e2a-8c2b-4f7e-9a51-6b0c3d2e1f00")
-OLDEST_FIRST = Order((("c.created_at", "timestamptz"), ("c.id", "uuid")))
+OLDEST_FIRST = SortOrder((("c.created_at", "timestamptz"), ("c.id", "uuid")))
 
 
 NAMESPACE_SHA1 = hashlib.sha1(CUSTOMER_NAMESPACE.bytes)
@@ -35,9 +35,14 @@ def customer_id(email: str) -> str:
 
 def to_record(customer: CustomerIn) -> dict:
     """The customer as a CustomerBatch item."""
-    return {"id": customer_id(customer["email"]), "name": customer["name"], "email": customer["email"],
-            "phone": customer.get("phone") or None, "city": customer.get("city") or None,
-            "visit": customer.get("visit")}
+    return {
+        "id": customer_id(customer["email"]),
+        "name": customer["name"],
+        "email": customer["email"],
+        "phone": customer.get("phone") or None,
+        "city": customer.get("city") or None,
+        "visit": customer.get("visit"),
+    }
 
 
 async def create(request: web.Request) -> web.Response:
@@ -45,7 +50,9 @@ async def create(request: web.Request) -> web.Response:
     customers = validate_items(CustomerIn, await request.read(), settings.max_items)
     records = [to_record(c) for c in customers]
     count = await request.app[PUBLISHER].publish_batched(
-        settings.topic("customers"), ((r["email"], r) for r in records), lambda group: CustomerBatch.encode(customers=group),
+        topics.CUSTOMERS,
+        ((r["email"], r) for r in records),
+        lambda group: CustomerBatch.encode(customers=group),
         partitions=settings.partitions,
     )
     return json_response(
@@ -60,6 +67,12 @@ async def search(request: web.Request) -> web.Response:
     condition, params = segment_condition(body)
     listed = page(request, settings)
     return await listing(
-        request, request.app[POOL], listed, select=queries.CUSTOMER_COLUMNS, source="customers c", where=condition,
-        params=params, order=OLDEST_FIRST,
+        request,
+        request.app[POOL],
+        listed,
+        select=sql.customers.COLUMNS,
+        source="customers c",
+        where=condition,
+        params=params,
+        order=OLDEST_FIRST,
     )

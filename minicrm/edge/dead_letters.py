@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from aiohttp import web
 
-from minicrm import dead_letters
+from minicrm import dead_letters, sql
 from minicrm.edge.errors import InvalidInput
-from minicrm.edge.listing import Order, listing
+from minicrm.edge.listing import SortOrder, listing
 from minicrm.edge.requests import page, query_text
 from minicrm.edge.state import POOL, SETTINGS
-from minicrm.sql import queries
 
 
 async def list_dead_letters(request: web.Request) -> web.Response:
@@ -24,12 +23,18 @@ async def list_dead_letters(request: web.Request) -> web.Response:
     if since := request.query.get("since"):
         try:
             moment = datetime.fromisoformat(since)
-            params.append((moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(timezone.utc))
+            params.append((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC))
         except (ValueError, OverflowError):
             raise InvalidInput([{"field": "since", "message": "must be an ISO 8601 date or time"}]) from None
         conditions.append(f"d.created_at >= ${len(params)}")
     return await listing(
-        request, request.app[POOL], listed, select=queries.DEAD_LETTER_COLUMNS, source="dead_letters d",
-        where=" AND ".join(conditions) or "TRUE", params=params, order=Order((("d.id", "bigint"),), descending=True),
+        request,
+        request.app[POOL],
+        listed,
+        select=sql.dead_letters.COLUMNS,
+        source="dead_letters d",
+        where=" AND ".join(conditions) or "TRUE",
+        params=params,
+        order=SortOrder((("d.id", "bigint"),), descending=True),
         shape=dead_letters.shape,
     )

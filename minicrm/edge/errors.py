@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import asyncpg
 from aiohttp import web
 
 from minicrm.edge.responses import json_response
-from minicrm.sql import reads
+from minicrm.outages import TRANSIENT
+from minicrm.sql import NotFound
 
 log = logging.getLogger(__name__)
 
@@ -52,22 +52,21 @@ class Unavailable(ApiError):
     status, error = 503, "service unavailable"
 
 
-# A PostgreSQL outage on a read or a check: 503 (as a Kafka outage on a write), not 500.
-OUTAGES = (OSError, asyncpg.PostgresConnectionError, asyncpg.exceptions.CannotConnectNowError)
-
-
 @web.middleware
 async def error_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     try:
         return await handler(request)
     except ApiError as exc:
         return json_response({"error": exc.error, "detail": exc.detail}, status=exc.status, headers=exc.headers)
-    except reads.NotFound as exc:
+    except NotFound as exc:
         return json_response({"error": "not found", "detail": str(exc)}, status=404)
-    except OUTAGES as exc:
+    except TRANSIENT as exc:  # a database outage on a read or a check: 503, as a Kafka outage on a write
         log.warning("%s %s: database unavailable (%r)", request.method, request.path, exc)
-        return json_response({"error": "service unavailable", "detail": "the database is unavailable; retry shortly"},
-                             status=503, headers={"Retry-After": "1"})
+        return json_response(
+            {"error": "service unavailable", "detail": "the database is unavailable; retry shortly"},
+            status=503,
+            headers={"Retry-After": "1"},
+        )
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

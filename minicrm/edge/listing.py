@@ -19,29 +19,31 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 import orjson
 from aiohttp import web
 
+from minicrm import sql
 from minicrm.edge.errors import InvalidInput
 from minicrm.edge.requests import Page
 from minicrm.edge.responses import dumps, json_response
 from minicrm.edge.state import SETTINGS
-from minicrm.sql import queries, reads
 
 CHUNK = 1000  # rows per cursor fetch and per write
 PARSE = {"timestamptz": datetime.fromisoformat, "uuid": UUID, "text": str, "bigint": int}
 
 
 @dataclass(frozen=True)
-class Order:
+class SortOrder:
     """A list's order: columns (SQL expression, SQL type) that together are unique, all ascending
     or all descending, so that a row's position is a row comparison an index can start at."""
+
     keys: tuple[tuple[str, str], ...]
     descending: bool = False
 
@@ -69,18 +71,28 @@ class Order:
                 raise ValueError("wrong length")
             return [PARSE[kind](value) for value, (_, kind) in zip(values, self.keys)]
         except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
-            raise InvalidInput([{"field": "cursor", "message": "not a cursor of this list (use X-Next-Cursor)"}]) \
-                from None
+            raise InvalidInput(
+                [{"field": "cursor", "message": "not a cursor of this list (use X-Next-Cursor)"}]
+            ) from None
 
 
 async def listing(
-    request: web.Request, pool: asyncpg.Pool, page: Page, *, select: str, source: str, where: str,
-    params: list[Any], order: Order, shape: Callable[[Any], dict[str, Any]] = dict, total: int | None = None,
+    request: web.Request,
+    pool: asyncpg.Pool,
+    page: Page,
+    *,
+    select: str,
+    source: str,
+    where: str,
+    params: list[Any],
+    order: SortOrder,
+    shape: Callable[[Any], dict[str, Any]] = dict,
+    total: int | None = None,
     in_index_order: bool = False,
 ) -> web.StreamResponse:
     """The page (or every match) of `source`'s rows. `in_index_order`: `where` fixes the leading
     columns of an index that goes on in `order`, and the rows are read by walking it (see
-    `queries.IN_INDEX_ORDER`), not read in full and sorted on a stale estimate."""
+    `sql.planning.IN_INDEX_ORDER`), not read in full and sorted on a stale estimate."""
     matching, params = where, list(params)
     after = order.decode(page.cursor) if page.cursor is not None else []  # a bad cursor is a 400 in any case
     if total == 0:  # nothing to read (a campaign's counters say so)
@@ -89,13 +101,18 @@ async def listing(
         where = f"({where}) AND {order.after(len(params) + 1)}"
     paged = params + after
     n = len(paged)
-    query = (f"SELECT {select}, {order.selected()} FROM {source} WHERE {where} ORDER BY {order.sql()}"
-             f" LIMIT ${n + 1} OFFSET ${n + 2}")
+    query = (
+        f"SELECT {select}, {order.selected()} FROM {source} WHERE {where} ORDER BY {order.sql()}"
+        f" LIMIT ${n + 1} OFFSET ${n + 2}"
+    )
     async with pool.acquire() as conn, conn.transaction():
         if in_index_order:
-            await conn.execute(queries.IN_INDEX_ORDER)
-        cap = None if request.query.get("count") == "exact" else max(
-            request.app[SETTINGS].exact_count_cap, page.limit if page.unpaged else 0)
+            await sql.planning.set_local(conn, sql.planning.IN_INDEX_ORDER)
+        cap = (
+            None
+            if request.query.get("count") == "exact"
+            else max(request.app[SETTINGS].exact_count_cap, page.limit if page.unpaged else 0)
+        )
         headers = await total_headers(conn, source, matching, params, total, cap)
         if not page.unpaged:
             rows = await conn.fetch(query, *paged, page.limit, page.offset)
@@ -128,8 +145,9 @@ def without_keys(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-async def total_headers(conn: asyncpg.Connection, source: str, where: str, params: list[Any], total: int | None,
-                        cap: int | None) -> dict[str, str]:
+async def total_headers(
+    conn: asyncpg.Connection, source: str, where: str, params: list[Any], total: int | None, cap: int | None
+) -> dict[str, str]:
     """`X-Total-Count`: `total` when given; else counted up to `cap` (None: all); else the
     planner's estimate."""
     if total is not None:
@@ -138,5 +156,5 @@ async def total_headers(conn: asyncpg.Connection, source: str, where: str, param
     counted = await conn.fetchval(f"SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {where}{limit}) m", *params)
     if cap is None or counted <= cap:
         return {"X-Total-Count": str(counted)}
-    estimate = round((await reads.plan(conn, source, where, params))["Plan Rows"])
+    estimate = round((await sql.planning.plan(conn, source, where, params))["Plan Rows"])
     return {"X-Total-Count": str(max(estimate, counted)), "X-Total-Count-Estimated": "true"}

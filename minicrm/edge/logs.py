@@ -5,14 +5,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from minicrm import campaign_states as states
+from minicrm import sql
 from minicrm.edge.auth import current_user
 from minicrm.edge.campaigns import campaign_uuid
-from minicrm.edge.listing import Order, listing
+from minicrm.edge.listing import SortOrder, listing
 from minicrm.edge.requests import filters, page
 from minicrm.edge.state import POOL, SETTINGS
-from minicrm.sql import queries, reads
 
-OLDEST_FIRST = Order((("l.created_at", "timestamptz"), ("l.id", "uuid")))
+OLDEST_FIRST = SortOrder((("l.created_at", "timestamptz"), ("l.id", "uuid")))
 
 
 async def list_logs(request: web.Request) -> web.Response:
@@ -27,9 +27,10 @@ async def list_logs(request: web.Request) -> web.Response:
     whole_campaign = "campaignId" in request.query and "customerId" not in request.query
     if "campaignId" in request.query:  # the campaign's, if it is yours (404 otherwise)
         async with request.app[POOL].acquire() as conn:
-            campaign = await reads.campaign(conn, campaign_uuid(request.query["campaignId"]), user, queries.LOG_TOTALS)
+            campaign_id = campaign_uuid(request.query["campaignId"])
+            campaign = await sql.campaigns.owned(conn, campaign_id, user, sql.logs.TOTALS)
             if whole_campaign:
-                total = await reads.log_total(conn, campaign, request.query.get("status") or None)
+                total = await sql.logs.total(conn, campaign, request.query.get("status") or None)
         # Its rows are written after it: the log's order index can start at its creation.
         params.append(campaign["created_at"])
         where += f" AND l.created_at >= ${len(params)}"
@@ -37,7 +38,14 @@ async def list_logs(request: web.Request) -> web.Response:
         params.append(user)
         where += f" AND l.campaign_id IN (SELECT id FROM campaigns WHERE user_id = ${len(params)})"
     return await listing(
-        request, request.app[POOL], listed, select=queries.LOG_COLUMNS, source="communication_log l", where=where,
-        params=params, order=OLDEST_FIRST, total=total,
+        request,
+        request.app[POOL],
+        listed,
+        select=sql.logs.COLUMNS,
+        source="communication_log l",
+        where=where,
+        params=params,
+        order=OLDEST_FIRST,
+        total=total,
         in_index_order=whole_campaign,  # the index (campaign_id, created_at, id), whatever the status asked for
     )

@@ -8,9 +8,9 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from minicrm import campaign_states as states, metrics
+from minicrm import campaign_states as states
+from minicrm import metrics, sql
 from minicrm.edge.state import POOL
-from minicrm.sql import queries
 
 
 def route_of(request: web.Request) -> str:
@@ -38,7 +38,7 @@ async def metrics_middleware(request: web.Request, handler: Any) -> web.StreamRe
 
 async def serve(request: web.Request) -> web.Response:
     """`GET /metrics`: Prometheus's text format; campaigns by status are read now."""
-    counts = dict(await request.app[POOL].fetch(queries.CAMPAIGNS_BY_STATUS))
+    counts = dict(await sql.campaigns.by_status(request.app[POOL]))
     for status in states.STATUSES:
         metrics.CAMPAIGNS.labels(status).set(counts.get(status, 0))
     return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -10,12 +10,20 @@ import orjson
 from aiohttp import web
 from pydantic import TypeAdapter
 
+from minicrm import campaign_states as states
 from minicrm.edge.ai import CampaignIdea, Query
 from minicrm.edge.auth import GoogleLogin, KeyLogin, TrustedLogin
 from minicrm.edge.responses import json_response
-from minicrm import campaign_states as states
-from minicrm.edge.schemas import (CampaignIn, CustomerIn, OrderIn, ReceiptIn, RescheduleIn, ResendIn, SuppressionIn,
-                                 TestSendIn)
+from minicrm.edge.schemas import (
+    CampaignIn,
+    CustomerIn,
+    OrderIn,
+    ReceiptIn,
+    RescheduleIn,
+    ResendIn,
+    SuppressionIn,
+    TestSendIn,
+)
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 OBJECT = {"type": "object"}
@@ -23,10 +31,18 @@ ARRAY_OF_OBJECTS = {"type": "array", "items": OBJECT}
 PAGING = [
     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
     {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-    {"name": "cursor", "in": "query", "schema": {"type": "string"},
-     "description": "the page after this position: a page's `X-Next-Cursor` (not with offset)"},
-    {"name": "count", "in": "query", "schema": {"type": "string", "enum": ["exact"]},
-     "description": "X-Total-Count exact whatever it costs (by default estimated past MINICRM_EXACT_COUNT_CAP)"},
+    {
+        "name": "cursor",
+        "in": "query",
+        "schema": {"type": "string"},
+        "description": "the page after this position: a page's `X-Next-Cursor` (not with offset)",
+    },
+    {
+        "name": "count",
+        "in": "query",
+        "schema": {"type": "string", "enum": ["exact"]},
+        "description": "X-Total-Count exact whatever it costs (by default estimated past MINICRM_EXACT_COUNT_CAP)",
+    },
 ]
 
 
@@ -39,15 +55,28 @@ def _one_or_many(name: str) -> dict[str, Any]:
     return {"oneOf": [ref, {"type": "array", "items": ref, "minItems": 1, "maxItems": 10000}]}
 
 
-def _op(summary: str, body: dict | None = None, ok: int = 200, answer: dict | None = None,
-        params: list | None = None, public: bool = False, headers: dict | None = None) -> dict[str, Any]:
+def _op(
+    summary: str,
+    body: dict | None = None,
+    ok: int = 200,
+    answer: dict | None = None,
+    params: list | None = None,
+    public: bool = False,
+    headers: dict | None = None,
+) -> dict[str, Any]:
     op: dict[str, Any] = {
         "summary": summary,
         "responses": {
-            str(ok): {"description": "success", **({} if ok == 204 else {
-                "content": {"application/json": {"schema": answer or OBJECT}}}), **({"headers": headers} if headers else {})},
-            "default": {"description": "an error: 4xx for bad input, 401 without a session, 503 when Kafka or "
-                                       "PostgreSQL is unreachable", "content": {"application/json": {"schema": ERROR}}},
+            str(ok): {
+                "description": "success",
+                **({} if ok == 204 else {"content": {"application/json": {"schema": answer or OBJECT}}}),
+                **({"headers": headers} if headers else {}),
+            },
+            "default": {
+                "description": "an error: 4xx for bad input, 401 without a session, 503 when Kafka or "
+                "PostgreSQL is unreachable",
+                "content": {"application/json": {"schema": ERROR}},
+            },
         },
     }
     if body is not None:
@@ -67,10 +96,15 @@ def _stream(summary: str, media_type: str, params: list | None = None, public: b
 
 
 TOTAL = {
-    "X-Total-Count": {"schema": {"type": "integer"}, "description": "rows matching, over all pages: exact up to "
-                      "MINICRM_EXACT_COUNT_CAP (or a campaign's counters), else PostgreSQL's estimate"},
-    "X-Total-Count-Estimated": {"schema": {"type": "string", "enum": ["true"]},
-                                "description": "present when X-Total-Count is an estimate"},
+    "X-Total-Count": {
+        "schema": {"type": "integer"},
+        "description": "rows matching, over all pages: exact up to "
+        "MINICRM_EXACT_COUNT_CAP (or a campaign's counters), else PostgreSQL's estimate",
+    },
+    "X-Total-Count-Estimated": {
+        "schema": {"type": "string", "enum": ["true"]},
+        "description": "present when X-Total-Count is an estimate",
+    },
     "X-Next-Cursor": {"schema": {"type": "string"}, "description": "on a full page: `?cursor=` for the next"},
 }
 CAMPAIGN_ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}]
@@ -80,29 +114,76 @@ UUID_QUERY = lambda name: {"name": name, "in": "query", "schema": {"type": "stri
 @lru_cache(maxsize=1)
 def spec() -> dict[str, Any]:
     schemas: dict[str, Any] = {
-        "Error": {"type": "object", "required": ["error", "detail"],
-                  "properties": {"error": {"type": "string"}, "detail": {}}},
-        "Rule": {"type": "object", "properties": {
-            "id": {"type": "string"}, "attribute": {"type": "string", "enum": ["total_spend", "visit", "city",
-                                                                              "last_order_date", ""]},
-            "operator": {"type": "string", "enum": [">", "<", "=", ">=", "<=", "!=", ""]},
-            "value": {"type": "string"}}},
-        "RuleGroup": {"type": "object", "properties": {
-            "id": {"type": "string"}, "combinator": {"type": "string", "enum": ["AND", "OR"]},
-            "rules": {"type": "array", "items": {"anyOf": [{"$ref": "#/components/schemas/Rule"},
-                                                           {"$ref": "#/components/schemas/RuleGroup"}]}}}},
-        "CampaignStatus": {"type": "string", "enum": list(states.STATUSES),
-                           "description": "COMPLETED, FAILED and CANCELLED are final; PAUSED says `paused_by` "
-                                          "(user or vendor) and `pause_reason`"},
-        "Campaign": {"type": "object", "properties": {
-            "id": {"type": "string", "format": "uuid"}, "status": {"$ref": "#/components/schemas/CampaignStatus"},
-            "paused_by": {"enum": [states.USER, states.VENDOR, None]}, "pause_reason": {"type": ["string", "null"]},
-            **{name: {"type": ["integer", "null"]} for name in (
-                "audience_size", "pending_count", "sent_count", "failed_count", "cancelled_count",
-                "suppressed_count", "capped_count")}}},
+        "Error": {
+            "type": "object",
+            "required": ["error", "detail"],
+            "properties": {"error": {"type": "string"}, "detail": {}},
+        },
+        "Rule": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "string"},
+                "attribute": {"type": "string", "enum": ["total_spend", "visit", "city", "last_order_date", ""]},
+                "operator": {"type": "string", "enum": [">", "<", "=", ">=", "<=", "!=", ""]},
+                "value": {"type": "string"},
+            },
+        },
+        "RuleGroup": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "string"},
+                "combinator": {"type": "string", "enum": ["AND", "OR"]},
+                "rules": {
+                    "type": "array",
+                    "items": {
+                        "anyOf": [{"$ref": "#/components/schemas/Rule"}, {"$ref": "#/components/schemas/RuleGroup"}]
+                    },
+                },
+            },
+        },
+        "CampaignStatus": {
+            "type": "string",
+            "enum": list(states.STATUSES),
+            "description": "COMPLETED, FAILED and CANCELLED are final; PAUSED says `paused_by` "
+            "(user or vendor) and `pause_reason`",
+        },
+        "Campaign": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "string", "format": "uuid"},
+                "status": {"$ref": "#/components/schemas/CampaignStatus"},
+                "paused_by": {"enum": [states.USER, states.VENDOR, None]},
+                "pause_reason": {"type": ["string", "null"]},
+                **{
+                    name: {"type": ["integer", "null"]}
+                    for name in (
+                        "audience_size",
+                        "pending_count",
+                        "sent_count",
+                        "failed_count",
+                        "cancelled_count",
+                        "suppressed_count",
+                        "capped_count",
+                    )
+                },
+            },
+        },
     }
-    for model in (CustomerIn, OrderIn, CampaignIn, ReceiptIn, CampaignIdea, Query, GoogleLogin, KeyLogin,
-                  TrustedLogin, RescheduleIn, TestSendIn, ResendIn, SuppressionIn):
+    for model in (
+        CustomerIn,
+        OrderIn,
+        CampaignIn,
+        ReceiptIn,
+        CampaignIdea,
+        Query,
+        GoogleLogin,
+        KeyLogin,
+        TrustedLogin,
+        RescheduleIn,
+        TestSendIn,
+        ResendIn,
+        SuppressionIn,
+    ):
         schema = _model(model)
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
@@ -111,88 +192,189 @@ def spec() -> dict[str, Any]:
     CAMPAIGN = ref("Campaign")
     paths = {
         "/api/auth": {
-            "post": _op("Sign in with a Google ID token, a login key, or as the trusted frontend",
-                        {"oneOf": [ref("GoogleLogin"), ref("KeyLogin"), ref("TrustedLogin")]},
-                        answer={"type": "object", "properties": {"token": {"type": "string"}, "user": OBJECT}},
-                        public=True),
+            "post": _op(
+                "Sign in with a Google ID token, a login key, or as the trusted frontend",
+                {"oneOf": [ref("GoogleLogin"), ref("KeyLogin"), ref("TrustedLogin")]},
+                answer={"type": "object", "properties": {"token": {"type": "string"}, "user": OBJECT}},
+                public=True,
+            ),
             "get": _op("The signed-in user"),
         },
-        "/api/customers": {"post": _op("Create or update customers (upsert by email)", _one_or_many("CustomerIn"), 202)},
-        "/api/customers/get": {"post": _op("Customers matching a ruleGroup, paged",
-                                           {"anyOf": [ref("RuleGroup"), {"type": "object", "maxProperties": 0}]},
-                                           answer=ARRAY_OF_OBJECTS, params=PAGING, headers=TOTAL)},
+        "/api/customers": {
+            "post": _op("Create or update customers (upsert by email)", _one_or_many("CustomerIn"), 202)
+        },
+        "/api/customers/get": {
+            "post": _op(
+                "Customers matching a ruleGroup, paged",
+                {"anyOf": [ref("RuleGroup"), {"type": "object", "maxProperties": 0}]},
+                answer=ARRAY_OF_OBJECTS,
+                params=PAGING,
+                headers=TOTAL,
+            )
+        },
         "/api/orders": {
             "post": _op("Create or update orders", _one_or_many("OrderIn"), 202),
-            "get": _op("Orders, filtered and paged", answer=ARRAY_OF_OBJECTS, headers=TOTAL, params=PAGING + [
-                UUID_QUERY("customerId"),
-                {"name": "status", "in": "query", "schema": {"type": "string", "enum": [
-                    "PENDING", "COMPLETED", "CANCELLED", "REFUNDED"]}}]),
+            "get": _op(
+                "Orders, filtered and paged",
+                answer=ARRAY_OF_OBJECTS,
+                headers=TOTAL,
+                params=PAGING
+                + [
+                    UUID_QUERY("customerId"),
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": ["PENDING", "COMPLETED", "CANCELLED", "REFUNDED"]},
+                    },
+                ],
+            ),
         },
-        "/api/campaigns": {"post": _op("Create a campaign; it runs in the pipeline (with sendAt: SCHEDULED, "
-                                       "started when due)", ref("CampaignIn"), 201)},
-        "/api/campaigns/{id}": {"patch": _op("Reschedule a SCHEDULED campaign (409 otherwise)", ref("RescheduleIn"),
-                                             answer=CAMPAIGN, params=CAMPAIGN_ID)},
-        "/api/campaigns/{id}/pause": {"post": _op(
-            "Pause: no further vendor calls within a second or two (409 unless started and not final)",
-            answer=CAMPAIGN, params=CAMPAIGN_ID)},
-        "/api/campaigns/{id}/resume": {"post": _op("Resume a PAUSED campaign where it stopped (409 otherwise)",
-                                                   answer=CAMPAIGN, params=CAMPAIGN_ID)},
-        "/api/campaigns/{id}/cancel": {"post": _op(
-            "Cancel: final; messages not yet sent become CANCELLED and are counted (409 once final)",
-            answer=CAMPAIGN, params=CAMPAIGN_ID)},
-        "/api/campaigns/{id}/test": {"post": _op(
-            "Send the personalised message to up to 10 customers (ids or emails), marked test, not counted",
-            ref("TestSendIn"), 202, params=CAMPAIGN_ID)},
-        "/api/campaigns/{id}/resend": {"post": _op(
-            "A new campaign, linked to this final one, to its customers whose messages ended in `statuses`",
-            ref("ResendIn"), 201, params=CAMPAIGN_ID)},
+        "/api/campaigns": {
+            "post": _op(
+                "Create a campaign; it runs in the pipeline (with sendAt: SCHEDULED, started when due)",
+                ref("CampaignIn"),
+                201,
+            )
+        },
+        "/api/campaigns/{id}": {
+            "patch": _op(
+                "Reschedule a SCHEDULED campaign (409 otherwise)",
+                ref("RescheduleIn"),
+                answer=CAMPAIGN,
+                params=CAMPAIGN_ID,
+            )
+        },
+        "/api/campaigns/{id}/pause": {
+            "post": _op(
+                "Pause: no further vendor calls within a second or two (409 unless started and not final)",
+                answer=CAMPAIGN,
+                params=CAMPAIGN_ID,
+            )
+        },
+        "/api/campaigns/{id}/resume": {
+            "post": _op(
+                "Resume a PAUSED campaign where it stopped (409 otherwise)", answer=CAMPAIGN, params=CAMPAIGN_ID
+            )
+        },
+        "/api/campaigns/{id}/cancel": {
+            "post": _op(
+                "Cancel: final; messages not yet sent become CANCELLED and are counted (409 once final)",
+                answer=CAMPAIGN,
+                params=CAMPAIGN_ID,
+            )
+        },
+        "/api/campaigns/{id}/test": {
+            "post": _op(
+                "Send the personalised message to up to 10 customers (ids or emails), marked test, not counted",
+                ref("TestSendIn"),
+                202,
+                params=CAMPAIGN_ID,
+            )
+        },
+        "/api/campaigns/{id}/resend": {
+            "post": _op(
+                "A new campaign, linked to this final one, to its customers whose messages ended in `statuses`",
+                ref("ResendIn"),
+                201,
+                params=CAMPAIGN_ID,
+            )
+        },
         "/api/suppressions": {
-            "post": _op("Opt customers out (by email or customerId) of every campaign", _one_or_many("SuppressionIn"),
-                        201),
+            "post": _op(
+                "Opt customers out (by email or customerId) of every campaign", _one_or_many("SuppressionIn"), 201
+            ),
             "get": _op("The opt-out list, newest first", answer=ARRAY_OF_OBJECTS, headers=TOTAL, params=PAGING),
         },
-        "/api/suppressions/{email}": {"delete": {**_op("Take an email off the opt-out list", ok=204), "parameters": [
-            {"name": "email", "in": "path", "required": True, "schema": {"type": "string"}}]}},
-        "/api/campaigns/get": {"post": _op(
-            "{} or {userId}: your campaigns; {campaignId}: one with metrics; {ruleGroup}: a preview",
-            {"type": "object", "properties": {"userId": {"type": "string"}, "campaignId": {"type": "string",
-                                                                                       "format": "uuid"},
-                                              "ruleGroup": ref("RuleGroup")}},
-            answer={"oneOf": [OBJECT, ARRAY_OF_OBJECTS]}, params=PAGING)},
-        "/api/logs": {"get": _op("Communication log rows of your campaigns, filtered and paged",
-                                 answer=ARRAY_OF_OBJECTS, headers=TOTAL, params=PAGING + [
-                                     UUID_QUERY("campaignId"), UUID_QUERY("customerId"),
-                                     {"name": "status", "in": "query",
-                                      "schema": {"type": "string", "enum": list(states.MESSAGE_STATUSES)}}])},
-        "/api/receipts": {"post": _op("Vendor delivery receipts, signed (Standard Webhooks)",
-                                      {"type": "array", "items": ref("ReceiptIn"), "maxItems": 10000}, 201,
-                                      public=True)},
-        "/api/dead-letters": {"get": _op(
-            "Records the pipeline could not store, newest first: topic, key, payload (as it was on the topic), "
-            "reason, created_at, replayed_at. Replay with `minicrm dead-letters replay`",
-            answer=ARRAY_OF_OBJECTS, headers=TOTAL, params=PAGING + [
-                {"name": "topic", "in": "query", "schema": {"type": "string"},
-                 "description": "e.g. orders (or the full topic name)"},
-                {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}}])},
+        "/api/suppressions/{email}": {
+            "delete": {
+                **_op("Take an email off the opt-out list", ok=204),
+                "parameters": [{"name": "email", "in": "path", "required": True, "schema": {"type": "string"}}],
+            }
+        },
+        "/api/campaigns/get": {
+            "post": _op(
+                "{} or {userId}: your campaigns; {campaignId}: one with metrics; {ruleGroup}: a preview",
+                {
+                    "type": "object",
+                    "properties": {
+                        "userId": {"type": "string"},
+                        "campaignId": {"type": "string", "format": "uuid"},
+                        "ruleGroup": ref("RuleGroup"),
+                    },
+                },
+                answer={"oneOf": [OBJECT, ARRAY_OF_OBJECTS]},
+                params=PAGING,
+            )
+        },
+        "/api/logs": {
+            "get": _op(
+                "Communication log rows of your campaigns, filtered and paged",
+                answer=ARRAY_OF_OBJECTS,
+                headers=TOTAL,
+                params=PAGING
+                + [
+                    UUID_QUERY("campaignId"),
+                    UUID_QUERY("customerId"),
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": list(states.MESSAGE_STATUSES)},
+                    },
+                ],
+            )
+        },
+        "/api/receipts": {
+            "post": _op(
+                "Vendor delivery receipts, signed (Standard Webhooks)",
+                {"type": "array", "items": ref("ReceiptIn"), "maxItems": 10000},
+                201,
+                public=True,
+            )
+        },
+        "/api/dead-letters": {
+            "get": _op(
+                "Records the pipeline could not store, newest first: topic, key, payload (as it was on the topic), "
+                "reason, created_at, replayed_at. Replay with `minicrm dead-letters replay`",
+                answer=ARRAY_OF_OBJECTS,
+                headers=TOTAL,
+                params=PAGING
+                + [
+                    {
+                        "name": "topic",
+                        "in": "query",
+                        "schema": {"type": "string"},
+                        "description": "e.g. orders (or the full topic name)",
+                    },
+                    {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+                ],
+            )
+        },
         "/api/ai/campaign": {"post": _op("Three message suggestions", ref("CampaignIdea"))},
         "/api/ai/dynamic": {"post": _op("Plain words to a ruleGroup", ref("Query"))},
-        "/api/campaigns/{id}/events": {"get": _stream(
-            "The campaign's progress as Server-Sent Events: every second the campaign's read (without `timeline`, "
-            "with `eta_seconds`) until it is final; the last event (`event: final`) is the final read. "
-            "`Last-Event-ID` resumes the numbering", "text/event-stream", params=CAMPAIGN_ID + [
-                {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string", "pattern": "^[0-9]{0,12}$"}}])},
+        "/api/campaigns/{id}/events": {
+            "get": _stream(
+                "The campaign's progress as Server-Sent Events: every second the campaign's read (without `timeline`, "
+                "with `eta_seconds`) until it is final; the last event (`event: final`) is the final read. "
+                "`Last-Event-ID` resumes the numbering",
+                "text/event-stream",
+                params=CAMPAIGN_ID
+                + [{"name": "Last-Event-ID", "in": "header", "schema": {"type": "string", "pattern": "^[0-9]{0,12}$"}}],
+            )
+        },
         "/metrics": {"get": _stream("Prometheus metrics of this edge (text format)", "text/plain", public=True)},
         "/healthz": {"get": _op("The process is up", public=True)},
         "/readyz": {"get": _op("Kafka and PostgreSQL are reachable; dead letters not replayed", public=True)},
     }
     return {
         "openapi": "3.1.0",
-        "info": {"title": "MiniCRM core backend", "version": "0.1.0",
-                 "description": "Customers, orders, segments and campaigns; compatible with the original API."},
+        "info": {
+            "title": "MiniCRM core backend",
+            "version": "0.1.0",
+            "description": "Customers, orders, segments and campaigns; compatible with the original API.",
+        },
         "servers": [{"url": "/"}],
         "paths": paths,
-        "components": {"schemas": schemas,
-                       "securitySchemes": {"session": {"type": "http", "scheme": "bearer"}}},
+        "components": {"schemas": schemas, "securitySchemes": {"session": {"type": "http", "scheme": "bearer"}}},
         "security": [{"session": []}],
     }
 

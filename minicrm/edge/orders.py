@@ -4,34 +4,38 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import get_args
 from uuid import UUID
 
 import asyncpg
 from aiohttp import web
 
-from minicrm.db import by_key
-from minicrm.edge.listing import Order, listing
+from minicrm import sql, topics
 from minicrm.edge.errors import Conflict, InvalidInput
+from minicrm.edge.listing import SortOrder, listing
 from minicrm.edge.requests import filters, page, validate_items
 from minicrm.edge.responses import json_response
 from minicrm.edge.schemas import OrderIn, OrderStatus
 from minicrm.edge.state import POOL, PUBLISHER, SETTINGS
-from minicrm.sql import queries
-from minicrm.streams.records import OrderBatch
+from minicrm.records import OrderBatch
 
 STATUSES = get_args(OrderStatus)
-NEWEST_FIRST = Order((("o.order_date", "timestamptz"), ("o.id", "text")), descending=True)
+NEWEST_FIRST = SortOrder((("o.order_date", "timestamptz"), ("o.id", "text")), descending=True)
 
 
 def to_record(order: OrderIn, now: datetime) -> dict:
     """The order as an OrderBatch item."""
     return {
-        "id": order.id, "customer_id": str(order.customerId), "order_date": (order.order_date or now).isoformat(),
-        "amount": str(order.amount), "status": order.status,
-        "items": [{"name": i.name, "quantity": i.quantity, "unitPrice": str(i.unitPrice), "total": str(i.total)}
-                  for i in order.items],
+        "id": order.id,
+        "customer_id": str(order.customerId),
+        "order_date": (order.order_date or now).isoformat(),
+        "amount": str(order.amount),
+        "status": order.status,
+        "items": [
+            {"name": i.name, "quantity": i.quantity, "unitPrice": str(i.unitPrice), "total": str(i.total)}
+            for i in order.items
+        ],
     }
 
 
@@ -40,8 +44,8 @@ async def unknown_customers(pool: asyncpg.Pool, ids: set[UUID], wait: float) -> 
     posted moments before (they travel on their own topic)."""
     deadline = time.monotonic() + wait
     while True:
-        async with by_key(pool) as conn:
-            ids = ids - {r["id"] for r in await conn.fetch(queries.EXISTING_CUSTOMERS, list(ids))}
+        async with sql.planning.by_key(pool) as conn:
+            ids = ids - {r["id"] for r in await sql.customers.existing(conn, list(ids))}
         if not ids or time.monotonic() >= deadline:
             return ids
         await asyncio.sleep(0.1)
@@ -54,12 +58,18 @@ async def claim_orders(pool: asyncpg.Pool, orders: list[OrderIn]) -> None:
     first = {}  # each id's customer, as first given in this request
     for o in orders:
         first.setdefault(o.id, o.customerId)
-    async with by_key(pool) as conn:
-        await conn.execute(queries.CLAIM_ORDERS, list(first), list(first.values()))
-        owners = {r["id"]: r["customer_id"] for r in await conn.fetch(queries.ORDER_OWNERS, list(first))}
-        problems = [{"item": i, "field": "customerId",
-                     "message": f"order {o.id} belongs to customer {owners[o.id]}, not {o.customerId}"}
-                    for i, o in enumerate(orders) if owners[o.id] != o.customerId]
+    async with sql.planning.by_key(pool) as conn:
+        await sql.orders.claim(conn, list(first), list(first.values()))
+        owners = {r["id"]: r["customer_id"] for r in await sql.orders.owners(conn, list(first))}
+        problems = [
+            {
+                "item": i,
+                "field": "customerId",
+                "message": f"order {o.id} belongs to customer {owners[o.id]}, not {o.customerId}",
+            }
+            for i, o in enumerate(orders)
+            if owners[o.id] != o.customerId
+        ]
         if problems:
             raise Conflict(problems)  # rolls the claims back
 
@@ -69,14 +79,19 @@ async def create(request: web.Request) -> web.Response:
     orders = validate_items(OrderIn, await request.read(), settings.max_items)
     unknown = await unknown_customers(request.app[POOL], {o.customerId for o in orders}, settings.customer_wait)
     if unknown:
-        raise InvalidInput([
-            {"item": i, "field": "customerId", "message": f"customer {o.customerId} does not exist"}
-            for i, o in enumerate(orders) if o.customerId in unknown
-        ])
+        raise InvalidInput(
+            [
+                {"item": i, "field": "customerId", "message": f"customer {o.customerId} does not exist"}
+                for i, o in enumerate(orders)
+                if o.customerId in unknown
+            ]
+        )
     await claim_orders(request.app[POOL], orders)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     count = await request.app[PUBLISHER].publish_batched(
-        settings.topic("orders"), ((o.id, to_record(o, now)) for o in orders), lambda group: OrderBatch.encode(orders=group),
+        topics.ORDERS,
+        ((o.id, to_record(o, now)) for o in orders),
+        lambda group: OrderBatch.encode(orders=group),
         partitions=settings.partitions,
     )
     return json_response({"message": f"{count} order(s) accepted for processing", "count": count}, status=202)
@@ -87,6 +102,12 @@ async def list_orders(request: web.Request) -> web.Response:
     listed = page(request, settings)
     where, params = filters(request, uuids={"customerId": "o.customer_id"}, choices={"status": ("o.status", STATUSES)})
     return await listing(
-        request, request.app[POOL], listed, select=queries.ORDER_COLUMNS, source="orders o", where=where,
-        params=params, order=NEWEST_FIRST,
+        request,
+        request.app[POOL],
+        listed,
+        select=sql.orders.COLUMNS,
+        source="orders o",
+        where=where,
+        params=params,
+        order=NEWEST_FIRST,
     )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from minicrm import sql
 from minicrm.edge.responses import json_response
 from minicrm.edge.state import POOL, PUBLISHER
-from minicrm.sql import queries
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -17,11 +17,13 @@ async def readyz(request: web.Request) -> web.Response:
     """Ready when Kafka and PostgreSQL answer; also says how many dead letters wait for a look
     (they do not make the edge unready: it still keeps every promise it makes)."""
     try:
-        dead_letters = await request.app[POOL].fetchval(queries.UNREPLAYED_DEAD_LETTERS)
+        dead_letters = await sql.dead_letters.unreplayed(request.app[POOL])
         postgres = True
     except Exception:
         dead_letters, postgres = None, False
     kafka = await request.app[PUBLISHER].ready()
     ready = postgres and kafka
-    return json_response({"postgres": postgres, "kafka": kafka, "ready": ready, "dead_letters": dead_letters},
-                         status=200 if ready else 503)
+    return json_response(
+        {"postgres": postgres, "kafka": kafka, "ready": ready, "dead_letters": dead_letters},
+        status=200 if ready else 503,
+    )

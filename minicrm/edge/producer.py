@@ -6,17 +6,22 @@ import asyncio
 import logging
 import zlib
 from collections import defaultdict
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import (
-    InvalidProducerIdMapping, KafkaError, OutOfOrderSequenceNumber, UnknownProducerId,
+    InvalidProducerIdMapping,
+    KafkaError,
+    OutOfOrderSequenceNumber,
+    UnknownProducerId,
 )
 
 from minicrm import sizing
 from minicrm.edge.errors import PayloadTooLarge, Unavailable
-from minicrm.streams.records import Record
-
+from minicrm.records import Record
+from minicrm.settings import Settings
+from minicrm.topics import Topic
 
 # An idempotent producer that lost its sequence with the broker (after a broker restart)
 # fails every send from then on (aiokafka #1017): only a new producer, with a new id, sends.
@@ -25,8 +30,9 @@ log = logging.getLogger(__name__)
 
 
 class Publisher:
-    def __init__(self, bootstrap: str, max_record_bytes: int) -> None:
-        self.bootstrap, self.max_record_bytes = bootstrap, max_record_bytes
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.bootstrap, self.max_record_bytes = settings.kafka_bootstrap, settings.max_record_bytes
         self._producer = self._new_producer()
         self._renewing = asyncio.Lock()
 
@@ -50,7 +56,7 @@ class Publisher:
             self._producer = fresh
             try:
                 await asyncio.wait_for(broken.stop(), timeout=5)
-            except Exception:  # noqa: BLE001 - it is broken; what it held is sent again by the caller
+            except Exception:
                 log.warning("the old producer did not stop cleanly", exc_info=True)
 
     async def start(self) -> None:
@@ -59,15 +65,19 @@ class Publisher:
     async def stop(self) -> None:
         await self._producer.stop()
 
-    async def publish(self, topic: str, records: Iterable[tuple[str, Record]]) -> int:
+    async def publish(self, topic: Topic, records: Iterable[tuple[str, Record]]) -> int:
         """Sends every (key, record) and waits for the broker to acknowledge them all."""
         messages = [{"value": self._fitting(record.dumps()), "key": key.encode()} for key, record in records]
-        await self._send(topic, messages)
+        await self._send(self.settings.topic(topic.name), messages)
         return len(messages)
 
     async def publish_batched(
-        self, topic: str, items: Iterable[tuple[str, Any]], encode: Callable[[list], bytes],
-        partitions: int | None = None, max_items: int = 0,
+        self,
+        topic: Topic,
+        items: Iterable[tuple[str, Any]],
+        encode: Callable[[list], bytes],
+        partitions: int | None = None,
+        max_items: int = 0,
     ) -> int:
         """Sends items as batch records `encode(items)`, each under the record size limit (and
         `max_items` long at most, if given). With `partitions`, items are grouped by the
@@ -91,7 +101,7 @@ class Publisher:
                 for part, value in parts:
                     where = {"partition": group} if partitions else {"key": f"{group}:{zlib.crc32(value):08x}".encode()}
                     messages.append({"value": value, **where})
-        await self._send(topic, messages)
+        await self._send(self.settings.topic(topic.name), messages)
         return count
 
     def _fitting(self, value: bytes) -> bytes:

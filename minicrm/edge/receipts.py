@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from minicrm import webhooks
+from minicrm import topics, webhooks
 from minicrm.edge.errors import Unauthorized
 from minicrm.edge.requests import validate_items
 from minicrm.edge.responses import json_response
 from minicrm.edge.schemas import ReceiptIn
 from minicrm.edge.state import PUBLISHER, SETTINGS
-from minicrm.streams.records import ReceiptBatch
+from minicrm.records import ReceiptBatch
 
 
 async def create(request: web.Request) -> web.Response:
@@ -23,7 +23,7 @@ async def create(request: web.Request) -> web.Response:
             raise Unauthorized(str(exc)) from None
     receipts = validate_items(ReceiptIn, raw, settings.max_items, one=False)
     await request.app[PUBLISHER].publish_batched(
-        settings.topic("receipts"),
+        topics.RECEIPTS,
         ((r["campaignId"].lower(), r) for r in receipts),  # as checked: {commId, campaignId, status[, reason]}
         lambda part: ReceiptBatch.encode(campaign_id=part[0]["campaignId"], receipts=part),
         max_items=settings.batch_size,

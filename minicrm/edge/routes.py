@@ -4,13 +4,27 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from minicrm.edge import (ai, auth, campaign_controls, campaign_events, campaigns, customers, dead_letters, health,
-                         logs, monitoring, openapi, orders, receipts, suppressions)
+from minicrm.edge import (
+    ai,
+    auth,
+    campaign_controls,
+    campaign_events,
+    campaigns,
+    customers,
+    dead_letters,
+    logs,
+    monitoring,
+    openapi,
+    orders,
+    probes,
+    receipts,
+    suppressions,
+)
 
 
 def setup_routes(app: web.Application) -> None:
-    app.router.add_get("/healthz", health.healthz)
-    app.router.add_get("/readyz", health.readyz)
+    app.router.add_get("/healthz", probes.healthz)
+    app.router.add_get("/readyz", probes.readyz)
     app.router.add_get("/metrics", monitoring.serve)
     app.router.add_post("/api/customers", customers.create)
     app.router.add_post("/api/customers/get", customers.search)

@@ -3,16 +3,25 @@ receipts); unknown fields (owner, counters, spend) are ignored."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 from uuid import UUID
 
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator,
-                      with_config)
-from typing_extensions import NotRequired, TypedDict
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+    with_config,
+)
+from typing_extensions import TypedDict
 
-from minicrm import campaign_states as states, receipt_folding, rules, templating
+from minicrm import campaign_states as states
+from minicrm import receipt_folding, rules, templating
 
 CENT = Decimal("0.01")
 OrderStatus = Literal["PENDING", "COMPLETED", "CANCELLED", "REFUNDED"]
@@ -86,7 +95,7 @@ class OrderIn(Body):
     @classmethod
     def _date(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
+            return value.replace(tzinfo=UTC)
         return value
 
     @model_validator(mode="after")
@@ -105,12 +114,14 @@ SCHEDULE_SLACK = 300  # seconds a sendAt may lie in the past (clocks differ): it
 def _send_at(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("must carry its UTC offset, e.g. 2030-01-31T09:00:00+05:30")
-    if (datetime.now(timezone.utc) - value).total_seconds() > SCHEDULE_SLACK:
+    if (datetime.now(UTC) - value).total_seconds() > SCHEDULE_SLACK:
         raise ValueError("is in the past")
     return value
 
 
 SendAt = Annotated[datetime, AfterValidator(_send_at)]
+
+
 def _template(value: str) -> str:
     templating.parse(value)  # TemplateError is a ValueError: pydantic reports it on the field
     return value
@@ -124,10 +135,13 @@ class CampaignIn(Body):
     name: Line = Field(min_length=1, max_length=200)
     ruleGroup: dict[str, Any]
     message: Message
-    sendAt: SendAt | None = Field(default=None, description="ISO 8601 with offset: the campaign is SCHEDULED "
-                                                             "and starts then (its audience as of that moment)")
-    ratePerSecond: float | None = Field(default=None, gt=0, le=1_000_000,
-                                        description="at most this many messages a second (per worker)")
+    sendAt: SendAt | None = Field(
+        default=None,
+        description="ISO 8601 with offset: the campaign is SCHEDULED and starts then (its audience as of that moment)",
+    )
+    ratePerSecond: float | None = Field(
+        default=None, gt=0, le=1_000_000, description="at most this many messages a second (per worker)"
+    )
 
     @field_validator("ruleGroup")
     @classmethod
@@ -153,7 +167,8 @@ class RescheduleIn(Body):
 
 class TestSendIn(Body):
     to: list[Annotated[str, Field(min_length=1, max_length=254)]] = Field(
-        min_length=1, max_length=10, description="customer ids or emails")
+        min_length=1, max_length=10, description="customer ids or emails"
+    )
 
 
 class ResendIn(Body):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import asyncpg
 from aiohttp import web
-
-from typing import TYPE_CHECKING
 
 from minicrm.ai.service import AI
 from minicrm.edge.producer import Publisher

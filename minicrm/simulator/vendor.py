@@ -64,7 +64,9 @@ def outcomes(deliveries: list[dict[str, Any]], behaviour: Behaviour, rng: random
         failed = rng.random() < behaviour.failure_rate
         bounced = not failed and rng.random() < behaviour.bounce_rate
         receipt = {
-            "commId": d["commId"], "campaignId": d["campaignId"], "customerId": d.get("customerId"),
+            "commId": d["commId"],
+            "campaignId": d["campaignId"],
+            "customerId": d.get("customerId"),
             "status": "FAILED" if failed else "BOUNCED" if bounced else "SENT",
         }
         if failed:
@@ -86,17 +88,33 @@ class Simulator:
         self.settings = settings
         original = settings.simulator_profile == "original"
         self.behaviour = Behaviour(
-            settings.simulator_failure_rate, settings.simulator_latency,
-            settings.simulator_duplicate_rate, settings.simulator_shuffle, settings.simulator_receipt_batch,
-            body_limit=ORIGINAL_BODY_LIMIT if original else settings.simulator_body_limit, signed=not original,
+            settings.simulator_failure_rate,
+            settings.simulator_latency,
+            settings.simulator_duplicate_rate,
+            settings.simulator_shuffle,
+            settings.simulator_receipt_batch,
+            body_limit=ORIGINAL_BODY_LIMIT if original else settings.simulator_body_limit,
+            signed=not original,
         )
         self.rng = random.Random(seed)
         self.pending: list[dict[str, Any]] = []
         self.wakeup = asyncio.Event()
         self.posts = asyncio.Semaphore(CONCURRENT_POSTS)
-        self.stats = {"calls": 0, "accepted": 0, "reported": 0, "rejected_calls": 0, "too_large_calls": 0,
-                      "throttled_calls": 0, "error_calls": 0, "hung_calls": 0, "receipt_posts_failed": 0,
-                      "repeated_calls": 0, "repeated_messages": 0, "repeated_past_key": 0, "by_campaign": {}}
+        self.stats = {
+            "calls": 0,
+            "accepted": 0,
+            "reported": 0,
+            "rejected_calls": 0,
+            "too_large_calls": 0,
+            "throttled_calls": 0,
+            "error_calls": 0,
+            "hung_calls": 0,
+            "receipt_posts_failed": 0,
+            "repeated_calls": 0,
+            "repeated_messages": 0,
+            "repeated_past_key": 0,
+            "by_campaign": {},
+        }
         # Like a real provider: a call whose Idempotency-Key was seen is answered again and not
         # repeated, and a message whose commId was seen is not delivered again.
         self.keys: set[str] = set()
@@ -152,8 +170,17 @@ class Simulator:
 
     async def control(self, request: web.Request) -> web.Response:
         body = orjson.loads(await request.read() or b"{}")
-        for name in ("failure_rate", "latency", "duplicate_rate", "throttle_rate", "error_rate", "hang_rate",
-                     "hang_seconds", "bounce_rate", "unsubscribe_rate"):
+        for name in (
+            "failure_rate",
+            "latency",
+            "duplicate_rate",
+            "throttle_rate",
+            "error_rate",
+            "hang_rate",
+            "hang_seconds",
+            "bounce_rate",
+            "unsubscribe_rate",
+        ):
             if name in body:
                 setattr(self.behaviour, name, float(body[name]))
         for name in ("reject_status", "body_limit"):
@@ -200,7 +227,7 @@ class Simulator:
                             self.stats["reported"] += len(receipts)
                             return
                         log.warning("receipts answered %s: %s", response.status, (await response.text())[:200])
-                except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+                except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                     log.warning("receipts post failed: %r", exc)
                 self.stats["receipt_posts_failed"] += 1
                 attempt += 1

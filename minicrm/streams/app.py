@@ -1,20 +1,22 @@
-"""The Faust app and the topics every stage shares.
+"""The Faust app of a worker, made from its settings when the worker starts.
 
-`faust -A minicrm.streams.app worker -l info` runs a worker as well as `minicrm worker`
-does: the agents of the roles in `MINICRM_WORKER_ROLES` are found by Faust's autodiscovery.
+Importing this module does nothing: `app` and `settings` are made on first use (by
+`minicrm worker`, which passes its settings, or by `faust -A minicrm.streams.app worker`,
+which reads them from the environment), and the stage modules that declare agents on it
+are imported only then, by Faust's autodiscovery of the roles in `MINICRM_WORKER_ROLES`.
+The Faust patches and the data directory are set up when the app first starts.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import faust
 
-from minicrm.settings import load_settings
-from minicrm.streams import faust_patches, records
-
-settings = load_settings()
-faust_patches.install()
+from minicrm import topics
+from minicrm.settings import Settings, load_settings
+from minicrm.streams import faust_patches
 
 # The modules of each worker role; `monitoring` runs in every worker. The `live` role (the
 # windowed tables) runs alone, as an app of its own (its own consumer group), so that no table
@@ -28,48 +30,75 @@ ROLE_MODULES = {
     "summaries": ("minicrm.streams.summaries",),
     LIVE: ("minicrm.tables.live",),
 }
-APP_ID = f"{settings.topic_prefix}-live" if LIVE in settings.worker_roles else settings.topic_prefix
 
 
-def role_modules() -> list[str]:
+def app_id(settings: Settings) -> str:
+    return f"{settings.topic_prefix}-live" if LIVE in settings.worker_roles else settings.topic_prefix
+
+
+def role_modules(settings: Settings) -> list[str]:
     return ["minicrm.streams.monitoring", *(m for role in settings.worker_roles for m in ROLE_MODULES[role])]
 
 
-Path(settings.worker_datadir, APP_ID).mkdir(parents=True, exist_ok=True)  # Faust needs it
-app = faust.App(
-    APP_ID,
-    broker=f"kafka://{settings.kafka_bootstrap}",
-    store="memory://",
-    datadir=f"{settings.worker_datadir}/{APP_ID}",
-    topic_partitions=settings.partitions,
-    topic_replication_factor=1,
-    consumer_auto_offset_reset="earliest",
-    broker_commit_interval=1.0,
-    # A worker that dies without leaving the group holds its partitions until this runs out.
-    broker_session_timeout=10.0,
-    broker_heartbeat_interval=1.0,
-    producer_acks=-1,
-    # Records are split to fit max_record_bytes (minicrm.sizing); the request holds one with room.
-    producer_max_request_size=2 * settings.max_record_bytes,
-    # Records are batches (a delivery batch is up to max_record_bytes): Faust's default buffer of
-    # 4,096 records a partition held a 1M campaign's whole delivery backlog in the worker (RSS
-    # 74 -> 291 MB). A short buffer pauses fetching instead, and memory stays flat in N.
-    stream_buffer_maxsize=32,
-    web_enabled=False,
-    autodiscover=role_modules,
-    origin="minicrm.streams.app",  # scanned too: a module, so only itself
-)
+class WorkerApp(faust.App):
+    """A Faust app that knows its settings and the Faust topic of each pipeline topic."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        super().__init__(
+            app_id(settings),
+            broker=f"kafka://{settings.kafka_bootstrap}",
+            store="memory://",
+            datadir=f"{settings.worker_datadir}/{app_id(settings)}",
+            topic_partitions=settings.partitions,
+            topic_replication_factor=1,
+            consumer_auto_offset_reset="earliest",
+            broker_commit_interval=1.0,
+            # A worker that dies without leaving the group holds its partitions until this runs out.
+            broker_session_timeout=10.0,
+            broker_heartbeat_interval=1.0,
+            producer_acks=-1,
+            # Records are split to fit max_record_bytes (minicrm.sizing); a request holds one with room.
+            producer_max_request_size=2 * settings.max_record_bytes,
+            # Records are batches (a delivery batch is up to max_record_bytes): Faust's default
+            # buffer of 4,096 records a partition would hold a large campaign's whole delivery
+            # backlog in the worker. A short buffer pauses fetching instead: memory stays flat in N.
+            stream_buffer_maxsize=32,
+            web_enabled=False,
+            autodiscover=lambda: role_modules(settings),
+            origin="minicrm.streams.app",  # scanned too: a module, so only itself
+        )
+        self._topics = {
+            topic: self.topic(
+                settings.topic(topic.name), key_type=str, value_type=topic.record, partitions=settings.partitions
+            )
+            for topic in topics.ALL
+        }
+
+    def topic_of(self, topic: topics.Topic) -> faust.TopicT:
+        """The Faust topic of a pipeline topic: one object each, shared by every stage."""
+        return self._topics[topic]
+
+    async def on_first_start(self) -> None:
+        faust_patches.install()
+        Path(self.settings.worker_datadir).mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
+        await super().on_first_start()
 
 
-def topic(name: str, value_type: type[records.Record]) -> faust.TopicT:
-    return app.topic(settings.topic(name), key_type=str, value_type=value_type, partitions=settings.partitions)
+_made: dict[str, WorkerApp] = {}  # this process's app, made once
 
 
-customers_topic = topic("customers", records.CustomerBatch)
-orders_topic = topic("orders", records.OrderBatch)
-campaigns_topic = topic("campaigns", records.CampaignRequest)
-deliveries_topic = topic("deliveries", records.DeliveryBatch)
-receipts_topic = topic("receipts", records.ReceiptBatch)
-summaries_topic = topic("summaries", records.CampaignDone)
-outcomes_topic = topic("outcomes", records.Outcomes)
-vendor_calls_topic = topic("vendor-calls", records.VendorCall)
+def current(settings: Settings | None = None) -> WorkerApp:
+    """This process's app, made from `settings` (or the environment's) on the first call."""
+    if "app" not in _made:
+        _made["app"] = WorkerApp(settings or load_settings())
+    return _made["app"]
+
+
+def __getattr__(name: str) -> Any:
+    """`app` and `settings`, made on first use (PEP 562), not at import."""
+    if name == "app":
+        return current()
+    if name == "settings":
+        return current().settings
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,45 +13,19 @@ import asyncio
 import logging
 import random
 import time
-from typing import Any, AsyncIterator, Awaitable, Callable, Sequence, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 import asyncpg
 import faust
 import orjson
 
-from minicrm import metrics
-from minicrm.db import by_key
-from minicrm.sql import queries
+from minicrm import metrics, sql
+from minicrm.outages import is_transient
 
 T = TypeVar("T")
 Write = Callable[[asyncpg.Connection, Sequence[T]], Awaitable[Any]]
 log = logging.getLogger(__name__)
-
-# Failures of the connection, the server or the moment, never of the record: retried.
-TRANSIENT = (
-    OSError,
-    asyncio.TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.CannotConnectNowError,
-    asyncpg.exceptions.DeadlockDetectedError,
-    asyncpg.exceptions.SerializationError,
-    asyncpg.exceptions.AdminShutdownError,
-    asyncpg.exceptions.InsufficientResourcesError,
-    asyncpg.exceptions.LockNotAvailableError,
-)
-
-
-# A connection broken in the middle of an operation (the server shutting down) surfaces as
-# these, and so does a programming error: retried a few times, then final, so that a
-# database restart is ridden out and a bug is not retried forever.
-SUSPECT = (asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError)
-SUSPECT_ATTEMPTS = 5
-
-
-def is_transient(exc: BaseException, attempt: int = 0) -> bool:
-    """True for an outage (retry), False for a failure of the record itself (dead letter).
-    `attempt` is how many times this action has failed already."""
-    return isinstance(exc, TRANSIENT) or (isinstance(exc, SUSPECT) and attempt < SUSPECT_ATTEMPTS)
 
 
 class Rejected(Exception):
@@ -79,12 +53,10 @@ async def retry_forever(action: Callable[[], Awaitable[T]], what: str, cap: floa
 
 
 # An ingest agent writes the records a partition has ready together, up to this many: an HTTP
-# array of 1,000 is split over the partitions, and a transaction of ~250 rows paid its fixed
-# costs four times (measured serially: 250 customers a transaction 18,000-25,000/s, 1,000
-# 28,000-37,000/s; end to end, customers stored 19,000-25,000/s became 26,000-33,000/s). Fewer
-# ready records wait at most TAKE_WITHIN seconds for more: Faust's take() wakes each partition's
-# actor that often even when idle (an idle worker: 1.7% of a core at no wait, 3.0% at 0.1 s,
-# 16.5% at 5 ms).
+# array of 1,000 is split over the partitions, and a transaction of a quarter of it paid its
+# fixed costs four times (docs/performance.md). Fewer ready records wait at most TAKE_WITHIN
+# seconds for more: Faust's take() wakes each partition's actor that often even when idle, and
+# a shorter wait costs an idle worker a noticeable share of a core.
 RECORDS_PER_WRITE = 4
 TAKE_WITHIN = 0.1
 
@@ -137,15 +109,18 @@ async def dead_letter(pool: asyncpg.Pool, topic: str, record: Any, reason: str, 
     log.error("dead letter on %s (%s): %s", topic, key, reason)
     metrics.DEAD_LETTERS.labels(topic).inc()
     await retry_forever(
-        lambda: pool.execute(queries.INSERT_DEAD_LETTER, topic, key,
-                             payload_text(record), storable(reason)[:2000]),
+        lambda: sql.dead_letters.insert(pool, topic, key, payload_text(record), storable(reason)[:2000]),
         "dead letter",
     )
 
 
 async def guarded(
-    pool: asyncpg.Pool, topic: str, record: Any, action: Callable[[], Awaitable[Any]],
-    on_dead: Callable[[str], Awaitable[Any]] | None = None, records: int = 1,
+    pool: asyncpg.Pool,
+    topic: str,
+    record: Any,
+    action: Callable[[], Awaitable[Any]],
+    on_dead: Callable[[str], Awaitable[Any]] | None = None,
+    records: int = 1,
 ) -> None:
     """Runs an agent's work on one record (standing for `records` Kafka records when an agent
     merged several), retrying outages. Any other failure sends the record to `dead_letters` with
@@ -160,20 +135,20 @@ async def guarded(
         if on_dead is not None:
             try:
                 await retry_forever(lambda: on_dead(reason), f"ending what waited on a record of {topic}")
-            except Exception:  # noqa: BLE001 - the dead letter is kept; say so and go on
+            except Exception:
                 log.exception("could not end what waited on a dead-lettered record of %s", topic)
 
 
 async def store(
     pool: asyncpg.Pool, topic: str, batch: Sequence[T], write: Write[T], wrap: Callable[[list[T]], Any]
 ) -> None:
-    """Writes `batch` with `write(conn, batch)` in one transaction (`db.by_key`); never raises.
+    """Writes `batch` with `write(conn, batch)` in one transaction (`sql.planning.by_key`); never raises.
     A record that cannot be stored is dead-lettered as `wrap([record])`, the form it would have
     on `topic`, so that replaying it publishes exactly that."""
 
     async def attempt(part: Sequence[T]) -> None:
         started = time.perf_counter()
-        async with by_key(pool) as conn:
+        async with sql.planning.by_key(pool) as conn:
             await write(conn, part)
         metrics.BATCH_WRITE_SECONDS.labels(topic).observe(time.perf_counter() - started)
         metrics.ITEMS_STORED.labels(topic).inc(len(part))

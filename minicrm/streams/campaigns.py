@@ -5,7 +5,7 @@ Each chunk of the audience (in customer id order) is written by PostgreSQL itsel
 deliveries are published while the next chunk is being written, so the vendor starts on
 the first chunk while later ones are still being written. The campaign stays SEGMENTING,
 and so cannot complete, until the last chunk is in. A replayed request writes nothing twice
-(each chunk starts after the last customer written: `queries.INSERT_AUDIENCE_CHUNK`) and
+(each chunk starts after the last customer written: `sql.segmentation.AUDIENCE_CHUNK`) and
 resumes publication where `published_through` says.
 
 Between chunks the campaign's state is read again: a cancelled one stops, a paused one
@@ -23,16 +23,18 @@ from uuid import UUID
 
 import asyncpg
 
-from minicrm import campaign_states as states, exclusions, rules, sizing, templating
-from minicrm.db import planned
-from minicrm.sql import queries
+from minicrm import campaign_states as states
+from minicrm import exclusions, rules, sizing, sql, templating, topics
+from minicrm.records import CampaignDone, CampaignRequest, DeliveryBatch, delivery
 from minicrm.streams import timers
-from minicrm.streams.app import app, campaigns_topic, deliveries_topic, settings, summaries_topic
+from minicrm.streams.app import app, settings
 from minicrm.streams.batching import guarded, retry_forever, storable
-from minicrm.streams.records import CampaignDone, CampaignRequest, DeliveryBatch, delivery
 from minicrm.streams.resources import pool
 
 log = logging.getLogger(__name__)
+campaigns_topic = app.topic_of(topics.CAMPAIGNS)
+deliveries_topic = app.topic_of(topics.DELIVERIES)
+summaries_topic = app.topic_of(topics.SUMMARIES)
 NIL = UUID(int=0)
 MAX = UUID(int=2**128 - 1)
 CHUNK = 20_000
@@ -44,30 +46,31 @@ def audience_query(request: CampaignRequest) -> tuple[str, list]:
     """The chunk statement ($1 campaign, $2 limit) and its audience, message and exclusion values."""
     first = 3
     if request.resend_of:
-        condition = queries.RESEND_AUDIENCE.format(first=first, second=first + 1)
+        condition = sql.segmentation.resend_audience(first)
         audience_params: list = [UUID(request.resend_of), list(request.resend_statuses or [])]
     else:
         condition, audience_params = rules.compile_tree(request.segment, first_param=first)
     message, message_params = templating.sql_expression(request.message, first_param=first + len(audience_params))
-    skip, skip_params = exclusions.skip_reason(settings.cap, first + len(audience_params) + len(message_params),
-                                               campaign="$1::uuid")
-    sql = queries.INSERT_AUDIENCE_CHUNK.format(condition=condition, message=message, skip=skip)
-    return sql, audience_params + message_params + skip_params
+    skip, skip_params = exclusions.skip_reason(
+        settings.cap, first + len(audience_params) + len(message_params), campaign="$1::uuid"
+    )
+    statement = sql.segmentation.audience_chunk(condition, message, skip)
+    return statement, audience_params + message_params + skip_params
 
 
 async def write_chunk(db: asyncpg.Pool, campaign_id: UUID, chunk: tuple[str, list], size: int) -> UUID | None:
     """Writes the audience's (`audience_query`) next `size` customers after the last one written;
     returns the last customer it wrote, or None once all are written (or the campaign is cancelled)."""
-    sql, params = chunk
+    statement, params = chunk
     async with db.acquire() as conn, conn.transaction():
-        await conn.execute(queries.SEGMENTATION_LOCK, campaign_id)
-        return await conn.fetchval(sql, campaign_id, size, *params)
+        await sql.segmentation.lock(conn, campaign_id)
+        return await sql.segmentation.write_chunk(conn, statement, campaign_id, size, params)
 
 
 async def pending_deliveries(db: asyncpg.Pool, campaign_id: UUID, after: UUID, upto: UUID) -> list[asyncpg.Record]:
     """The next batch of the campaign's pending messages to customers in (after, upto], in customer order."""
-    async with db.acquire() as conn, planned(conn, queries.IN_INDEX_ORDER):
-        return await conn.fetch(queries.PENDING_DELIVERIES, campaign_id, after, upto, settings.batch_size)
+    async with db.acquire() as conn, sql.planning.planned(conn, sql.planning.IN_INDEX_ORDER):
+        return await sql.segmentation.pending_deliveries(conn, campaign_id, after, upto, settings.batch_size)
 
 
 async def publish_deliveries(db: asyncpg.Pool, campaign_id: UUID, epoch: int, after: UUID, upto: UUID) -> UUID:
@@ -77,17 +80,25 @@ async def publish_deliveries(db: asyncpg.Pool, campaign_id: UUID, epoch: int, af
         rows = await retry_forever(lambda: pending_deliveries(db, campaign_id, after, upto), "read audience")
         if not rows:
             return after
-        deliveries = [delivery(r["id"], campaign, r["customer_id"], r["customer_name"], r["email"], r["phone"],
-                               r["personalized_msg"]) for r in rows]
+        deliveries = [
+            delivery(
+                r["id"], campaign, r["customer_id"], r["customer_name"], r["email"], r["phone"], r["personalized_msg"]
+            )
+            for r in rows
+        ]
         parts = sizing.fit(
-            deliveries, lambda part: DeliveryBatch.encode(campaign_id=campaign, deliveries=part, epoch=epoch),
-            settings.max_record_bytes)
+            deliveries,
+            lambda part: DeliveryBatch.encode(campaign_id=campaign, deliveries=part, epoch=epoch),
+            settings.max_record_bytes,
+        )
         # Keyed past the campaign id, so a campaign's batches spread over the partitions.
-        sent = [await deliveries_topic.send(key=f"{campaign_id}:{part[-1]['customerId']}", value=value)
-                for part, value in parts]
+        sent = [
+            await deliveries_topic.send(key=f"{campaign_id}:{part[-1]['customerId']}", value=value)
+            for part, value in parts
+        ]
         await asyncio.gather(*sent)
         after = UUID(rows[-1]["customer_id"])
-        await retry_forever(lambda: db.execute(queries.SET_PUBLISHED_THROUGH, campaign_id, after, epoch), "cursor")
+        await retry_forever(lambda: sql.campaigns.set_published_through(db, campaign_id, after, epoch), "cursor")
 
 
 def sending(state: asyncpg.Record) -> bool:
@@ -98,8 +109,8 @@ async def run(db: asyncpg.Pool, request: CampaignRequest) -> None:
     """Segments (or resumes) the campaign."""
     campaign_id = UUID(request.id)
     await create(db, request)
-    await db.execute(queries.BEGIN_SEGMENTATION, campaign_id)
-    state = await db.fetchrow(queries.CAMPAIGN_STATE, campaign_id)
+    await sql.segmentation.begin(db, campaign_id)
+    state = await sql.campaigns.state(db, campaign_id)
     if not state["segmented"] and state["status"] in states.STARTED:
         chunk = audience_query(request)
         published, epoch = state["published_through"] or NIL, state["delivery_epoch"]
@@ -109,7 +120,7 @@ async def run(db: asyncpg.Pool, request: CampaignRequest) -> None:
             size = min(CHUNK, 2 * size)
             # The next chunk is written while this one goes out.
             writing = asyncio.ensure_future(write_chunk(db, campaign_id, chunk, size))
-            state = await db.fetchrow(queries.CAMPAIGN_STATE, campaign_id)
+            state = await sql.campaigns.state(db, campaign_id)
             if state["status"] not in states.STARTED:
                 await writing  # it writes nothing now
                 log.info("campaign %s is %s: segmentation stops", campaign_id, state["status"])
@@ -118,8 +129,8 @@ async def run(db: asyncpg.Pool, request: CampaignRequest) -> None:
                 published, epoch = NIL, state["delivery_epoch"]
             if sending(state) and segmented > published:
                 published = await publish_deliveries(db, campaign_id, epoch, published, segmented)
-        await db.execute(queries.FINISH_SEGMENTATION, campaign_id)
-        state = await db.fetchrow(queries.CAMPAIGN_STATE, campaign_id)
+        await sql.segmentation.finish(db, campaign_id)
+        state = await sql.campaigns.state(db, campaign_id)
         log.info("campaign %s segmented: %s", campaign_id, state["status"])
     if state["segmented"] and sending(state):
         await publish_deliveries(db, campaign_id, state["delivery_epoch"], state["published_through"] or NIL, MAX)
@@ -127,36 +138,41 @@ async def run(db: asyncpg.Pool, request: CampaignRequest) -> None:
 
 async def create(db: asyncpg.Pool, request: CampaignRequest) -> None:
     """The campaign's row, unless the edge wrote it already (it does, before it answers)."""
-    await db.execute(queries.CREATE_CAMPAIGN, *request.row(states.QUEUED))
+    await sql.campaigns.create(db, request.row(states.QUEUED))
 
 
 @app.agent(campaigns_topic)
 async def run_campaigns(stream):
     async for request in stream:
         db = await pool()
-        await guarded(db, campaigns_topic.get_topic_name(), request, lambda: segment(request),
-                      on_dead=lambda reason: fail(db, request, reason))
+        await guarded(
+            db,
+            campaigns_topic.get_topic_name(),
+            request,
+            lambda: segment(request),
+            on_dead=lambda reason: fail(db, request, reason),
+        )
 
 
 async def fail(db: asyncpg.Pool, request: CampaignRequest, reason: str) -> None:
     """A campaign whose request was dead-lettered ends FAILED with the reason, never waits forever."""
     await create(db, request)
-    await db.execute(queries.FAIL_CAMPAIGN, UUID(request.id), f"the campaign could not be run: {storable(reason)}")
+    await sql.campaigns.fail(db, UUID(request.id), f"the campaign could not be run: {storable(reason)}")
 
 
 async def segment(request: CampaignRequest) -> None:
     db = await pool()
     await run(db, request)
-    if await db.fetchval(queries.NEEDS_SUMMARY, UUID(request.id)):  # delivered while segmenting, or nobody
+    if await sql.summaries.needs_summary(db, UUID(request.id)):  # delivered while segmenting, or nobody
         await (await summaries_topic.send(key=request.id, value=CampaignDone(campaign_id=request.id)))
 
 
 async def start_due(conn: asyncpg.Connection) -> None:
     """Publishes the requests of scheduled campaigns that are due, then marks them QUEUED (a
     crash in between publishes one again, which runs nothing twice)."""
-    for row in await conn.fetch(queries.DUE_CAMPAIGNS, DUE_BATCH):
+    for row in await sql.campaigns.due(conn, DUE_BATCH):
         await (await campaigns_topic.send(key=str(row["id"]), value=CampaignRequest.from_row(row)))
-        await conn.execute(queries.MARK_QUEUED, row["id"])
+        await sql.campaigns.mark_queued(conn, row["id"])
         log.info("scheduled campaign %s is due: started", row["id"])
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import asyncpg
 
-from minicrm.sql import queries
-from minicrm.streams.app import app, customers_topic
+from minicrm import sql, topics
+from minicrm.records import CustomerBatch
+from minicrm.streams.app import app
 from minicrm.streams.batching import guarded, ready_items, store
-from minicrm.streams.records import CustomerBatch
 from minicrm.streams.resources import pool
+
+customers_topic = app.topic_of(topics.CUSTOMERS)
 
 Customer = dict[str, Any]  # a CustomerBatch item
 
@@ -26,13 +29,10 @@ def merge_by_email(batch: Sequence[Customer]) -> list[Customer]:
 
 
 async def write_customers(conn: asyncpg.Connection, batch: Sequence[Customer]) -> None:
-    rows = [(c["id"], c["name"], c["email"], c.get("phone"), c.get("city"), c.get("visit"))
-            for c in merge_by_email(batch)]
-    table, columns = queries.INCOMING_CUSTOMERS
-    await conn.copy_records_to_table(table, records=rows, columns=columns)
-    await conn.execute(queries.UPSERT_CUSTOMERS)
-    if any(visit is not None for *_, visit in rows):
-        await conn.execute(queries.SET_GIVEN_VISITS)
+    rows = [
+        (c["id"], c["name"], c["email"], c.get("phone"), c.get("city"), c.get("visit")) for c in merge_by_email(batch)
+    ]
+    await sql.customers.upsert(conn, rows)
 
 
 def as_batch(customers: list[Customer]) -> CustomerBatch:
@@ -43,5 +43,10 @@ def as_batch(customers: list[Customer]) -> CustomerBatch:
 async def ingest_customers(stream):
     async for taken, customers in ready_items(stream, lambda batch: batch.customers):
         db, topic = await pool(), customers_topic.get_topic_name()
-        await guarded(db, topic, as_batch(customers), lambda: store(db, topic, customers, write_customers, as_batch),
-                      records=taken)
+        await guarded(
+            db,
+            topic,
+            as_batch(customers),
+            lambda: store(db, topic, customers, write_customers, as_batch),
+            records=taken,
+        )

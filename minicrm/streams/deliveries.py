@@ -26,34 +26,32 @@ import hashlib
 import logging
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from datetime import datetime, timezone
 from uuid import UUID
 
 import aiohttp
 import asyncpg
 import orjson
 
-from minicrm import campaign_states as states, metrics, sizing
-from minicrm.error_window import ErrorWindow, failing
+from minicrm import campaign_states as states
+from minicrm import metrics, sizing, sql, topics
+from minicrm.error_window import failing
 from minicrm.ratelimit import TokenBucket
-from minicrm.sql import queries
-from minicrm.streams.app import app, deliveries_topic, settings, vendor_calls_topic
+from minicrm.records import DeliveryBatch, VendorCall
+from minicrm.streams.app import app, settings
 from minicrm.streams.batching import backoff, guarded, retry_forever
-from minicrm.streams.outcomes import record_outcomes
-from minicrm.streams.records import DeliveryBatch, VendorCall
+from minicrm.streams.recording import record_outcomes
 from minicrm.streams.resources import pool, resources
 
 log = logging.getLogger(__name__)
+deliveries_topic = app.topic_of(topics.DELIVERIES)
+vendor_calls_topic = app.topic_of(topics.VENDOR_CALLS)
 RETRYABLE_4XX = {408, 425, 429}
-bucket = TokenBucket(settings.vendor_rate)
-health = ErrorWindow(settings.vendor_error_window, settings.vendor_error_threshold)
-# The most messages per call a vendor took after refusing a larger call as too large (413).
-batch_limits: dict[str, int] = {}
 HEALTH_FRESH = 10.0  # seconds the live view's vendor figures are trusted
 GATE_TTL = 0.5  # seconds a campaign's state is trusted: a pause stops its calls within this
-_gates: dict[UUID, tuple[float, asyncpg.Record | None]] = {}
-campaign_rates: dict[UUID, TokenBucket] = {}
+learnt = resources.fan_out
 
 
 class VendorRejected(Exception):
@@ -85,7 +83,7 @@ def retry_after(value: str | None, cap: float = 60.0) -> float | None:
         seconds = float(value)
     except ValueError:
         try:
-            seconds = (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds()
+            seconds = (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds()
         except (TypeError, ValueError):
             return None
     return min(cap, max(0.0, seconds))
@@ -101,11 +99,13 @@ def outcome_of(status: int) -> str:
 
 
 async def call_vendor(deliveries: list[dict]) -> None:
-    await bucket.acquire()
+    await learnt.vendor_rate.acquire()
     headers = {"Content-Type": "application/json", "Idempotency-Key": idempotency_key(deliveries)}
     started, outcome = time.perf_counter(), "error"  # a timeout or a broken connection, unless answered
     try:
-        async with resources.http().post(settings.vendor_url, data=orjson.dumps(deliveries), headers=headers) as response:
+        async with resources.http().post(
+            settings.vendor_url, data=orjson.dumps(deliveries), headers=headers
+        ) as response:
             body = (await response.text())[:300]
             outcome = outcome_of(response.status)
     finally:
@@ -125,14 +125,14 @@ async def call_vendor(deliveries: list[dict]) -> None:
 async def campaign_state(campaign_id: UUID) -> asyncpg.Record | None:
     """The campaign's status, pauser, delivery epoch and rate, at most GATE_TTL seconds old."""
     now = time.monotonic()
-    cached = _gates.get(campaign_id)
+    cached = learnt.gates.get(campaign_id)
     if cached and now - cached[0] < GATE_TTL:
         return cached[1]
     db = await pool()
-    row = await retry_forever(lambda: db.fetchrow(queries.DELIVERY_GATE, campaign_id), "campaign state")
-    if len(_gates) > 10_000:
-        _gates.clear()
-    _gates[campaign_id] = (now, row)
+    row = await retry_forever(lambda: sql.campaigns.delivery_gate(db, campaign_id), "campaign state")
+    if len(learnt.gates) > 10_000:
+        learnt.gates.clear()
+    learnt.gates[campaign_id] = (now, row)
     return row
 
 
@@ -141,26 +141,29 @@ async def may_send(batch: DeliveryBatch) -> bool:
     if batch.test:
         return True
     state = await campaign_state(UUID(batch.campaign_id))
-    return (state is not None and states.delivering(state["status"], state["paused_by"])
-            and batch.epoch >= state["delivery_epoch"])
+    return (
+        state is not None
+        and states.delivering(state["status"], state["paused_by"])
+        and batch.epoch >= state["delivery_epoch"]
+    )
 
 
 def rate_of(campaign_id: UUID, per_second: float | None) -> TokenBucket | None:
     """The campaign's own message rate, if it has one."""
     if not per_second:
         return None
-    limiter = campaign_rates.get(campaign_id)
+    limiter = learnt.campaign_rates.get(campaign_id)
     if limiter is None or limiter.rate != per_second:
-        if len(campaign_rates) > 10_000:
-            campaign_rates.clear()
-        limiter = campaign_rates[campaign_id] = TokenBucket(per_second)
+        if len(learnt.campaign_rates) > 10_000:
+            learnt.campaign_rates.clear()
+        limiter = learnt.campaign_rates[campaign_id] = TokenBucket(per_second)
     return limiter
 
 
 def parts(deliveries: list[dict], most: int | None = None) -> list[list[dict]]:
     """The batch in calls the vendor is known to take (the count it took, the bytes it allows),
     of at most `most` messages."""
-    size = min(batch_limits.get(settings.vendor_url) or len(deliveries), most or len(deliveries))
+    size = min(learnt.batch_limits.get(settings.vendor_url) or len(deliveries), most or len(deliveries))
     calls = [deliveries[i : i + size] for i in range(0, len(deliveries), size)]
     if not settings.vendor_max_body_bytes:
         return calls
@@ -174,10 +177,10 @@ def failed(deliveries: list[dict], reason: str) -> list[dict]:
     return [{"commId": d["commId"], "status": "FAILED", "reason": reason} for d in deliveries]
 
 
-async def vendor_status(campaign_id: UUID, query: str, *args: str) -> None:
-    """The vendor's pause (VENDOR_PAUSE, with the reason) or its end (VENDOR_RESUME)."""
+async def vendor_status(campaign_id: UUID, change: Callable[..., Awaitable[str]], *args: str) -> None:
+    """The vendor's pause (`sql.campaigns.vendor_pause`, with the reason) or its end (`vendor_resume`)."""
     db = await pool()
-    await retry_forever(lambda: db.execute(query, campaign_id, *args), "campaign status")
+    await retry_forever(lambda: change(db, campaign_id, *args), "campaign status")
     log.warning("campaign %s: %s", campaign_id, args[0] if args else "the vendor works again: RUNNING")
 
 
@@ -186,8 +189,8 @@ async def pause_reason(failures: int, exc: BaseException) -> str | None:
     row here, this worker's error window, or the live view's window over every worker's calls."""
     if failures >= settings.vendor_pause_after:
         return f"the vendor failed {failures} calls in a row (last: {exc})"
-    if health.unhealthy():
-        failed, total = health.failures()
+    if learnt.errors.unhealthy():
+        failed, total = learnt.errors.failures()
         return f"the vendor failed {failed} of its last {total} calls (last: {exc})"
     if everywhere := await vendor_health():
         ok, failed, window = everywhere
@@ -199,14 +202,13 @@ async def pause_reason(failures: int, exc: BaseException) -> str | None:
 async def vendor_health() -> tuple[int, int, float] | None:
     """The live view's figures for the vendor (`vendor_health`), if the `live` worker keeps them fresh."""
     db = await pool()
-    row = await retry_forever(lambda: db.fetchrow(queries.VENDOR_HEALTH, settings.vendor_url, HEALTH_FRESH),
-                              "vendor health")
+    row = await retry_forever(lambda: sql.live.vendor_health(db, settings.vendor_url, HEALTH_FRESH), "vendor health")
     return (row["ok"], row["failed"], row["window_seconds"]) if row else None
 
 
 async def report_call(ok: bool) -> None:
     """This worker's error window, and the live view's (every worker's calls)."""
-    health.record(ok=ok)
+    learnt.errors.record(ok=ok)
     await vendor_calls_topic.send(key=settings.vendor_url, value=VendorCall(vendor=settings.vendor_url, ok=ok))
 
 
@@ -223,13 +225,13 @@ async def send(batch: DeliveryBatch, deliveries: list[dict]) -> None:
                 await record_outcomes(campaign_id, failed(deliveries, str(exc)))
             await report_call(ok=True)
             if paused:
-                await vendor_status(campaign_id, queries.VENDOR_RESUME)
+                await vendor_status(campaign_id, sql.campaigns.vendor_resume)
             return
-        except (VendorBusy, aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, VendorBusy, aiohttp.ClientError, OSError) as exc:
             failures += 1
             await report_call(ok=False)
             if not paused and (reason := await pause_reason(failures, exc)):
-                await vendor_status(campaign_id, queries.VENDOR_PAUSE, reason)
+                await vendor_status(campaign_id, sql.campaigns.vendor_pause, reason)
                 paused = True
             told = exc.retry_after if isinstance(exc, VendorBusy) else None
             delay = told if told is not None else backoff(failures, settings.vendor_backoff_max)
@@ -250,10 +252,12 @@ async def deliver(batch: DeliveryBatch) -> None:
             await send(batch, part)
         except BodyTooLarge as exc:
             if len(part) == 1:
-                await record_outcomes(campaign_id, failed(part, f"the vendor refuses this message as too large ({exc})"))
+                await record_outcomes(
+                    campaign_id, failed(part, f"the vendor refuses this message as too large ({exc})")
+                )
                 continue
             half = (len(part) + 1) // 2
-            batch_limits[settings.vendor_url] = min(half, batch_limits.get(settings.vendor_url, half))
+            learnt.batch_limits[settings.vendor_url] = min(half, learnt.batch_limits.get(settings.vendor_url, half))
             log.warning("vendor refused %d messages as too large; sending at most %d per call", len(part), half)
             calls.extendleft([part[half:], part[:half]])  # extendleft reverses: first half goes first
 
@@ -261,5 +265,10 @@ async def deliver(batch: DeliveryBatch) -> None:
 @app.agent(deliveries_topic, concurrency=4)
 async def fan_out(stream):
     async for batch in stream:
-        await guarded(await pool(), deliveries_topic.get_topic_name(), batch, lambda: deliver(batch),
-                      on_dead=lambda reason: record_outcomes(UUID(batch.campaign_id), failed(batch.deliveries, reason)))
+        await guarded(
+            await pool(),
+            deliveries_topic.get_topic_name(),
+            batch,
+            lambda: deliver(batch),
+            on_dead=lambda reason: record_outcomes(UUID(batch.campaign_id), failed(batch.deliveries, reason)),
+        )

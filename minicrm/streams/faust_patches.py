@@ -1,10 +1,10 @@
 """Fixes to faust-streaming (0.15.3, pinned below 0.16) that the pipeline relies on, each with
-its upstream issue. Installed when the Faust app is created; remove each once upstream has it.
+its upstream issue. Installed when the worker app first starts; remove each once upstream has it.
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from faust.transport.consumer import Consumer
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
@@ -17,7 +17,7 @@ FETCH_MAX_WAIT_MS = 100
 FETCH_MIN_BYTES = 1024 * 1024
 
 
-def new_offset_never_past_in_flight(self: Consumer, tp: TP) -> Optional[int]:
+def new_offset_never_past_in_flight(self: Consumer, tp: TP) -> int | None:
     """faust-streaming #606 (fix proposed in PR #707): under agent concurrency, Faust committed
     an offset past a message still being processed when that message sat right at the committed
     offset (the head-gap check is `> 1`, an off-by-one that takes the in-flight message for a
@@ -65,15 +65,13 @@ def create_worker_consumer_that_fetches_in_bulk(self: AIOKafkaConsumerThread, tr
 
     - The wait: with one broker, aiokafka sends no new fetch to a node while one is in flight,
       so a partition whose buffer was paused (flow control) or still held records when the fetch
-      went out was read again only after up to 1.5 s, while its records waited on the broker.
-      Ingest benchmarks stalled 0.5-1 s at a time near their end. Here 100 ms.
+      went out was read again only after the whole hard-coded wait, while its records waited on
+      the broker, and ingest stalled near its end. Here FETCH_MAX_WAIT_MS.
     - The size: aiokafka's default (1 byte) answers a fetch as soon as any record is there. While
       a campaign runs records come all the time, so each worker fetched without pause, a few
       records a fetch, and decoding the answers was most of the live worker's CPU. A fetch now
-      waits for a megabyte or the 100 ms: for a campaign of 100,000 (three runs each, in turn)
-      the live worker used 0.27-0.30 CPU-seconds instead of 0.53-0.60, the worker 1.37-1.46
-      instead of 1.66-1.76, Kafka 0.41-0.48 instead of 0.54-0.61. A lone small record (a campaign
-      request, one order) now waits up to 100 ms at the broker."""
+      waits for FETCH_MIN_BYTES or the wait (docs/performance.md has the CPU saved). The cost: a
+      lone small record (a campaign request, one order) waits up to the wait at the broker."""
     consumer = _create_worker_consumer(self, transport)
     # Read when the consumer starts its fetcher.
     consumer._fetch_max_wait_ms, consumer._fetch_min_bytes = FETCH_MAX_WAIT_MS, FETCH_MIN_BYTES

@@ -9,22 +9,24 @@ behind it, so the records of one order are applied in the order they came.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 import orjson
 
-from minicrm import order_effects
+from minicrm import order_effects, sql, topics
 from minicrm.order_effects import OrderState
-from minicrm.sql import queries
-from minicrm.streams.app import app, orders_topic, settings
+from minicrm.records import OrderBatch
 from minicrm.streams import timers
+from minicrm.streams.app import app, settings
 from minicrm.streams.batching import Rejected, guarded, latest_by, ready_items, store
-from minicrm.streams.records import OrderBatch
 from minicrm.streams.resources import pool
+
+orders_topic = app.topic_of(topics.ORDERS)
 
 REDRIVE_BATCH = 5_000
 CLAIMS_PRUNED = 10_000  # at most, a tick
@@ -32,8 +34,12 @@ Order = dict[str, Any]  # an OrderBatch item
 
 
 def state(record: Order) -> OrderState:
-    return OrderState(str(UUID(record["customer_id"])), record["status"], Decimal(record["amount"]),
-                      datetime.fromisoformat(record["order_date"]))
+    return OrderState(
+        str(UUID(record["customer_id"])),
+        record["status"],
+        Decimal(record["amount"]),
+        datetime.fromisoformat(record["order_date"]),
+    )
 
 
 def as_batch(orders: list[Order]) -> OrderBatch:
@@ -41,20 +47,20 @@ def as_batch(orders: list[Order]) -> OrderBatch:
 
 
 async def write_orders(conn: asyncpg.Connection, batch: Sequence[Order]) -> None:
-    """Stores orders whose customers exist and are locked (`queries.LOCK_CUSTOMERS`), and moves
+    """Stores orders whose customers exist and are locked (`sql.orders.LOCK_CUSTOMERS`), and moves
     those customers by the orders' effects."""
     rows = latest_by(batch, "id")
     ids = [r["id"] for r in rows]
     new = [state(r) for r in rows]
     old = {
         r["id"]: OrderState(str(r["customer_id"]), r["status"], r["amount"], r["order_date"])
-        for r in await conn.fetch(queries.LOCK_ORDERS, ids)
+        for r in await sql.orders.lock(conn, ids)
     }
     for order_id, s in zip(ids, new):
         if order_id in old and old[order_id].customer_id != s.customer_id:
             raise Rejected(f"order {order_id} belongs to customer {old[order_id].customer_id}, not {s.customer_id}")
-    await conn.execute(
-        queries.UPSERT_ORDERS,
+    await sql.orders.upsert(
+        conn,
         ids,
         [s.customer_id for s in new],
         [s.order_date for s in new],
@@ -62,16 +68,18 @@ async def write_orders(conn: asyncpg.Connection, batch: Sequence[Order]) -> None
         [s.status for s in new],
     )
     if old:  # an order's items are stored with it: only an order stored before has any to replace
-        await conn.execute(queries.DELETE_ORDER_ITEMS, list(old))
-    items = [(r["id"], i, it["name"], it["quantity"], Decimal(str(it["unitPrice"])), Decimal(str(it["total"])))
-             for r in rows for i, it in enumerate(r["items"])]
+        await sql.orders.delete_items(conn, list(old))
+    items = [
+        (r["id"], i, it["name"], it["quantity"], Decimal(str(it["unitPrice"])), Decimal(str(it["total"])))
+        for r in rows
+        for i, it in enumerate(r["items"])
+    ]
     if items:
-        table, columns = queries.ORDER_ITEMS
-        await conn.copy_records_to_table(table, records=items, columns=columns)
+        await sql.orders.copy_items(conn, items)
     deltas = order_effects.fold((old.get(order_id), s) for order_id, s in zip(ids, new))
     if deltas:
-        await conn.execute(
-            queries.APPLY_CUSTOMER_DELTAS,
+        await sql.orders.apply_customer_deltas(
+            conn,
             list(deltas),
             [d.spend for d in deltas.values()],
             [d.visits for d in deltas.values()],
@@ -84,11 +92,15 @@ async def ingest(conn: asyncpg.Connection, batch: Sequence[Order]) -> None:
     same order) and writes the others, in one transaction, their customers locked first."""
     customer_ids = [UUID(r["customer_id"]) for r in batch]  # a malformed id is this record's failure
     ids = [r["id"] for r in batch]
-    waiting = {r["id"] for r in await conn.fetch(queries.ORDERS_THAT_WAIT, ids, customer_ids)}
+    waiting = {r["id"] for r in await sql.parked_orders.that_wait(conn, ids, customer_ids)}
     if waiting:
         parked = [(r, cid) for r, cid in zip(batch, customer_ids) if r["id"] in waiting]
-        await conn.execute(queries.PARK_ORDERS, [r["id"] for r, _ in parked], [cid for _, cid in parked],
-                           [orjson.dumps(r).decode() for r, _ in parked])
+        await sql.parked_orders.park(
+            conn,
+            [r["id"] for r, _ in parked],
+            [cid for _, cid in parked],
+            [orjson.dumps(r).decode() for r, _ in parked],
+        )
     ready = [r for r in batch if r["id"] not in waiting]
     if ready:
         await write_orders(conn, ready)
@@ -107,19 +119,19 @@ async def redrive_parked_orders() -> None:
 
 
 async def write_parked(conn: asyncpg.Connection, batch: Sequence[Order]) -> None:
-    await conn.execute(queries.LOCK_CUSTOMERS, [r["customer_id"] for r in batch])
+    await sql.orders.lock_customers(conn, [r["customer_id"] for r in batch])
     await write_orders(conn, batch)
 
 
 async def redrive(conn: asyncpg.Connection) -> None:
     """Writes parked orders whose customer has arrived; dead-letters those that waited too long."""
     topic = orders_topic.get_topic_name()
-    rows = await conn.fetch(queries.READY_PARKED_ORDERS, REDRIVE_BATCH)
+    rows = await sql.parked_orders.ready(conn, REDRIVE_BATCH)
     if rows:
         records = [orjson.loads(r["payload"]) for r in rows]
         await store(await pool(), topic, records, write_parked, as_batch)
-        await conn.execute(queries.UNPARK_ORDERS, [r["seq"] for r in rows])
-    await conn.execute(queries.EXPIRE_PARKED_ORDERS, topic, settings.parked_order_ttl)
+        await sql.parked_orders.unpark(conn, [r["seq"] for r in rows])
+    await sql.parked_orders.expire(conn, topic, settings.parked_order_ttl)
 
 
 @app.timer(10.0)
@@ -128,6 +140,6 @@ async def prune_order_claims() -> None:
 
 
 async def prune_claims(conn: asyncpg.Connection) -> None:
-    """Drops the edge's claims of orders that are stored (`queries.PRUNE_ORDER_CLAIMS`), so that
+    """Drops the edge's claims of orders that are stored (`sql.orders.PRUNE_CLAIMS`), so that
     the table holds the orders on their way, not every order id ever posted."""
-    await conn.execute(queries.PRUNE_ORDER_CLAIMS, CLAIMS_PRUNED)
+    await sql.orders.prune_claims(conn, CLAIMS_PRUNED)

@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from uuid import UUID
 
 import asyncpg
 
-from minicrm import campaign_states as states, metrics, receipt_folding
-from minicrm.db import by_key
-from minicrm.sql import queries
-from minicrm.streams.app import outcomes_topic, summaries_topic
+from minicrm import campaign_states as states
+from minicrm import metrics, receipt_folding, sql, topics
+from minicrm.records import CampaignDone, Outcomes
+from minicrm.streams.app import app
 from minicrm.streams.batching import retry_forever
-from minicrm.streams.records import CampaignDone, Outcomes
 from minicrm.streams.resources import pool
 
 log = logging.getLogger(__name__)
+outcomes_topic = app.topic_of(topics.OUTCOMES)
+summaries_topic = app.topic_of(topics.SUMMARIES)
 
 
-async def apply(db: asyncpg.Pool, query: str, args: tuple) -> asyncpg.Record | None:
-    """APPLY_RECEIPTS or APPLY_LATE_RECEIPTS, its messages looked up by key (`db.by_key`)."""
-    async with by_key(db) as conn:
-        return await conn.fetchrow(query, *args)
+Move = Callable[..., Awaitable[asyncpg.Record | None]]
+
+
+async def apply(db: asyncpg.Pool, move: Move, args: tuple) -> asyncpg.Record | None:
+    """`sql.receipts.apply` or `apply_late`, its messages looked up by key (`sql.planning.by_key`)."""
+    async with sql.planning.by_key(db) as conn:
+        return await move(conn, *args)
 
 
 async def record_outcomes(campaign_id: UUID, receipts: list[dict]) -> None:
@@ -31,21 +36,25 @@ async def record_outcomes(campaign_id: UUID, receipts: list[dict]) -> None:
         return
     db = await pool()
     args = (campaign_id, folded.ids, folded.statuses, folded.reasons)
-    result = await retry_forever(lambda: apply(db, queries.APPLY_RECEIPTS, args), "apply receipts")
+    result = await retry_forever(lambda: apply(db, sql.receipts.apply, args), "apply receipts")
     if result is None:
         log.error("receipts for unknown campaign %s ignored (%d)", campaign_id, len(folded.ids))
         return
     metrics.OUTCOMES.labels(states.SENT).inc(result["sent"])
     metrics.OUTCOMES.labels(states.MESSAGE_FAILED).inc(result["failed"])
     if result["sent"] or result["failed"]:  # for the live view; a replayed batch moves nothing, so sends nothing
-        await outcomes_topic.send(key=str(campaign_id), value=Outcomes(
-            campaign_id=str(campaign_id), sent=result["sent"], failed=result["failed"]))
+        await outcomes_topic.send(
+            key=str(campaign_id),
+            value=Outcomes(campaign_id=str(campaign_id), sent=result["sent"], failed=result["failed"]),
+        )
     if result["status"] == states.CANCELLED and result["moved"] < len(folded.ids):
         # Messages that were out when the campaign was cancelled: the vendor had them after all.
-        await retry_forever(lambda: apply(db, queries.APPLY_LATE_RECEIPTS, args), "apply late receipts")
+        await retry_forever(lambda: apply(db, sql.receipts.apply_late, args), "apply late receipts")
     if folded.opt_outs:
-        await retry_forever(lambda: db.execute(queries.SUPPRESS_RECIPIENTS, list(folded.opt_outs),
-                                               list(folded.opt_outs.values())), "opt-outs")
+        await retry_forever(
+            lambda: sql.suppressions.suppress_recipients(db, list(folded.opt_outs), list(folded.opt_outs.values())),
+            "opt-outs",
+        )
     if result["needs_summary"]:
         # Derived from state, not from the transition: a replayed batch triggers it again.
         done = CampaignDone(campaign_id=str(campaign_id))

@@ -1,24 +1,48 @@
 """What a worker opens once and shares between its agents: the PostgreSQL pool, the HTTP
-session to the vendor and the AI client. Each is opened on first use (agents start before
-any app service would) and all are closed when the app stops."""
+session to the vendor and the AI client, each opened on first use (agents start before any
+app service would) and closed when the app stops; and what the fan-out learns as it runs."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
+from uuid import UUID
 
 import aiohttp
 import asyncpg
 
 from minicrm.ai.service import AI
 from minicrm.db import create_pool
+from minicrm.error_window import ErrorWindow
+from minicrm.ratelimit import TokenBucket
 from minicrm.settings import Settings
 from minicrm.streams.app import app, settings
+
+
+@dataclass
+class FanOutState:
+    """What the fan-out learns while the worker runs (`streams.deliveries`)."""
+
+    vendor_rate: TokenBucket
+    """The vendor-wide rate of calls."""
+    errors: ErrorWindow
+    """This worker's recent vendor calls, failed or not."""
+    batch_limits: dict[str, int] = field(default_factory=dict)
+    """Per vendor, the most messages a call held that it took after refusing a larger one (413)."""
+    gates: dict[UUID, tuple[float, asyncpg.Record | None]] = field(default_factory=dict)
+    """Per campaign, its state row and when it was read (`deliveries.campaign_state`)."""
+    campaign_rates: dict[UUID, TokenBucket] = field(default_factory=dict)
+    """Per campaign with a `rate_per_second`, its limiter."""
 
 
 class Resources:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.ai = AI(settings)
+        self.fan_out = FanOutState(
+            TokenBucket(settings.vendor_rate),
+            ErrorWindow(settings.vendor_error_window, settings.vendor_error_threshold),
+        )
         self._pool: asyncpg.Pool | None = None
         self._http: aiohttp.ClientSession | None = None
         self._opening = asyncio.Lock()

@@ -7,17 +7,17 @@ from uuid import UUID
 
 import asyncpg
 
-from minicrm import summary_stats
-from minicrm.sql import queries
-from minicrm.streams.app import app, settings, summaries_topic
+from minicrm import sql, summary_stats, topics
+from minicrm.streams.app import app, settings
 from minicrm.streams.batching import guarded
 from minicrm.streams.resources import pool, resources
 
 log = logging.getLogger(__name__)
+summaries_topic = app.topic_of(topics.SUMMARIES)
 
 
 async def statistics(conn: asyncpg.Connection, campaign: asyncpg.Record) -> dict:
-    rows = await conn.fetch(queries.OUTCOMES_BY_SEGMENT, campaign["id"], list(summary_stats.SPEND_BANDS))
+    rows = await sql.summaries.outcomes_by_segment(conn, campaign["id"], summary_stats.SPEND_BANDS)
     bands = [r for r in rows if not r["is_city"]]
     cities = [r for r in rows if r["is_city"]]
     return summary_stats.build(
@@ -32,14 +32,14 @@ async def statistics(conn: asyncpg.Connection, campaign: asyncpg.Record) -> dict
 async def summarise(campaign_id: UUID) -> None:
     db = await pool()
     # A cancel moves its pending messages itself; this finishes the move if the edge stopped first.
-    await db.execute(queries.CANCEL_PENDING, campaign_id)
+    await sql.campaign_controls.cancel_pending(db, campaign_id)
     async with db.acquire() as conn:
-        campaign = await conn.fetchrow(queries.CAMPAIGN_TO_SUMMARISE, campaign_id)
+        campaign = await sql.summaries.to_summarise(conn, campaign_id)
         if campaign is None:
             return
         stats = await statistics(conn, campaign)
     text = await resources.ai.summary(campaign["name"], stats)
-    written = await db.execute(queries.WRITE_SUMMARY, campaign_id, text, stats)
+    written = await sql.summaries.write(db, campaign_id, text, stats)
     if written.endswith(" 1"):
         log.info("campaign %s summarised: %s", campaign_id, text)
 

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import logging
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 
-from minicrm.sql import queries
-from minicrm.streams.batching import is_transient
+from minicrm import sql
+from minicrm.outages import is_transient
+from minicrm.sql.locks import Lock
 from minicrm.streams.resources import pool
 
 log = logging.getLogger(__name__)
 
-# PostgreSQL advisory lock keys, one per periodic job.
-REDRIVE_PARKED_ORDERS = 727_275
-START_DUE_CAMPAIGNS = 727_276
-PRUNE_ORDER_CLAIMS = 727_278
+# PostgreSQL advisory lock keys, one per periodic job (`sql.locks`).
+REDRIVE_PARKED_ORDERS = Lock.REDRIVE_PARKED_ORDERS
+START_DUE_CAMPAIGNS = Lock.START_DUE_CAMPAIGNS
+PRUNE_ORDER_CLAIMS = Lock.PRUNE_ORDER_CLAIMS
 
 
 async def guard(what: str, work: Callable[[], Awaitable[None]]) -> None:
@@ -24,7 +25,7 @@ async def guard(what: str, work: Callable[[], Awaitable[None]]) -> None:
     restart did), so failures are logged and the next tick tries again."""
     try:
         await work()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         if is_transient(exc):
             log.warning("%s failed (%r); the next tick retries", what, exc)
         else:
@@ -33,14 +34,15 @@ async def guard(what: str, work: Callable[[], Awaitable[None]]) -> None:
 
 async def exclusive(lock: int, what: str, work: Callable[[asyncpg.Connection], Awaitable[None]]) -> None:
     """Runs `work` under advisory lock `lock`, skipped while another worker holds it; never raises."""
+
     async def locked() -> None:
         db = await pool()
         async with db.acquire() as conn:
-            if not await conn.fetchval(queries.TRY_LOCK, lock):
+            if not await sql.locks.try_lock(conn, lock):
                 return
             try:
                 await work(conn)
             finally:
-                await conn.execute(queries.UNLOCK, lock)
+                await sql.locks.unlock(conn, lock)
 
     await guard(what, locked)

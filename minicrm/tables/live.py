@@ -17,31 +17,47 @@ from __future__ import annotations
 
 import logging
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from uuid import UUID
 
-from minicrm.sql import queries
+from minicrm import sql, topics
 from minicrm.streams import timers
-from minicrm.streams.app import app, outcomes_topic, settings, vendor_calls_topic
+from minicrm.streams.app import app, settings
 from minicrm.streams.batching import retry_forever
 from minicrm.streams.resources import pool
 
 log = logging.getLogger(__name__)
+outcomes_topic = app.topic_of(topics.OUTCOMES)
+vendor_calls_topic = app.topic_of(topics.VENDOR_CALLS)
 TIMELINE_EXPIRES = 3600.0
 VENDOR_WINDOW, VENDOR_STEP = 30.0, 5.0
 
-sent = app.Table("campaign-sent", default=int, partitions=settings.partitions).tumbling(
-    1.0, expires=TIMELINE_EXPIRES)
+sent = app.Table("campaign-sent", default=int, partitions=settings.partitions).tumbling(1.0, expires=TIMELINE_EXPIRES)
 failed = app.Table("campaign-failed", default=int, partitions=settings.partitions).tumbling(
-    1.0, expires=TIMELINE_EXPIRES)
+    1.0, expires=TIMELINE_EXPIRES
+)
 calls_ok = app.Table("vendor-ok", default=int, partitions=settings.partitions).hopping(
-    VENDOR_WINDOW, VENDOR_STEP, expires=300.0)
+    VENDOR_WINDOW, VENDOR_STEP, expires=300.0
+)
 calls_failed = app.Table("vendor-failed", default=int, partitions=settings.partitions).hopping(
-    VENDOR_WINDOW, VENDOR_STEP, expires=300.0)
+    VENDOR_WINDOW, VENDOR_STEP, expires=300.0
+)
 
-# What changed since the last flush: (campaign, window start) → (sent, failed); vendor → (ok, failed).
-windows: dict[tuple[str, float], tuple[int, int]] = {}
-vendors: dict[str, tuple[int, int]] = {}
+
+class Changes:
+    """What changed since the last flush: (campaign, window start) → (sent, failed); vendor → (ok, failed)."""
+
+    def __init__(self) -> None:
+        self.windows: dict[tuple[str, float], tuple[int, int]] = {}
+        self.vendors: dict[str, tuple[int, int]] = {}
+
+    def take(self) -> tuple[dict[tuple[str, float], tuple[int, int]], dict[str, tuple[int, int]]]:
+        taken = self.windows, self.vendors
+        self.windows, self.vendors = {}, {}
+        return taken
+
+
+changes = Changes()
 
 
 @app.agent(outcomes_topic)
@@ -51,14 +67,14 @@ async def count_outcomes(stream):
         sent[o.campaign_id] += o.sent
         failed[o.campaign_id] += o.failed
         start = float(math.floor(event.message.timestamp))  # seconds: the window of a 1 s tumbling table
-        windows[(o.campaign_id, start)] = (sent[o.campaign_id].current(), failed[o.campaign_id].current())
+        changes.windows[(o.campaign_id, start)] = (sent[o.campaign_id].current(), failed[o.campaign_id].current())
 
 
 @app.agent(vendor_calls_topic)
 async def count_vendor_calls(stream):
     async for call in stream:
         (calls_ok if call.ok else calls_failed)[call.vendor] += 1
-        vendors[call.vendor] = (calls_ok[call.vendor].now(), calls_failed[call.vendor].now())
+        changes.vendors[call.vendor] = (calls_ok[call.vendor].now(), calls_failed[call.vendor].now())
 
 
 @app.timer(1.0)
@@ -68,18 +84,29 @@ async def flush() -> None:
 
 
 async def write() -> None:
-    global windows, vendors
-    taken, windows = windows, {}
-    taken_vendors, vendors = vendors, {}
+    taken, taken_vendors = changes.take()
     db = await pool()
     if taken:
         keys = list(taken)
-        await retry_forever(lambda: db.execute(
-            queries.UPSERT_TIMELINE, [UUID(c) for c, _ in keys],
-            [datetime.fromtimestamp(start, timezone.utc) for _, start in keys],
-            [taken[k][0] for k in keys], [taken[k][1] for k in keys]), "timeline")
+        await retry_forever(
+            lambda: sql.live.upsert_timeline(
+                db,
+                [UUID(c) for c, _ in keys],
+                [datetime.fromtimestamp(start, UTC) for _, start in keys],
+                [taken[k][0] for k in keys],
+                [taken[k][1] for k in keys],
+            ),
+            "timeline",
+        )
     if taken_vendors:
         names = list(taken_vendors)
-        await retry_forever(lambda: db.execute(
-            queries.UPSERT_VENDOR_HEALTH, names, [taken_vendors[n][0] for n in names],
-            [taken_vendors[n][1] for n in names], [VENDOR_WINDOW] * len(names)), "vendor health")
+        await retry_forever(
+            lambda: sql.live.upsert_vendor_health(
+                db,
+                names,
+                [taken_vendors[n][0] for n in names],
+                [taken_vendors[n][1] for n in names],
+                [VENDOR_WINDOW] * len(names),
+            ),
+            "vendor health",
+        )

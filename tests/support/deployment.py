@@ -13,18 +13,19 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import aiohttp
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from minicrm import sessions
+from minicrm import sessions, topics
 from minicrm.db import migrate
 from minicrm.settings import load_settings
-from minicrm.topics import TOPICS, create_topics
+from minicrm.topics import create_topics
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_DSN = "postgresql://postgres@127.0.0.1:5433/postgres"
@@ -43,8 +44,12 @@ class Process:
         self.log = open(log_path, "ab")
         command = "worker" if role == "live" else role  # the live view is a worker of its own
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "minicrm.cli", command], cwd=ROOT, env=env,
-            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            [sys.executable, "-m", "minicrm.cli", command],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
         self.metrics_url: str | None = None
@@ -63,7 +68,8 @@ class Process:
         self.log.close()
 
 
-WORKER_TOPICS = ("outcomes", "vendor-calls")  # written by workers only, never by the edge
+TOPICS = tuple(topic.name for topic in topics.ALL)
+WORKER_TOPICS = tuple(topic.name for topic in topics.ALL if not topic.edge_publishes)
 
 
 class Pipeline:
@@ -216,8 +222,14 @@ class Pipeline:
         finally:
             await admin.close()
         ends = await self.end_offsets_by_partition()
-        return {name: sum(ends[tp] - (committed[tp].offset if tp in committed else 0)
-                          for tp in ends if tp.topic == self.topic(name)) for name in TOPICS}
+        return {
+            name: sum(
+                ends[tp] - (committed[tp].offset if tp in committed else 0)
+                for tp in ends
+                if tp.topic == self.topic(name)
+            )
+            for name in TOPICS
+        }
 
     async def end_offsets_by_partition(self) -> dict[TopicPartition, int]:
         consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap)
@@ -246,8 +258,11 @@ class Pipeline:
         user_id = uuid.uuid4()
         conn = await self.db()
         try:
-            await conn.execute("INSERT INTO users (id, email, name) VALUES ($1, $2, 'Test User')",
-                               user_id, email or f"{user_id}@example.com")
+            await conn.execute(
+                "INSERT INTO users (id, email, name) VALUES ($1, $2, 'Test User')",
+                user_id,
+                email or f"{user_id}@example.com",
+            )
         finally:
             await conn.close()
         return str(user_id), sessions.issue(str(user_id), self.settings.session_secret, 3600)
@@ -269,10 +284,9 @@ async def deployment(workdir: Path, **overrides: str) -> AsyncIterator[Pipeline]
 
 async def vendor(pipeline: Pipeline, **behaviour: Any) -> dict:
     """Changes the deployment's vendor simulator's behaviour (`POST /vendor/control`)."""
-    async with aiohttp.ClientSession() as s:
-        async with s.post(f"{pipeline.vendor_url}/vendor/control", json=behaviour) as r:
-            assert r.status == 200
-            return await r.json()
+    async with aiohttp.ClientSession() as s, s.post(f"{pipeline.vendor_url}/vendor/control", json=behaviour) as r:
+        assert r.status == 200
+        return await r.json()
 
 
 async def vendor_stats(pipeline: Pipeline) -> dict:

@@ -16,4 +16,6 @@ def test_duplicates_and_shuffle():
     receipts = outcomes(DELIVERIES, Behaviour(0.1, 0, 1.0, True, 1000), random.Random(2))
     assert len(receipts) == 4000
     assert sorted({r["commId"] for r in receipts}) == sorted(d["commId"] for d in DELIVERIES)
-    assert [r["commId"] for r in receipts[:50]] != [r["commId"] for r in sorted(receipts, key=lambda r: int(r["commId"]))[:50]]
+    assert [r["commId"] for r in receipts[:50]] != [
+        r["commId"] for r in sorted(receipts, key=lambda r: int(r["commId"]))[:50]
+    ]

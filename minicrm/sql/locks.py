@@ -1,0 +1,40 @@
+"""PostgreSQL advisory lock keys, every one in this place so that no two uses share a key.
+
+A job that one process at a time may do takes its key for the session (`try_lock`, then
+`unlock`); segmentation takes its key with the campaign's hash as a second key, for one
+transaction (`segmentation.LOCK`). Keys are never reused: `@unique` checks it.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum, unique
+
+import asyncpg
+
+
+@unique
+class Lock(IntEnum):
+    # `db.migrate`: one migration runner at a time, the others wait for it.
+    MIGRATIONS = 727_274
+    # The timer that writes parked orders whose customer has arrived: one worker at a time.
+    REDRIVE_PARKED_ORDERS = 727_275
+    # The timer that starts scheduled campaigns that are due: one worker at a time.
+    START_DUE_CAMPAIGNS = 727_276
+    # A campaign's audience chunks and its cancel (with the campaign's hash as second key).
+    SEGMENTATION = 727_277
+    # The timer that drops the edge's claims of stored orders: one worker at a time.
+    PRUNE_ORDER_CLAIMS = 727_278
+
+
+TRY_LOCK = "SELECT pg_try_advisory_lock($1)"
+
+UNLOCK = "SELECT pg_advisory_unlock($1)"
+
+
+async def try_lock(conn: asyncpg.Connection, key: int) -> bool:
+    """Takes `key` for the session of `conn`, unless another session holds it."""
+    return await conn.fetchval(TRY_LOCK, key)
+
+
+async def unlock(conn: asyncpg.Connection, key: int) -> None:
+    await conn.execute(UNLOCK, key)

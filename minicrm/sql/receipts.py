@@ -1,0 +1,78 @@
+"""Receipts applied: log rows moved to their outcome, and the campaign's counters with them, in
+one statement per batch of receipts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+import asyncpg
+
+from minicrm import campaign_states as states
+from minicrm.sql.campaigns import SENDING, SUMMARISABLE
+from minicrm.sql.planning import Db
+
+# Log rows move from PENDING only, so a duplicate or late receipt moves nothing; the
+# campaign's counters move by exactly the rows that moved (test sends are not counted). The
+# statement that moves the last pending row marks the delivery finished (completed_at) and
+# says the campaign needs its summary; writing the summary completes it. {moved_from} is
+# PENDING, or CANCELLED for the receipts of messages that were out when their campaign was
+# cancelled (they were sent after all).
+#
+# Each message is found by its id, one look-up per receipt (a lateral subquery the planner
+# cannot turn around), and moved by its row's address (ctid): a row another transaction moved
+# meanwhile has a new address, so it is left as the other left it. Joined to the log directly,
+# the planner, which knows nothing of a new campaign or a new log, expected one matching row,
+# and read the campaign's or the whole log's rows once per receipt or all of them per batch:
+# many times the look-ups' work, on a small log as on a large one.
+_APPLY = f"""
+WITH r AS (
+    SELECT * FROM unnest($2::uuid[], $3::text[], $4::text[]) AS r(id, status, reason)
+), found AS MATERIALIZED (
+    SELECT f.address, r.status, r.reason
+    FROM r CROSS JOIN LATERAL (
+        SELECT l.ctid AS address FROM communication_log l
+        WHERE l.id = r.id AND l.campaign_id = $1 AND l.status = '{{moved_from}}'
+        OFFSET 0
+    ) f
+), moved AS (
+    UPDATE communication_log l
+    SET status = found.status, reason = found.reason, delivered_at = now()
+    FROM found
+    WHERE l.ctid = found.address
+    RETURNING l.status, l.test
+), counts AS (
+    SELECT count(*) FILTER (WHERE status = '{states.SENT}' AND NOT test)::int AS sent,
+           count(*) FILTER (WHERE status = '{states.MESSAGE_FAILED}' AND NOT test)::int AS failed,
+           count(*)::int AS moved
+    FROM moved
+)
+UPDATE campaigns c
+SET sent_count = c.sent_count + counts.sent,
+    failed_count = c.failed_count + counts.failed,
+    {{counter}} = c.{{counter}} - counts.sent - counts.failed,
+    completed_at = CASE WHEN c.pending_count = counts.sent + counts.failed AND c.completed_at IS NULL
+                        AND c.segmented_at IS NOT NULL AND c.status IN {{sending}} THEN now() ELSE c.completed_at END
+FROM counts
+WHERE c.id = $1
+RETURNING {{summarisable}} AS needs_summary, c.status, counts.moved, counts.sent, counts.failed
+"""
+APPLY = _APPLY.format(moved_from=states.PENDING, counter="pending_count", sending=SENDING, summarisable=SUMMARISABLE)
+APPLY_LATE = _APPLY.format(
+    moved_from=states.MESSAGE_CANCELLED, counter="cancelled_count", sending=SENDING, summarisable="FALSE"
+)
+
+
+async def apply(
+    db: Db, campaign_id: UUID, ids: Sequence[str | UUID], statuses: Sequence[str], reasons: Sequence[str | None]
+) -> asyncpg.Record | None:
+    """APPLY: the moved counts, the campaign's status and whether it needs its summary; None
+    for an unknown campaign. Batches run it in `planning.by_key`'s transaction."""
+    return await db.fetchrow(APPLY, campaign_id, ids, statuses, reasons)
+
+
+async def apply_late(
+    db: Db, campaign_id: UUID, ids: Sequence[str | UUID], statuses: Sequence[str], reasons: Sequence[str | None]
+) -> asyncpg.Record | None:
+    """APPLY_LATE: receipts of messages that were out when their campaign was cancelled."""
+    return await db.fetchrow(APPLY_LATE, campaign_id, ids, statuses, reasons)
