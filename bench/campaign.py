@@ -428,7 +428,7 @@ def plot(progress: list[tuple[float, int, int, int]], n: int, path: Path) -> Non
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    seconds, sent, failed, pending = zip(*progress)
+    seconds, sent, failed, pending = zip(*progress, strict=True)
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
     ax.plot(seconds, sent, label="sent")
     ax.plot(seconds, failed, label="failed")

@@ -234,24 +234,17 @@ async def reads(pipeline: Pipeline, customers: int, campaigns: int, repeat: int)
     campaign_ids = {k: campaign_uuid(k) for k in own}
     pick = lambda: campaign_ids[rng.choice(own)]  # noqa: E731
     async with aiohttp.ClientSession(base_url=pipeline.url, headers={"Authorization": f"Bearer {token}"}) as s:
-        selective = lambda: {
-            "ruleGroup": {
-                "combinator": "AND",
-                "rules": [  # noqa: E731
-                    {"attribute": "city", "operator": "=", "value": rng.choice(["Pune", "Delhi", "Mumbai"])},
-                    {"attribute": "total_spend", "operator": ">", "value": rng.randint(64_000, 65_000)},
-                ],
-            }
-        }
-        broad = lambda: {
-            "ruleGroup": {
-                "combinator": "OR",
-                "rules": [  # noqa: E731
-                    {"attribute": "visit", "operator": ">", "value": rng.randint(15, 19)},
-                    {"attribute": "city", "operator": "=", "value": "Pune"},
-                ],
-            }
-        }
+
+        def selective() -> dict:
+            city = {"attribute": "city", "operator": "=", "value": rng.choice(["Pune", "Delhi", "Mumbai"])}
+            spend = {"attribute": "total_spend", "operator": ">", "value": rng.randint(64_000, 65_000)}
+            return {"ruleGroup": {"combinator": "AND", "rules": [city, spend]}}
+
+        def broad() -> dict:
+            visits = {"attribute": "visit", "operator": ">", "value": rng.randint(15, 19)}
+            city = {"attribute": "city", "operator": "=", "value": "Pune"}
+            return {"ruleGroup": {"combinator": "OR", "rules": [visits, city]}}
+
         rows = [
             await measure(
                 s,

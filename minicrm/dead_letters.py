@@ -6,6 +6,7 @@ publishes exactly that; every write downstream is idempotent, so replaying twice
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import asyncpg
@@ -25,10 +26,8 @@ def topic_name(settings: Settings, topic: str | None) -> str | None:
 
 def shape(row: asyncpg.Record) -> dict[str, Any]:
     letter = dict(row)
-    try:
+    with contextlib.suppress(orjson.JSONDecodeError):  # else kept as the text it was
         letter["payload"] = orjson.loads(letter["payload"])
-    except orjson.JSONDecodeError:
-        pass  # kept as the text it was
     return letter
 
 

@@ -237,7 +237,7 @@ def load_settings() -> Settings:
     if settings.simulator_profile not in ("", "original"):
         raise SettingsError("MINICRM_SIMULATOR_PROFILE must be empty or 'original'")
     try:
-        settings.cap
+        _ = settings.cap  # parsed now, so that a bad value stops the start
     except ValueError as exc:
         raise SettingsError(f"MINICRM_FREQUENCY_CAP: {exc}") from None
     if settings.session_secret and len(settings.session_secret) < 32:

@@ -23,7 +23,7 @@ def parse(message: str) -> list[str | tuple[str]]:
         name = match.group(1).lower()
         if name not in PLACEHOLDERS:
             raise TemplateError(
-                f"unknown placeholder {match.group(0)!r}; use only " + ", ".join("{{%s}}" % p for p in PLACEHOLDERS)
+                f"unknown placeholder {match.group(0)!r}; use only " + ", ".join(f"{{{{{p}}}}}" for p in PLACEHOLDERS)
             )
         if match.start() > position:
             parts.append(message[position : match.start()])

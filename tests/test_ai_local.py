@@ -184,7 +184,8 @@ def population(stack):
     now = loop.run_until_complete(conn.fetchval("SELECT now()"))
     loop.run_until_complete(
         conn.execute(
-            "CREATE TEMP TABLE customers (id int, total_spend numeric(14,2), visit int, city text, last_order_date timestamptz)"
+            "CREATE TEMP TABLE customers"
+            " (id int, total_spend numeric(14,2), visit int, city text, last_order_date timestamptz)"
         )
     )
     # Half a day off each whole day, so no date sits on a day boundary.

@@ -77,7 +77,7 @@ async def test_customers_and_orders_land_exactly(pipeline, http):
     final = {o["id"]: o for o in orders} | {o["id"]: o for o in changed}
 
     expected = {cid: [Decimal(0), 0, None] for cid in ids}
-    for i, c in zip(ids, customers):
+    for i, c in zip(ids, customers, strict=True):
         expected[i][1] = c["visit"]
     for o in final.values():
         spend, visits = effect(o["status"], Decimal(str(o["amount"])))

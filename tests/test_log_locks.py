@@ -74,7 +74,8 @@ async def test_a_message_two_receipts_batches_move_at_once_moves_once(db_pool):
             async def second_waits() -> bool:  # it found the message PENDING, and waits for the first's row
                 return (
                     await db_pool.fetchval(
-                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%found AS%'"
+                        "SELECT count(*) FROM pg_stat_activity"
+                        " WHERE wait_event_type = 'Lock' AND query LIKE '%found AS%'"
                         " AND datname = current_database()"
                     )
                     == 1

@@ -106,7 +106,8 @@ async def test_a_concurrent_migration_stopped_part_way_completes_when_run_again(
             indexes = {
                 r["name"]: r["valid"]
                 for r in await conn.fetch(
-                    "SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+                    "SELECT c.relname AS name, i.indisvalid AS valid"
+                    " FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
                     " WHERE c.relname = ANY($1)",
                     ["customers_created", "orders_date", "customers_city_spend"],
                 )

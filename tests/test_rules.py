@@ -172,7 +172,8 @@ def scratch(stack):
     conn = loop.run_until_complete(asyncpg.connect(ADMIN_DSN, server_settings={"timezone": "UTC"}))
     loop.run_until_complete(
         conn.execute(
-            "CREATE TEMP TABLE customers (id int, total_spend numeric(14,2), visit int, city text, last_order_date timestamptz)"
+            "CREATE TEMP TABLE customers"
+            " (id int, total_spend numeric(14,2), visit int, city text, last_order_date timestamptz)"
         )
     )
     yield loop, conn

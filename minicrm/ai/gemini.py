@@ -55,7 +55,7 @@ class GeminiProvider:
         options = types.HttpOptions(
             timeout=int(settings.ai_timeout * 1000),
             retry_options=types.HttpRetryOptions(attempts=1),
-            **({"base_url": settings.gemini_base_url} if settings.gemini_base_url else {}),
+            base_url=settings.gemini_base_url or None,
         )
         self.client = genai.Client(api_key=settings.gemini_api_key, http_options=options)
         self.model = settings.gemini_model

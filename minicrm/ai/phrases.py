@@ -8,6 +8,7 @@ finds nothing it understands.
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any
 
@@ -180,7 +181,7 @@ def rule_group(query: str) -> dict[str, Any] | None:
     found.sort(key=lambda f: f[0])
     # Clauses joined by "or" form an OR group; groups are joined by AND.
     groups: list[list[dict[str, Any]]] = [[found[0][2]]]
-    for (_, end, _), (start, _, node) in zip(found, found[1:]):
+    for (_, end, _), (start, _, node) in itertools.pairwise(found):
         between = query[end:start].lower()
         if re.search(r"\bor\b", between) and not re.search(r"\band\b", between):
             groups[-1].append(node)

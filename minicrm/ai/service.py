@@ -11,11 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from minicrm import rules, templating
 from minicrm.ai import local, phrases
 from minicrm.settings import Settings
+
+if TYPE_CHECKING:
+    from minicrm.ai.gemini import GeminiProvider
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -71,36 +74,40 @@ def finalize_rule_group(tree: Any) -> dict[str, Any]:
 class AI:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.remote = None
+        self.remote: GeminiProvider | None = None
         if settings.gemini_api_key:
             from minicrm.ai.gemini import GeminiProvider
 
             self.remote = GeminiProvider(settings)
 
     async def _ask(
-        self, what: str, remote: Callable[[], Awaitable[Any]], check: Callable[[Any], T], fallback: Callable[[], T]
+        self,
+        what: str,
+        remote: Callable[[GeminiProvider], Awaitable[Any]],
+        check: Callable[[Any], T],
+        fallback: Callable[[], T],
     ) -> T:
         if self.remote is not None:
             try:
-                return check(await asyncio.wait_for(remote(), self.settings.ai_timeout))
-            except Exception as exc:  # any failure of the model falls back; AI never fails a request
+                return check(await asyncio.wait_for(remote(self.remote), self.settings.ai_timeout))
+            except Exception as exc:  # noqa: BLE001 - any failure of the model falls back; AI never fails a request
                 log.warning("AI %s: Gemini failed (%s: %s); using the local provider", what, type(exc).__name__, exc)
         return fallback()
 
     async def intent(self, tree: Any) -> str:
         return await self._ask(
-            "intent", lambda: self.remote.intent(tree), _text(500), lambda: local.intent(tree, self.settings.currency)
+            "intent", lambda gemini: gemini.intent(tree), _text(500), lambda: local.intent(tree, self.settings.currency)
         )
 
     async def summary(self, name: str, stats: dict[str, Any]) -> str:
         return await self._ask(
-            "summary", lambda: self.remote.summary(name, stats), _text(2000), lambda: local.summary(name, stats)
+            "summary", lambda gemini: gemini.summary(name, stats), _text(2000), lambda: local.summary(name, stats)
         )
 
     async def suggestions(self, name: str, objective: str) -> list[str]:
         return await self._ask(
             "suggestions",
-            lambda: self.remote.suggestions(name, objective),
+            lambda gemini: gemini.suggestions(name, objective),
             check_suggestions,
             lambda: local.suggestions(name, objective),
         )
@@ -112,4 +119,4 @@ class AI:
                 raise NotUnderstood(f"could not turn {query!r} into rules; try e.g. 'spent over 5000 in Mumbai'")
             return finalize_rule_group(tree)
 
-        return await self._ask("rule group", lambda: self.remote.rule_group(query), finalize_rule_group, offline)
+        return await self._ask("rule group", lambda gemini: gemini.rule_group(query), finalize_rule_group, offline)

@@ -99,18 +99,20 @@ async def _user(request: web.Request, body: dict[str, Any]) -> asyncpg.Record:
             db, uuid.uuid4(), claims["sub"], claims.get("email"), claims.get("name"), claims.get("picture")
         )
     if "uuid" in body:
-        login = validate_one(KeyLogin, body)
-        user = await sql.users.by_login_key(db, key_hash(login.uuid))
+        key = validate_one(KeyLogin, body)
+        user = await sql.users.by_login_key(db, key_hash(key.uuid))
         if user is None:
             raise Unauthorized("unknown login key")
         return user
     if "gId" in body:
-        login = validate_one(TrustedLogin, body)
+        trusted = validate_one(TrustedLogin, body)
         secret = auth.settings.trusted_caller_secret
         given = request.headers.get("X-MiniCRM-Secret", "")
         if not secret or not hmac.compare_digest(secret.encode(), given.encode()):
             raise Unauthorized("the {gId, ...} sign-in is only for a trusted caller holding the shared secret")
-        return await sql.users.upsert_google_user(db, uuid.uuid4(), login.gId, login.email, login.name, login.avatar)
+        return await sql.users.upsert_google_user(
+            db, uuid.uuid4(), trusted.gId, trusted.email, trusted.name, trusted.avatar
+        )
     raise InvalidInput("expected {credential} (a Google ID token), {uuid} (a login key) or {gId, name, email, avatar}")
 
 

@@ -143,7 +143,7 @@ async def preview(request: web.Request, tree: Any) -> web.Response:
     )
 
 
-async def get(request: web.Request) -> web.Response:
+async def get(request: web.Request) -> web.StreamResponse:
     body = await read_json(request)
     if not isinstance(body, dict):
         raise InvalidInput("expected a JSON object: {userId}, {campaignId}, {ruleGroup} or {}")

@@ -61,7 +61,7 @@ async def create(request: web.Request) -> web.Response:
     )
 
 
-async def search(request: web.Request) -> web.Response:
+async def search(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS]
     body = await read_json(request)
     condition, params = segment_condition(body)

@@ -13,10 +13,11 @@ from minicrm.edge.requests import page, query_text
 from minicrm.edge.state import POOL, SETTINGS
 
 
-async def list_dead_letters(request: web.Request) -> web.Response:
+async def list_dead_letters(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS]
     listed = page(request, settings, unpaged=False)
-    conditions, params = [], []
+    conditions: list[str] = []
+    params: list[object] = []
     if topic := query_text(request, "topic"):
         params.append(dead_letters.topic_name(settings, topic))
         conditions.append(f"d.topic = ${len(params)}")

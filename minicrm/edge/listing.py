@@ -36,7 +36,12 @@ from minicrm.edge.responses import dumps, json_response
 from minicrm.edge.state import SETTINGS
 
 CHUNK = 1000  # rows per cursor fetch and per write
-PARSE = {"timestamptz": datetime.fromisoformat, "uuid": UUID, "text": str, "bigint": int}
+PARSE: dict[str, Callable[[Any], Any]] = {
+    "timestamptz": datetime.fromisoformat,
+    "uuid": UUID,
+    "text": str,
+    "bigint": int,
+}
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,7 @@ class SortOrder:
             values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
             if not isinstance(values, list) or len(values) != len(self.keys):
                 raise ValueError("wrong length")
-            return [PARSE[kind](value) for value, (_, kind) in zip(values, self.keys)]
+            return [PARSE[kind](value) for value, (_, kind) in zip(values, self.keys, strict=True)]
         except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
             raise InvalidInput(
                 [{"field": "cursor", "message": "not a cursor of this list (use X-Next-Cursor)"}]
@@ -125,15 +130,15 @@ async def listing(
         response = web.StreamResponse(headers=headers)
         await response.prepare(request)
         await response.write(b"[")
-        rows: list[dict[str, Any]] = []
+        chunk: list[dict[str, Any]] = []
         separator = b""
         async for row in conn.cursor(query, *paged, page.limit, 0, prefetch=CHUNK):  # in the transaction
-            rows.append(without_keys(shape(row)))
-            if len(rows) == CHUNK:
-                await response.write(separator + dumps(rows)[1:-1])  # the rows without their brackets
-                rows, separator = [], b","
-        if rows:
-            await response.write(separator + dumps(rows)[1:-1])
+            chunk.append(without_keys(shape(row)))
+            if len(chunk) == CHUNK:
+                await response.write(separator + dumps(chunk)[1:-1])  # the rows without their brackets
+                chunk, separator = [], b","
+        if chunk:
+            await response.write(separator + dumps(chunk)[1:-1])
         await response.write(b"]")
         await response.write_eof()
         return response

@@ -15,7 +15,7 @@ from minicrm.edge.state import POOL, SETTINGS
 OLDEST_FIRST = SortOrder((("l.created_at", "timestamptz"), ("l.id", "uuid")))
 
 
-async def list_logs(request: web.Request) -> web.Response:
+async def list_logs(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS]
     listed = page(request, settings)
     where, params = filters(

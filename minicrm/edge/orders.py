@@ -55,7 +55,7 @@ async def claim_orders(pool: asyncpg.Pool, orders: list[OrderIn]) -> None:
     """An order belongs to one customer for good: each id is claimed for its customer, and one
     posted for another (stored, on its way through the pipeline, or earlier in this request) is a
     conflict (409 naming the items, and nothing of the request is claimed)."""
-    first = {}  # each id's customer, as first given in this request
+    first: dict[str, UUID] = {}  # each id's customer, as first given in this request
     for o in orders:
         first.setdefault(o.id, o.customerId)
     async with sql.planning.by_key(pool) as conn:
@@ -97,7 +97,7 @@ async def create(request: web.Request) -> web.Response:
     return json_response({"message": f"{count} order(s) accepted for processing", "count": count}, status=202)
 
 
-async def list_orders(request: web.Request) -> web.Response:
+async def list_orders(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS]
     listed = page(request, settings)
     where, params = filters(request, uuids={"customerId": "o.customer_id"}, choices={"status": ("o.status", STATUSES)})

@@ -98,7 +98,7 @@ class Publisher:
                     parts = sizing.fit(chunk, encode, self.max_record_bytes)
                 except sizing.TooLarge as exc:
                     raise PayloadTooLarge(str(exc)) from None
-                for part, value in parts:
+                for _, value in parts:
                     where = {"partition": group} if partitions else {"key": f"{group}:{zlib.crc32(value):08x}".encode()}
                     messages.append({"value": value, **where})
         await self._send(self.settings.topic(topic.name), messages)

@@ -85,7 +85,7 @@ def validate_items(item: type[T], raw: bytes, max_items: int, one: bool = True) 
         raise InvalidInput("request body is empty; expected JSON")
     if b"\\u0000" in raw:
         parse_json(raw)  # refuses a NUL character, saying where
-    single, array = adapters(item)
+    single, array = adapters(item)  # type: ignore[arg-type]  # a class is hashable; mypy cannot see it of type[T]
     is_one = one and not raw.lstrip().startswith(b"[")
     try:
         values = [single.validate_json(raw)] if is_one else array.validate_json(raw)

@@ -15,7 +15,7 @@ SETTINGS = web.AppKey("settings", Settings)
 POOL = web.AppKey("pool", asyncpg.Pool)
 PUBLISHER = web.AppKey("publisher", Publisher)
 AI_SERVICE = web.AppKey("ai", AI)
-AUTH = web.AppKey("auth", "Auth")
+AUTH: web.AppKey[Auth] = web.AppKey("auth")
 
 if TYPE_CHECKING:
-    from minicrm.edge.auth import Auth  # noqa: F401
+    from minicrm.edge.auth import Auth

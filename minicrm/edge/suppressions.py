@@ -38,7 +38,7 @@ async def create(request: web.Request) -> web.Response:
     return json_response({"message": "suppressed", "emails": list(chosen)}, status=201)
 
 
-async def list_suppressions(request: web.Request) -> web.Response:
+async def list_suppressions(request: web.Request) -> web.StreamResponse:
     listed = page(request, request.app[SETTINGS], unpaged=False)
     return await listing(
         request,

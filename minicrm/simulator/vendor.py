@@ -100,7 +100,7 @@ class Simulator:
         self.pending: list[dict[str, Any]] = []
         self.wakeup = asyncio.Event()
         self.posts = asyncio.Semaphore(CONCURRENT_POSTS)
-        self.stats = {
+        self.stats: dict[str, Any] = {
             "calls": 0,
             "accepted": 0,
             "reported": 0,

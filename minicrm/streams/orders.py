@@ -56,7 +56,7 @@ async def write_orders(conn: asyncpg.Connection, batch: Sequence[Order]) -> None
         r["id"]: OrderState(str(r["customer_id"]), r["status"], r["amount"], r["order_date"])
         for r in await sql.orders.lock(conn, ids)
     }
-    for order_id, s in zip(ids, new):
+    for order_id, s in zip(ids, new, strict=True):
         if order_id in old and old[order_id].customer_id != s.customer_id:
             raise Rejected(f"order {order_id} belongs to customer {old[order_id].customer_id}, not {s.customer_id}")
     await sql.orders.upsert(
@@ -76,7 +76,7 @@ async def write_orders(conn: asyncpg.Connection, batch: Sequence[Order]) -> None
     ]
     if items:
         await sql.orders.copy_items(conn, items)
-    deltas = order_effects.fold((old.get(order_id), s) for order_id, s in zip(ids, new))
+    deltas = order_effects.fold((old.get(order_id), s) for order_id, s in zip(ids, new, strict=True))
     if deltas:
         await sql.orders.apply_customer_deltas(
             conn,
@@ -94,7 +94,7 @@ async def ingest(conn: asyncpg.Connection, batch: Sequence[Order]) -> None:
     ids = [r["id"] for r in batch]
     waiting = {r["id"] for r in await sql.parked_orders.that_wait(conn, ids, customer_ids)}
     if waiting:
-        parked = [(r, cid) for r, cid in zip(batch, customer_ids) if r["id"] in waiting]
+        parked = [(r, cid) for r, cid in zip(batch, customer_ids, strict=True) if r["id"] in waiting]
         await sql.parked_orders.park(
             conn,
             [r["id"] for r, _ in parked],

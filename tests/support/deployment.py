@@ -41,7 +41,7 @@ class Process:
     def __init__(self, role: str, env: dict[str, str], log_path: Path) -> None:
         self.role = role
         self.log_path = log_path
-        self.log = open(log_path, "ab")
+        self.log = open(log_path, "ab")  # noqa: SIM115 - the process writes it until `kill` closes it
         command = "worker" if role == "live" else role  # the live view is a worker of its own
         self.popen = subprocess.Popen(
             [sys.executable, "-m", "minicrm.cli", command],
