@@ -23,6 +23,7 @@ async def answer(exc):
         ConnectionRefusedError(111, "refused"),
         asyncpg.exceptions.CannotConnectNowError(),
         asyncpg.exceptions.ConnectionDoesNotExistError(),
+        asyncpg.exceptions.DeadlockDetectedError(),  # the moment's, as the pipeline retries it
     ],
 )
 async def test_a_database_outage_answers_503_not_500(exc):
