@@ -10,7 +10,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Literal, get_args
 
+OrderStatus = Literal["PENDING", "COMPLETED", "CANCELLED", "REFUNDED"]
+ORDER_STATUSES: tuple[str, ...] = get_args(OrderStatus)
+PENDING, COMPLETED, CANCELLED, REFUNDED = ORDER_STATUSES
 ZERO = Decimal("0")
 
 
@@ -31,9 +35,9 @@ class CustomerDelta:
 
 def effect(status: str, amount: Decimal) -> tuple[Decimal, int]:
     """(spend, visits) an order in this status contributes to its customer."""
-    if status == "COMPLETED":
+    if status == COMPLETED:
         return amount, 1
-    if status in ("REFUNDED", "CANCELLED"):
+    if status in (REFUNDED, CANCELLED):
         return ZERO, 1
     return ZERO, 0
 
@@ -49,6 +53,6 @@ def fold(changes: Iterable[tuple[OrderState | None, OrderState]]) -> dict[str, C
         old_spend, old_visits = effect(old.status, old.amount) if old else (ZERO, 0)
         delta.spend += new_spend - old_spend
         delta.visits += new_visits - old_visits
-        if new.status == "COMPLETED" and (delta.last_order_date is None or new.order_date > delta.last_order_date):
+        if new.status == COMPLETED and (delta.last_order_date is None or new.order_date > delta.last_order_date):
             delta.last_order_date = new.order_date
     return {cid: d for cid, d in deltas.items() if d.spend or d.visits or d.last_order_date}

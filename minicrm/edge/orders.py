@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import UTC, datetime
-from typing import get_args
 from uuid import UUID
 
 import asyncpg
@@ -16,11 +15,11 @@ from minicrm.edge.errors import Conflict, InvalidInput
 from minicrm.edge.listing import SortOrder, listing
 from minicrm.edge.requests import filters, page, validate_items
 from minicrm.edge.responses import json_response
-from minicrm.edge.schemas import OrderIn, OrderStatus
+from minicrm.edge.schemas import OrderIn
 from minicrm.edge.state import POOL, PUBLISHER, SETTINGS
+from minicrm.order_effects import ORDER_STATUSES
 from minicrm.records import OrderBatch
 
-STATUSES = get_args(OrderStatus)
 NEWEST_FIRST = SortOrder((("o.order_date", "timestamptz"), ("o.id", "text")), descending=True)
 
 
@@ -100,7 +99,9 @@ async def create(request: web.Request) -> web.Response:
 async def list_orders(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS]
     listed = page(request, settings)
-    where, params = filters(request, uuids={"customerId": "o.customer_id"}, choices={"status": ("o.status", STATUSES)})
+    where, params = filters(
+        request, uuids={"customerId": "o.customer_id"}, choices={"status": ("o.status", ORDER_STATUSES)}
+    )
     return await listing(
         request,
         request.app[POOL],

@@ -22,9 +22,9 @@ from typing_extensions import TypedDict
 
 from minicrm import campaign_states as states
 from minicrm import receipt_folding, rules, templating
+from minicrm.order_effects import OrderStatus
 
 CENT = Decimal("0.01")
-OrderStatus = Literal["PENDING", "COMPLETED", "CANCELLED", "REFUNDED"]
 
 # Text checked by pattern in pydantic's core (no Python call per value: at ingest the edge checks
 # tens of thousands of fields a second), and what a value failing each is told (pydantic's own

@@ -174,7 +174,7 @@ def parts(deliveries: list[dict], most: int | None = None) -> list[list[dict]]:
 
 
 def failed(deliveries: list[dict], reason: str) -> list[dict]:
-    return [{"commId": d["commId"], "status": "FAILED", "reason": reason} for d in deliveries]
+    return [{"commId": d["commId"], "status": states.MESSAGE_FAILED, "reason": reason} for d in deliveries]
 
 
 async def vendor_status(campaign_id: UUID, change: Callable[..., Awaitable[str]], *args: str) -> None:
