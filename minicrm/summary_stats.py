@@ -8,6 +8,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from minicrm import experiments
+
 SPEND_BANDS = (Decimal(1000), Decimal(5000), Decimal(10000), Decimal(50000))
 
 
@@ -70,4 +72,51 @@ def build(campaign: dict[str, Any], by_band: list[Segment], by_city: list[Segmen
         "messages_per_second": round((sent + failed) / duration, 1) if duration > 0 else None,
         "by_spend_band": table(by_band),
         "by_city": table(by_city),
+        **earnings(campaign),
     }
+
+
+def _money(value: Any) -> float:
+    """Revenue as a JSON number (the stats are stored as JSON, which has no decimal type)."""
+    return round(float(value or 0), 2)
+
+
+def earnings(campaign: dict[str, Any]) -> dict[str, Any]:
+    """What the campaign earned, for the keys that apply: conversions and revenue where they were
+    counted, lift where there is a holdout, variants and the winner where there was a test."""
+    stats: dict[str, Any] = {}
+    sent, conversions = campaign["sent_count"], campaign.get("conversions")
+    if conversions is not None:
+        stats.update(conversions=conversions, conversion_rate=rate(conversions, sent))
+    if campaign.get("attributed_revenue") is not None:
+        stats["attributed_revenue"] = _money(campaign["attributed_revenue"])
+    for key in ("attribution_days", "holdout_size", "holdout_conversions", "winner"):
+        if campaign.get(key) is not None:
+            stats[key] = campaign[key]
+    decision = campaign.get("decision")
+    if decision is not None:
+        stats["decision"] = asdict(decision) if isinstance(decision, experiments.Decision) else dict(decision)
+    if conversions is not None and campaign.get("holdout_size"):
+        found = experiments.lift(conversions, sent, campaign.get("holdout_conversions") or 0, campaign["holdout_size"])
+        if found is not None:
+            # Six places, so that a sentence rounding them to 0.1 point rounds the true figures.
+            stats.update(
+                holdout_conversion_rate=round(found.holdout_rate, 6),
+                lift=round(found.difference, 6),
+                lift_interval=[round(found.low, 6), round(found.high, 6)],
+            )
+    if campaign.get("variants"):
+        stats["variants"] = [variant(v).as_dict() for v in campaign["variants"]]
+    return stats
+
+
+def variant(row: dict[str, Any]) -> experiments.VariantFigures:
+    return experiments.VariantFigures(
+        name=row["name"],
+        message=row.get("message") or "",
+        audience_size=row.get("audience_size") or 0,
+        sent=row.get("sent_count") or 0,
+        failed=row.get("failed_count") or 0,
+        conversions=row.get("conversions") or 0,
+        revenue=_money(row.get("attributed_revenue")),
+    )

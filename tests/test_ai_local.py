@@ -329,3 +329,22 @@ def test_suggestions_read_like_messages_and_never_paste_the_brief(name, objectiv
     percent = re.search(r"(\d+)\s?%", objective)
     if percent:
         assert any(f"{percent.group(1)}% off" in m for m in messages)
+
+
+def test_summaries_give_money_in_the_currency():
+    stats = {
+        "audience_size": 10,
+        "sent": 10,
+        "failed": 0,
+        "delivery_rate": 1.0,
+        "by_spend_band": [],
+        "by_city": [],
+        "conversions": 2,
+        "conversion_rate": 0.2,
+        "attributed_revenue": 1500.0,
+        "attribution_days": 1,
+    }
+    text = local.summary("Spring", stats, currency="$")
+    assert (
+        "It earned $1,500 from 2 customers who ordered within 1 day of each message, a conversion rate of 20.0%" in text
+    )
