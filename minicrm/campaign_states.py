@@ -1,15 +1,20 @@
 """A campaign's state machine, in one place: statuses, the moves between them, who makes each.
 
     SCHEDULED ─due─▶ QUEUED ─begin─▶ SEGMENTING ─segmented─▶ RUNNING ─summarised─▶ COMPLETED
-                                          │  ▲                 │  ▲
-                                    pause │  │ resume    pause │  │ resume / vendor up
-                                          ▼  │                 ▼  │
-                                          PAUSED ◀──vendor down──┘
+                                          │  ▲       │         ▲ │  ▲
+                                    pause │  │ resume│ A/B test│ │  │ resume / vendor up
+                                          ▼  │       ▼ decided │ ▼  │
+                                          PAUSED ◀── TESTING ──┘ PAUSED ◀──vendor down
 
 Any status but a final one can be cancelled (CANCELLED) or fail (FAILED: its request could
 not be run). A campaign is *delivered* once it is segmented and no message is pending; it
 reads COMPLETED only when its summary is written, in the statement that writes it. A
 cancelled campaign is final at once and gets its summary too (if it had started).
+
+A campaign with an A/B test is TESTING once segmented: its test cohort is sent, the rest of its
+audience waits (WAITING messages, counted as pending) until the decision is due; then the
+winner's message goes to the rest and it runs on. TESTING is paused, resumed and cancelled like
+RUNNING; a resume before the decision returns to TESTING.
 
 Both pauses read PAUSED; `paused_by` tells the user's pause (it stays until the user
 resumes) from the vendor's (the fan-out lifts it on the first call that succeeds). A
@@ -26,27 +31,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SCHEDULED, QUEUED, SEGMENTING, RUNNING, PAUSED, COMPLETED, FAILED, CANCELLED = (
+SCHEDULED, QUEUED, SEGMENTING, RUNNING, TESTING, PAUSED, COMPLETED, FAILED, CANCELLED = (
     "SCHEDULED",
     "QUEUED",
     "SEGMENTING",
     "RUNNING",
+    "TESTING",
     "PAUSED",
     "COMPLETED",
     "FAILED",
     "CANCELLED",
 )
-STATUSES = (SCHEDULED, QUEUED, SEGMENTING, RUNNING, PAUSED, COMPLETED, FAILED, CANCELLED)
+STATUSES = (SCHEDULED, QUEUED, SEGMENTING, RUNNING, TESTING, PAUSED, COMPLETED, FAILED, CANCELLED)
 FINAL = (COMPLETED, FAILED, CANCELLED)
-SENDING = (RUNNING, PAUSED)  # segmented (or being segmented, if PAUSED); messages out or waiting
-STARTED = (SEGMENTING, RUNNING, PAUSED)
+# Segmented (or being segmented, if PAUSED); messages out or waiting. Not TESTING: a test's
+# campaign is delivered only once its decision has sent the rest.
+SENDING = (RUNNING, PAUSED)
+STARTED = (SEGMENTING, RUNNING, TESTING, PAUSED)
 
 USER, VENDOR = "user", "vendor"  # who paused
 
 # A message (one communication_log row). PENDING until an outcome; SKIPPED rows are the
-# segment's customers that were not messaged (opted out, or over the frequency cap).
+# segment's customers that were not messaged (opted out, or over the frequency cap); HOLDOUT rows
+# the holdout's (never messaged, their conversions measure the lift); WAITING rows an A/B test's
+# rest, until the winner is decided (then PENDING, with the winner's message).
 PENDING, SENT, MESSAGE_FAILED, MESSAGE_CANCELLED, SKIPPED = "PENDING", "SENT", "FAILED", "CANCELLED", "SKIPPED"
-MESSAGE_STATUSES = (PENDING, SENT, MESSAGE_FAILED, MESSAGE_CANCELLED, SKIPPED)
+HOLDOUT, WAITING = "HOLDOUT", "WAITING"
+MESSAGE_STATUSES = (PENDING, SENT, MESSAGE_FAILED, MESSAGE_CANCELLED, SKIPPED, HOLDOUT, WAITING)
 RESENDABLE = (SENT, MESSAGE_FAILED, MESSAGE_CANCELLED, SKIPPED)  # final message statuses
 OPTED_OUT, FREQUENCY_CAPPED = "opted out", "frequency cap"  # the reasons of SKIPPED rows
 # The campaign's counters of its messages in each status (test sends are in none).
@@ -56,6 +67,8 @@ COUNTERS = {
     MESSAGE_FAILED: ("failed_count",),
     MESSAGE_CANCELLED: ("cancelled_count",),
     SKIPPED: ("suppressed_count", "capped_count"),
+    HOLDOUT: ("holdout_size",),
+    WAITING: ("waiting_count",),
 }
 
 # What a user may do, and from which statuses.
@@ -72,6 +85,7 @@ class State:
     status: str
     paused_by: str | None = None
     segmented: bool = False  # its whole audience is written
+    testing: bool = False  # an A/B test whose winner is not decided yet
     delivered: bool = False  # segmented and nothing pending: only its summary is to come
 
 
@@ -103,7 +117,9 @@ def decide(action: str, state: State) -> Move:
     if action == RESUME:
         if status != PAUSED:
             raise IllegalTransition(f"only a PAUSED campaign can be resumed; this one is {status}")
-        return Move(RUNNING if state.segmented else SEGMENTING)
+        if not state.segmented:
+            return Move(SEGMENTING)
+        return Move(TESTING if state.testing else RUNNING)
     raise ValueError(f"unknown action {action!r}")
 
 

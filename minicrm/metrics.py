@@ -17,6 +17,10 @@ HTTP_SECONDS = Histogram(
     "minicrm_http_request_seconds", "Seconds to answer an HTTP request, by route and method", ["route", "method"]
 )
 CAMPAIGNS = Gauge("minicrm_campaigns", "Campaigns by status (read from PostgreSQL at scrape time)", ["status"])
+# What campaigns sent and earned, by their status (read at scrape time too).
+CAMPAIGN_SENT = Gauge("minicrm_campaign_messages_sent", "Messages SENT by campaigns", ["status"])
+CONVERSIONS = Gauge("minicrm_campaign_conversions", "Customers converted by campaigns", ["status"])
+ATTRIBUTED_REVENUE = Gauge("minicrm_campaign_attributed_revenue", "Revenue attributed to campaigns", ["status"])
 
 # The worker.
 RECORDS_CONSUMED = Counter("minicrm_records_consumed_total", "Kafka records an agent took, by topic", ["topic"])

@@ -59,6 +59,15 @@ class CampaignRequest(Record):
     rate_per_second: float | None = None
     resend_of: str | None = None
     resend_statuses: list[str] | None = None
+    attribution_days: int = 7
+    holdout_percent: int = 0
+    variants: list[dict[str, Any]] | None = None  # [{name, message, weight}]; the first is the control
+    ab_test: dict[str, Any] | None = None  # {testPercent, metric, decideAfterSeconds}
+    assignment_seed: str | None = None  # holdout and variants are drawn by it (a resend's is its first's)
+
+    @property
+    def seed(self) -> str:
+        return self.assignment_seed or self.id
 
     def row(self, status: str, send_at: datetime | None = None) -> tuple:
         """The values of its campaigns row, in `sql.campaigns.CREATE`'s order."""
@@ -74,6 +83,11 @@ class CampaignRequest(Record):
             self.rate_per_second,
             UUID(self.resend_of) if self.resend_of else None,
             self.resend_statuses,
+            self.attribution_days,
+            self.holdout_percent,
+            self.variants,
+            self.ab_test,
+            UUID(self.assignment_seed) if self.assignment_seed else None,
         )
 
     @classmethod
@@ -90,6 +104,11 @@ class CampaignRequest(Record):
             rate_per_second=row["rate_per_second"],
             resend_of=str(row["resend_of"]) if row["resend_of"] else None,
             resend_statuses=row["resend_statuses"],
+            attribution_days=row["attribution_days"],
+            holdout_percent=row["holdout_percent"],
+            variants=row["variants"],
+            ab_test=row["ab_test"],
+            assignment_seed=str(row["assignment_seed"]) if row["assignment_seed"] else None,
         )
 
 

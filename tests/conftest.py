@@ -8,7 +8,11 @@ import pytest
 
 from support.deployment import ROOT, Pipeline, deployment, vendor
 
-REBALANCING = {"test_worker_killed_mid_campaign", "test_two_workers_share_partitions"}
+REBALANCING = {
+    "test_worker_killed_mid_campaign",
+    "test_two_workers_share_partitions",
+    "test_a_campaign_earns_what_its_customers_order_even_through_a_killed_worker",
+}
 
 
 def pytest_collection_modifyitems(items):

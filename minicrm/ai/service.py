@@ -101,7 +101,10 @@ class AI:
 
     async def summary(self, name: str, stats: dict[str, Any]) -> str:
         return await self._ask(
-            "summary", lambda gemini: gemini.summary(name, stats), _text(2000), lambda: local.summary(name, stats)
+            "summary",
+            lambda gemini: gemini.summary(name, stats),
+            _text(2000),
+            lambda: local.summary(name, stats, self.settings.currency),
         )
 
     async def suggestions(self, name: str, objective: str) -> list[str]:

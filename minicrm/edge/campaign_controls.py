@@ -152,13 +152,18 @@ def split_recipients(recipients: list[str]) -> tuple[list[uuid.UUID], list[str]]
 
 async def resend(request: web.Request) -> web.Response:
     """A new campaign, linked to this one, to its customers whose messages ended in `statuses`
-    (minus opt-outs); this campaign's counters stay as they are."""
+    (minus opt-outs); this campaign's counters stay as they are. Each customer gets the variant
+    they had (unless a new message is given), and conversions are counted as the first's were."""
     body = validate_one(ResendIn, await read_json(request))
     campaign_id = campaign_uuid(request.match_info["id"])
     db = request.app[POOL]
     async with db.acquire() as conn:
         first = await sql.campaigns.owned(
-            conn, campaign_id, current_user(request), "c.id, c.user_id, c.name, c.segment, c.message, c.status"
+            conn,
+            campaign_id,
+            current_user(request),
+            "c.id, c.user_id, c.name, c.segment, c.message, c.status, c.variants, c.assignment_seed,"
+            " c.attribution_days",
         )
         if first["status"] not in (states.COMPLETED, states.CANCELLED):
             raise Conflict(
@@ -175,8 +180,11 @@ async def resend(request: web.Request) -> web.Response:
         intent=f'Customers whose messages of "{first["name"]}" ended {" or ".join(statuses)}.',
         resend_of=str(campaign_id),
         resend_statuses=statuses,
+        attribution_days=first["attribution_days"],
+        variants=None if body.message else first["variants"],
+        assignment_seed=str(first["assignment_seed"] or campaign_id),
     )
-    status = await submit(request, record)
+    status = await submit(request, record, expected=size)
     return json_response(
         {
             "message": "resend accepted; it runs in the pipeline",

@@ -10,7 +10,7 @@ import asyncpg
 from aiohttp import web
 
 from minicrm import campaign_states as states
-from minicrm import sql, topics
+from minicrm import experiments, sql, topics
 from minicrm.edge.auth import current_user
 from minicrm.edge.errors import ApiError, InvalidInput
 from minicrm.edge.listing import SortOrder, listing
@@ -39,11 +39,15 @@ async def create(request: web.Request) -> web.Response:
         user_id=owner,
         name=campaign.name,
         segment=campaign.ruleGroup,
-        message=campaign.message,
+        message=campaign.message or "",
         intent=intent,
         rate_per_second=campaign.ratePerSecond,
+        attribution_days=campaign.attributionDays,
+        holdout_percent=campaign.holdoutPercent,
+        variants=campaign.variant_list(),
+        ab_test=campaign.abTest.model_dump() if campaign.abTest else None,
     )
-    status = await submit(request, record, campaign.sendAt)
+    status = await submit(request, record, campaign.sendAt, counts["audience"])
     return json_response(
         {
             "message": "campaign accepted; it runs in the pipeline",
@@ -59,14 +63,16 @@ async def create(request: web.Request) -> web.Response:
     )
 
 
-async def submit(request: web.Request, record: CampaignRequest, send_at: datetime | None = None) -> str:
+async def submit(
+    request: web.Request, record: CampaignRequest, send_at: datetime | None = None, expected: int | None = None
+) -> str:
     """Stores the campaign's row and publishes its request (a scheduled one: the scheduler does,
     when due); answers its status. The row is the ticket: it exists before the answer, so the
     campaign can be read at once; the worker's own insert of it does nothing. Nothing queued,
-    nothing kept."""
+    nothing kept. `expected`: the audience the edge counted, read until segmentation has counted it."""
     db = request.app[POOL]
     status = states.SCHEDULED if send_at else states.QUEUED
-    await sql.campaigns.create(db, record.row(status, send_at))
+    await sql.campaigns.create(db, record.row(status, send_at), expected)
     if status == states.QUEUED:
         try:
             await publish_request(request, record)
@@ -91,6 +97,13 @@ def _rates(record: Any) -> dict[str, Any]:
     done = row["sent_count"] + row["failed_count"]
     row["delivery_rate"] = round(row["sent_count"] / done, 4) if done else None
     row["progress"] = round(done / row["audience_size"], 4) if row["audience_size"] else None
+    row["conversion_rate"] = round(row["conversions"] / row["sent_count"], 4) if row["sent_count"] else None
+    lift = experiments.lift(row["conversions"], row["sent_count"], row["holdout_conversions"], row["holdout_size"])
+    row["lift"] = round(lift.difference, 4) if lift else None
+    row["lift_interval"] = [round(lift.low, 4), round(lift.high, 4)] if lift else None
+    for variant in row["variants"] or []:
+        sent = variant["sent_count"]
+        variant["conversion_rate"] = round(variant["conversions"] / sent, 4) if sent else None
     return row
 
 

@@ -38,7 +38,11 @@ async def metrics_middleware(request: web.Request, handler: Any) -> web.StreamRe
 
 async def serve(request: web.Request) -> web.Response:
     """`GET /metrics`: Prometheus's text format; campaigns by status are read now."""
-    counts = dict(await sql.campaigns.by_status(request.app[POOL]))
+    rows = {r["status"]: r for r in await sql.campaigns.by_status(request.app[POOL])}
     for status in states.STATUSES:
-        metrics.CAMPAIGNS.labels(status).set(counts.get(status, 0))
+        row = rows.get(status)
+        metrics.CAMPAIGNS.labels(status).set(row["campaigns"] if row else 0)
+        metrics.CAMPAIGN_SENT.labels(status).set(row["sent"] if row else 0)
+        metrics.CONVERSIONS.labels(status).set(row["conversions"] if row else 0)
+        metrics.ATTRIBUTED_REVENUE.labels(status).set(float(row["revenue"]) if row else 0)
     return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})

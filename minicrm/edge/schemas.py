@@ -130,11 +130,37 @@ def _template(value: str) -> str:
 Message = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_template)]
 
 
+class VariantIn(Body):
+    name: Line = Field(min_length=1, max_length=40)
+    message: Message
+
+
+class AbTestIn(Body):
+    testPercent: int = Field(ge=1, le=90, description="the share of the audience the variants are tested on first")
+    metric: Literal["conversion_rate", "delivery_rate"]
+    decideAfterSeconds: int = Field(
+        ge=1, le=30 * 86_400, description="the test runs this long after segmentation, then the winner goes to the rest"
+    )
+
+
 class CampaignIn(Body):
     userId: Line | None = Field(default=None, min_length=1, max_length=200)  # the session's user wins
     name: Line = Field(min_length=1, max_length=200)
     ruleGroup: dict[str, Any]
-    message: Message
+    message: Message | None = Field(default=None, description="required unless `variants` are given")
+    attributionDays: int = Field(
+        default=7, ge=1, le=90, description="an order within this many days of a message SENT converts its customer"
+    )
+    holdoutPercent: int = Field(
+        default=0, ge=0, le=50, description="this share of the audience gets no message: the lift is measured on it"
+    )
+    variants: list[VariantIn] | None = Field(
+        default=None, min_length=2, max_length=5, description="messages drawn per customer; the first is the control"
+    )
+    weights: list[float] | None = Field(
+        default=None, min_length=2, max_length=5, description="the variants' shares (any scale), as many as variants"
+    )
+    abTest: AbTestIn | None = None
     sendAt: SendAt | None = Field(
         default=None,
         description="ISO 8601 with offset: the campaign is SCHEDULED and starts then (its audience as of that moment)",
@@ -148,6 +174,37 @@ class CampaignIn(Body):
     def _rules(cls, value: dict[str, Any]) -> dict[str, Any]:
         rules.parse(value)  # RuleError is a ValueError: pydantic reports it on this field
         return value
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None and not all(0 < w <= 1_000_000 for w in value):
+            raise ValueError("weights must be positive numbers")
+        return value
+
+    @model_validator(mode="after")
+    def _variants(self) -> CampaignIn:
+        names = [v.name for v in self.variants or []]
+        if len(set(names)) < len(names):
+            raise ValueError("variants must have different names")
+        if self.weights is not None and len(self.weights) != len(names):
+            raise ValueError("weights need one number per variant")
+        if self.abTest is not None and not names:
+            raise ValueError("abTest needs variants")
+        if self.message is None:
+            if not self.variants:
+                raise ValueError("message is required (or variants)")
+            self.message = self.variants[0].message
+        return self
+
+    def variant_list(self) -> list[dict[str, Any]] | None:
+        """The variants as the campaign keeps them: `[{name, message, weight}]`."""
+        if not self.variants:
+            return None
+        weights = self.weights or [1.0] * len(self.variants)
+        return [
+            {"name": v.name, "message": v.message, "weight": w} for v, w in zip(self.variants, weights, strict=True)
+        ]
 
 
 @with_config(ConfigDict(str_strip_whitespace=True))

@@ -3,6 +3,8 @@ statements (plain SQL, `$n` bind parameters only; arrays go in through unnest) a
 functions that run them on a connection or the pool. The numbered migrations are beside them."""
 
 from minicrm.sql import (
+    ab_tests,
+    attribution,
     campaign_controls,
     campaigns,
     customers,
@@ -24,6 +26,8 @@ from minicrm.sql.errors import NotFound
 
 __all__ = [
     "NotFound",
+    "ab_tests",
+    "attribution",
     "campaign_controls",
     "campaigns",
     "customers",

@@ -9,13 +9,16 @@ from uuid import UUID
 import asyncpg
 
 from minicrm import campaign_states as states
-from minicrm.sql.campaigns import DELIVERED, FINAL
+from minicrm.sql.campaigns import DELIVERED, FINAL, TESTING
 from minicrm.sql.errors import NotFound
 from minicrm.sql.planning import Db
 
+OPEN_MESSAGES = states.sql_list((states.PENDING, states.WAITING))
+
 # The state a user's action is decided on (campaign_states.decide), if the campaign is theirs.
 CONTROL_STATE = f"""
-SELECT c.status, c.paused_by, c.segmented_at IS NOT NULL AS segmented, {DELIVERED} AS delivered
+SELECT c.status, c.paused_by, c.segmented_at IS NOT NULL AS segmented, {DELIVERED} AS delivered,
+       {TESTING} AS testing
 FROM campaigns c WHERE c.id = $1 AND ($2::text IS NULL OR c.user_id = $2)
 """
 
@@ -35,7 +38,7 @@ CANCEL = f"""
 UPDATE campaigns SET status = '{states.CANCELLED}', paused_by = NULL, pause_reason = NULL, completed_at = now()
 WHERE id = $1 AND status = $2 AND status NOT IN {FINAL}
 """
-# Messages of a cancelled campaign that are still pending become CANCELLED (idempotent; in a
+# Messages of a cancelled campaign that are still pending or waiting become CANCELLED (idempotent; in a
 # statement of its own after CANCEL commits, so no chunk written before the cancel is missed).
 # A message whose receipt is being applied (its row locked) is left to the receipt: waiting for
 # it deadlocked with `receipts.APPLY`, which locks its rows in the receipts' order. A campaign
@@ -43,16 +46,17 @@ WHERE id = $1 AND status = $2 AND status NOT IN {FINAL}
 CANCEL_PENDING = f"""
 WITH moved AS (
     UPDATE communication_log l SET status = '{states.MESSAGE_CANCELLED}', reason = 'the campaign was cancelled'
-    FROM (SELECT id FROM communication_log
-          WHERE campaign_id = $1 AND status = '{states.PENDING}' AND NOT test
+    FROM (SELECT id, status FROM communication_log
+          WHERE campaign_id = $1 AND status IN {OPEN_MESSAGES} AND NOT test
             AND EXISTS (SELECT 1 FROM campaigns WHERE id = $1 AND status = '{states.CANCELLED}')
-          FOR UPDATE SKIP LOCKED) pending
-    WHERE l.id = pending.id
-    RETURNING 1
+          FOR UPDATE SKIP LOCKED) open
+    WHERE l.id = open.id
+    RETURNING open.status
 )
 UPDATE campaigns c
 SET cancelled_count = cancelled_count + (SELECT count(*) FROM moved),
-    pending_count = pending_count - (SELECT count(*) FROM moved)
+    pending_count = pending_count - (SELECT count(*) FROM moved WHERE status = '{states.PENDING}'),
+    waiting_count = waiting_count - (SELECT count(*) FROM moved WHERE status = '{states.WAITING}')
 WHERE c.id = $1 AND c.status = '{states.CANCELLED}'
 """
 RESCHEDULE = "UPDATE campaigns SET send_at = $3 WHERE id = $1 AND status = $2"

@@ -23,12 +23,34 @@ SUMMARISABLE = (
     f"(c.summary IS NULL AND ({DELIVERED} OR (c.status = '{states.CANCELLED}' AND c.started_at IS NOT NULL)))"
 )
 
-COLUMNS = """
-c.id, c.name, c.user_id AS "userId", c.intent, c.segment, c.message, c.audience_size, c.status,
+# An A/B test whose winner is not decided yet.
+TESTING = "(c.ab_test IS NOT NULL AND c.winner IS NULL)"
+
+# Each variant as defined, with its figures (`campaign_variants`), in order.
+VARIANTS = """
+CASE WHEN c.variants IS NULL THEN NULL ELSE (
+    SELECT jsonb_agg(jsonb_build_object(
+        'name', d.v->>'name', 'message', d.v->>'message', 'weight', (d.v->>'weight')::float8,
+        'audience_size', coalesce(f.audience_size, 0), 'sent_count', coalesce(f.sent_count, 0),
+        'failed_count', coalesce(f.failed_count, 0), 'conversions', coalesce(f.conversions, 0),
+        'attributed_revenue', coalesce(f.attributed_revenue, 0)) ORDER BY d.position)
+    FROM jsonb_array_elements(c.variants) WITH ORDINALITY AS d(v, position)
+    LEFT JOIN campaign_variants f ON f.campaign_id = c.id AND f.name = d.v->>'name'
+) END
+"""
+
+COLUMNS = f"""
+c.id, c.name, c.user_id AS "userId", c.intent, c.segment, c.message,
+CASE WHEN c.segmented_at IS NULL THEN coalesce(c.expected_audience, c.audience_size) ELSE c.audience_size END
+    AS audience_size, c.status,
 c.pending_count, c.sent_count, c.failed_count, c.created_at AS "createdAt", c.started_at AS "startedAt",
 c.completed_at AS "completedAt", c.summary, c.summary_stats AS "summaryStats", c.failure_reason,
 c.pause_reason, c.paused_by, c.cancelled_count, c.suppressed_count, c.capped_count, c.send_at AS "sendAt",
-c.rate_per_second AS "ratePerSecond", c.resend_of AS "resendOf", c.resend_statuses AS "resendStatuses"
+c.rate_per_second AS "ratePerSecond", c.resend_of AS "resendOf", c.resend_statuses AS "resendStatuses",
+c.attribution_days, c.conversions, c.attributed_revenue, c.holdout_percent, c.holdout_size, c.holdout_conversions,
+c.waiting_count, c.winner, c.decision, c.ab_test AS "abTest", c.testing_until AS "testingUntil",
+c.completed_at + make_interval(days => c.attribution_days) AS attribution_closes_at,
+{VARIANTS} AS variants
 """
 
 # {columns} from COLUMNS or "c.id"; $2 the signed-in user, NULL in open mode.
@@ -36,8 +58,9 @@ OWNED = "SELECT {columns} FROM campaigns c WHERE c.id = $1 AND ($2::text IS NULL
 
 CREATE = """
 INSERT INTO campaigns (id, user_id, name, intent, segment, message, status, send_at, rate_per_second,
-                       resend_of, resend_statuses)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                       resend_of, resend_statuses, attribution_days, holdout_percent, variants, ab_test,
+                       assignment_seed, expected_audience)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 ON CONFLICT (id) DO NOTHING
 """
 
@@ -69,7 +92,10 @@ WHERE id = $1 AND status = '{states.PAUSED}' AND paused_by = '{states.VENDOR}'
 DELIVERY_GATE = "SELECT status, paused_by, delivery_epoch, rate_per_second FROM campaigns WHERE id = $1"
 
 # What CampaignRequest.from_row reads.
-REQUEST_COLUMNS = "id, user_id, name, intent, segment, message, rate_per_second, resend_of, resend_statuses"
+REQUEST_COLUMNS = (
+    "id, user_id, name, intent, segment, message, rate_per_second, resend_of, resend_statuses,"
+    " attribution_days, holdout_percent, variants, ab_test, assignment_seed"
+)
 # Scheduled campaigns that are due, oldest first; then each marked QUEUED once its request is out.
 DUE = f"""
 SELECT {REQUEST_COLUMNS}
@@ -78,7 +104,11 @@ FROM campaigns WHERE status = '{states.SCHEDULED}' AND send_at <= now() ORDER BY
 REQUEST = f"SELECT {REQUEST_COLUMNS} FROM campaigns WHERE id = $1"
 MARK_QUEUED = f"UPDATE campaigns SET status = '{states.QUEUED}' WHERE id = $1 AND status = '{states.SCHEDULED}'"
 
-BY_STATUS = "SELECT status, count(*) FROM campaigns GROUP BY status"
+BY_STATUS = """
+SELECT status, count(*) AS campaigns, sum(sent_count)::bigint AS sent, sum(conversions)::bigint AS conversions,
+       sum(attributed_revenue) AS revenue
+FROM campaigns GROUP BY status
+"""
 
 
 async def owned(conn: Db, campaign_id: UUID, user: str | None, columns: str = "c.id") -> asyncpg.Record:
@@ -89,9 +119,9 @@ async def owned(conn: Db, campaign_id: UUID, user: str | None, columns: str = "c
     return row
 
 
-async def create(db: Db, row: Sequence[Any]) -> str:
+async def create(db: Db, row: Sequence[Any], expected_audience: int | None = None) -> str:
     """The campaign's row (`CampaignRequest.row`), unless it exists."""
-    return await db.execute(CREATE, *row)
+    return await db.execute(CREATE, *row, expected_audience)
 
 
 async def delete_unstarted(db: Db, campaign_id: UUID) -> str:
@@ -137,5 +167,5 @@ async def mark_queued(conn: Db, campaign_id: UUID) -> str:
 
 
 async def by_status(db: Db) -> list[asyncpg.Record]:
-    """(status, how many campaigns) for each status that has any."""
+    """Per status that has any: how many campaigns, their messages sent, conversions and revenue."""
     return await db.fetch(BY_STATUS)

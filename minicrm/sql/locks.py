@@ -24,6 +24,8 @@ class Lock(IntEnum):
     SEGMENTATION = 727_277
     # The timer that drops the edge's claims of stored orders: one worker at a time.
     PRUNE_ORDER_CLAIMS = 727_278
+    # The timer that decides the A/B tests that are due: one worker at a time.
+    DECIDE_TESTS = 727_279
 
 
 TRY_LOCK = "SELECT pg_try_advisory_lock($1)"

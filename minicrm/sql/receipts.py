@@ -1,5 +1,5 @@
 """Receipts applied: log rows moved to their outcome, and the campaign's counters with them, in
-one statement per batch of receipts."""
+one statement per batch of receipts (each variant's too)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,14 @@ WITH r AS (
     SET status = found.status, reason = found.reason, delivered_at = now()
     FROM found
     WHERE l.ctid = found.address
-    RETURNING l.status, l.test
+    RETURNING l.status, l.test, l.variant
+), variants AS (
+    UPDATE campaign_variants v
+    SET sent_count = v.sent_count + m.sent, failed_count = v.failed_count + m.failed
+    FROM (SELECT variant, count(*) FILTER (WHERE status = '{states.SENT}')::int AS sent,
+                 count(*) FILTER (WHERE status = '{states.MESSAGE_FAILED}')::int AS failed
+          FROM moved WHERE variant IS NOT NULL AND NOT test GROUP BY variant) m
+    WHERE v.campaign_id = $1 AND v.name = m.variant
 ), counts AS (
     SELECT count(*) FILTER (WHERE status = '{states.SENT}' AND NOT test)::int AS sent,
            count(*) FILTER (WHERE status = '{states.MESSAGE_FAILED}' AND NOT test)::int AS failed,

@@ -10,13 +10,14 @@ from uuid import UUID
 import asyncpg
 
 from minicrm import campaign_states as states
-from minicrm.sql.campaigns import SUMMARISABLE
+from minicrm.sql.campaigns import SUMMARISABLE, VARIANTS
 from minicrm.sql.planning import Db
 
 # A campaign waiting for its summary, if $1 is one.
 TO_SUMMARISE = f"""
 SELECT id, name, intent, segment, message, status, audience_size, sent_count, failed_count, cancelled_count,
-       suppressed_count, capped_count, started_at, completed_at
+       suppressed_count, capped_count, started_at, completed_at, attribution_days, conversions, attributed_revenue,
+       holdout_size, holdout_conversions, winner, decision, {VARIANTS} AS variants
 FROM campaigns c
 WHERE id = $1 AND {SUMMARISABLE}
 """

@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import asdict
 from uuid import UUID
 
 import asyncpg
 
 from minicrm import campaign_states as states
-from minicrm import exclusions, rules, sizing, sql, templating, topics
+from minicrm import exclusions, experiments, rules, sizing, sql, templating, topics
 from minicrm.records import CampaignDone, CampaignRequest, DeliveryBatch, delivery
+from minicrm.sql.locks import Lock
 from minicrm.streams import timers
 from minicrm.streams.app import app, settings
 from minicrm.streams.batching import guarded, retry_forever, storable
@@ -43,19 +45,52 @@ DUE_BATCH = 100
 
 
 def audience_query(request: CampaignRequest) -> tuple[str, list]:
-    """The chunk statement ($1 campaign, $2 limit) and its audience, message and exclusion values."""
-    first = 3
+    """The chunk statement ($1 campaign, $2 limit) and the values of its fragments: the audience,
+    who is skipped, who is held out, who waits for an A/B test's winner, each one's variant and
+    message (holdout, variants and test cohort drawn by `experiments` from the campaign's seed)."""
+    params: list = []
+
+    def bind(value: object) -> str:
+        params.append(value)
+        return f"${2 + len(params)}"
+
+    def rendered(message: str) -> str:
+        expression, values = templating.sql_expression(message, first_param=3 + len(params))
+        params.extend(values)
+        return expression
+
     if request.resend_of:
-        condition = sql.segmentation.resend_audience(first)
-        audience_params: list = [UUID(request.resend_of), list(request.resend_statuses or [])]
+        condition = sql.segmentation.resend_audience(3)
+        params += [UUID(request.resend_of), list(request.resend_statuses or [])]
     else:
-        condition, audience_params = rules.compile_tree(request.segment, first_param=first)
-    message, message_params = templating.sql_expression(request.message, first_param=first + len(audience_params))
-    skip, skip_params = exclusions.skip_reason(
-        settings.cap, first + len(audience_params) + len(message_params), campaign="$1::uuid"
-    )
-    statement = sql.segmentation.audience_chunk(condition, message, skip)
-    return statement, audience_params + message_params + skip_params
+        condition, audience_params = rules.compile_tree(request.segment, first_param=3)
+        params += audience_params
+    skip, skip_params = exclusions.skip_reason(settings.cap, 3 + len(params), campaign="$1::uuid")
+    params += skip_params
+    seed = f"{bind(UUID(request.seed))}::uuid"
+    holdout = f"{experiments.bucket_sql(seed, 'c.id', experiments.HOLDOUT)} < {bind(request.holdout_percent * 100)}"
+    waiting = "FALSE"
+    if request.ab_test:
+        cohort = experiments.bucket_sql(seed, "c.id", experiments.TEST_COHORT)
+        waiting = f"{cohort} >= {bind(request.ab_test['testPercent'] * 100)}"
+    if not request.variants:
+        return sql.segmentation.audience_chunk(
+            condition, rendered(request.message), skip, holdout, waiting, "NULL::text"
+        ), params
+    if request.resend_of:  # each customer's variant in the first campaign ($3)
+        variant = sql.segmentation.FIRST_VARIANT
+    else:
+        variant, variant_params = experiments.variant_sql(
+            experiments.bucket_sql(seed, "c.id", experiments.VARIANT),
+            [v["name"] for v in request.variants],
+            [v["weight"] for v in request.variants],
+            3 + len(params),
+        )
+        params += variant_params
+    cases = " ".join(f"WHEN {bind(v['name'])} THEN {rendered(v['message'])}" for v in request.variants)
+    return sql.segmentation.audience_chunk(
+        condition, f"CASE c.variant {cases} END", skip, holdout, waiting, variant
+    ), params
 
 
 async def write_chunk(db: asyncpg.Pool, campaign_id: UUID, chunk: tuple[str, list], size: int) -> UUID | None:
@@ -176,6 +211,45 @@ async def start_due(conn: asyncpg.Connection) -> None:
         log.info("scheduled campaign %s is due: started", row["id"])
 
 
+async def decide_due(conn: asyncpg.Connection) -> None:
+    """Decides the A/B tests that are due, each in a transaction holding its campaign: the winner
+    by `experiments.decide` on its variants' figures, the rest given the winner's message, and the
+    request published again so that what is now pending goes out. Published before the decision
+    commits: a crash in between publishes it again, which sends nothing twice."""
+    for campaign_id in await sql.ab_tests.due(conn, DUE_BATCH):  # each locked in its own transaction below
+        async with conn.transaction():
+            if not await sql.ab_tests.due_one(conn, campaign_id):
+                continue  # decided, paused or cancelled meanwhile
+            request = CampaignRequest.from_row(await sql.campaigns.request(conn, campaign_id))
+            variants, ab_test = request.variants or [], request.ab_test or {}
+            figures = await sql.ab_tests.variant_figures(conn, campaign_id)
+            decision = experiments.decide(
+                [variant_figures(v, figures.get(v["name"])) for v in variants], ab_test["metric"]
+            )
+            winner = next(v for v in variants if v["name"] == decision.winner)
+            message, params = templating.sql_expression(winner["message"], first_param=4)
+            await sql.ab_tests.decide(conn, campaign_id, decision.winner, asdict(decision), message, params)
+            await (await campaigns_topic.send(key=request.id, value=request))
+            log.info("campaign %s: %s", campaign_id, decision.reason)
+
+
+def variant_figures(variant: dict, row: asyncpg.Record | None) -> experiments.VariantFigures:
+    return experiments.VariantFigures(
+        name=variant["name"],
+        message=variant["message"],
+        audience_size=row["audience_size"] if row else 0,
+        sent=row["sent_count"] if row else 0,
+        failed=row["failed_count"] if row else 0,
+        conversions=row["conversions"] if row else 0,
+        revenue=float(row["attributed_revenue"]) if row else 0.0,
+    )
+
+
+@app.timer(1.0)
+async def decide_due_tests() -> None:
+    await timers.exclusive(Lock.DECIDE_TESTS, "deciding A/B tests", decide_due)
+
+
 @app.timer(1.0)
 async def start_due_campaigns() -> None:
-    await timers.exclusive(timers.START_DUE_CAMPAIGNS, "starting due campaigns", start_due)
+    await timers.exclusive(Lock.START_DUE_CAMPAIGNS, "starting due campaigns", start_due)

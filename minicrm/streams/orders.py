@@ -21,6 +21,7 @@ import orjson
 from minicrm import order_effects, sql, topics
 from minicrm.order_effects import OrderState
 from minicrm.records import OrderBatch
+from minicrm.sql.locks import Lock
 from minicrm.streams import timers
 from minicrm.streams.app import app, settings
 from minicrm.streams.batching import Rejected, guarded, latest_by, ready_items, store
@@ -76,6 +77,15 @@ async def write_orders(conn: asyncpg.Connection, batch: Sequence[Order]) -> None
     ]
     if items:
         await sql.orders.copy_items(conn, items)
+    completed = [(order_id, s) for order_id, s in zip(ids, new, strict=True) if s.status == order_effects.COMPLETED]
+    if completed:
+        await sql.attribution.attribute(
+            conn,
+            [order_id for order_id, _ in completed],
+            [s.customer_id for _, s in completed],
+            [s.order_date for _, s in completed],
+            [s.amount for _, s in completed],
+        )
     deltas = order_effects.fold((old.get(order_id), s) for order_id, s in zip(ids, new, strict=True))
     if deltas:
         await sql.orders.apply_customer_deltas(
@@ -115,7 +125,7 @@ async def ingest_orders(stream):
 
 @app.timer(1.0)
 async def redrive_parked_orders() -> None:
-    await timers.exclusive(timers.REDRIVE_PARKED_ORDERS, "re-driving parked orders", redrive)
+    await timers.exclusive(Lock.REDRIVE_PARKED_ORDERS, "re-driving parked orders", redrive)
 
 
 async def write_parked(conn: asyncpg.Connection, batch: Sequence[Order]) -> None:
@@ -136,7 +146,7 @@ async def redrive(conn: asyncpg.Connection) -> None:
 
 @app.timer(10.0)
 async def prune_order_claims() -> None:
-    await timers.exclusive(timers.PRUNE_ORDER_CLAIMS, "pruning order claims", prune_claims)
+    await timers.exclusive(Lock.PRUNE_ORDER_CLAIMS, "pruning order claims", prune_claims)
 
 
 async def prune_claims(conn: asyncpg.Connection) -> None:

@@ -9,15 +9,9 @@ import asyncpg
 
 from minicrm import sql
 from minicrm.outages import is_transient
-from minicrm.sql.locks import Lock
 from minicrm.streams.resources import pool
 
 log = logging.getLogger(__name__)
-
-# PostgreSQL advisory lock keys, one per periodic job (`sql.locks`).
-REDRIVE_PARKED_ORDERS = Lock.REDRIVE_PARKED_ORDERS
-START_DUE_CAMPAIGNS = Lock.START_DUE_CAMPAIGNS
-PRUNE_ORDER_CLAIMS = Lock.PRUNE_ORDER_CLAIMS
 
 
 async def guard(what: str, work: Callable[[], Awaitable[None]]) -> None:
