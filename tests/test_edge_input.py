@@ -17,6 +17,7 @@ GOOD_ORDER = {
 }
 CAMPAIGN = {"userId": "u1", "name": "n", "message": "Hi {{name}}", "ruleGroup": {}}
 
+VARIANT = {"name": "A", "message": "Hi {{name}}"}
 CASES = [
     ("/api/customers", b"{not json", 400, "malformed JSON"),
     ("/api/customers", b"", 400, "empty"),
@@ -57,6 +58,24 @@ CASES = [
         "unknown combinator",
     ),
     ("/api/campaigns", orjson.dumps({k: v for k, v in CAMPAIGN.items() if k != "name"}), 400, '"field":"name"'),
+    ("/api/campaigns", orjson.dumps({**CAMPAIGN, "holdoutPercent": 60}), 400, '"field":"holdoutPercent"'),
+    ("/api/campaigns", orjson.dumps({**CAMPAIGN, "attributionDays": 0}), 400, '"field":"attributionDays"'),
+    ("/api/campaigns", orjson.dumps({**CAMPAIGN, "variants": [VARIANT]}), 400, '"field":"variants"'),
+    ("/api/campaigns", orjson.dumps({**CAMPAIGN, "variants": [VARIANT, VARIANT]}), 400, "different names"),
+    (
+        "/api/campaigns",
+        orjson.dumps({**CAMPAIGN, "variants": [VARIANT, {**VARIANT, "name": "B"}], "weights": [1, 2, 3]}),
+        400,
+        "one number per variant",
+    ),
+    (
+        "/api/campaigns",
+        orjson.dumps(
+            {**CAMPAIGN, "abTest": {"testPercent": 20, "metric": "conversion_rate", "decideAfterSeconds": 60}}
+        ),
+        400,
+        "abTest needs variants",
+    ),
     ("/api/campaigns/get", orjson.dumps({"campaignId": "not-a-uuid"}), 400, "UUID"),
     ("/api/receipts", orjson.dumps([{"commId": "x", "campaignId": "y", "status": "SENT"}]), 401, "missing"),
     ("/api/ai/campaign", orjson.dumps({"campaignName": "Sale"}), 400, "campaignObjective"),
@@ -97,7 +116,15 @@ async def test_unknown_route_is_json_404(http):
 
 async def test_ai_endpoints_answer(http):
     async with http.post("/api/ai/campaign", json={"campaignName": "Diwali", "campaignObjective": "20% off"}) as r:
-        assert r.status == 200 and len((await r.json())["suggestions"]) == 3
+        answer = await r.json()
+        assert r.status == 200 and len(answer["suggestions"]) == 3
+    variants = answer["variants"]  # ready to be a campaign's variants
+    assert [v["name"] for v in variants] == ["A", "B", "C"] and [v["message"] for v in variants] == answer[
+        "suggestions"
+    ]
+    body = {"name": "Diwali", "ruleGroup": {}, "variants": variants, "sendAt": "2099-01-01T00:00:00+00:00"}
+    async with http.post("/api/campaigns", json=body) as r:
+        assert r.status == 201, await r.text()
     async with http.post("/api/ai/dynamic", json={"query": "customers in Pune who spent over 5k"}) as r:
         group = (await r.json())["ruleGroup"]
     assert group["id"] == "group-root" and {x["attribute"] for x in group["rules"]} == {"city", "total_spend"}

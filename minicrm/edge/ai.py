@@ -1,4 +1,5 @@
-"""`POST /api/ai/campaign` (three message suggestions) and `POST /api/ai/dynamic` (words to rules)."""
+"""`POST /api/ai/campaign` (three message suggestions, also as variants) and `POST /api/ai/dynamic`
+(words to rules)."""
 
 from __future__ import annotations
 
@@ -27,9 +28,11 @@ class Unprocessable(ApiError):
 
 
 async def suggest(request: web.Request) -> web.Response:
+    """Three messages, also as the `variants` of a campaign (A, B, C) for an A/B test."""
     idea = validate_one(CampaignIdea, await read_json(request))
     suggestions = await request.app[AI_SERVICE].suggestions(idea.campaignName, idea.campaignObjective)
-    return json_response({"suggestions": suggestions})
+    variants = [{"name": chr(ord("A") + i), "message": m} for i, m in enumerate(suggestions)]
+    return json_response({"suggestions": suggestions, "variants": variants})
 
 
 async def dynamic(request: web.Request) -> web.Response:
