@@ -13,7 +13,11 @@ all, and right after it ingest's floor: COPY of the same customers, orders and i
 tables shaped as theirs, and a batched UPDATE moving each order's customer. Prints the
 figures and writes them to bench/results/.
 
-    bin/bench [--customers N] [--workers K] [--http-records M]
+With --attribution, it then times M orders of the campaign's own customers, dated now, each
+credited to the campaign in the transaction that stores it, beside the ingest phase's orders
+(customers never messaged: the same look-up finds nothing to credit) and the same floor.
+
+    bin/bench [--customers N] [--workers K] [--http-records M] [--attribution]
 """
 
 from __future__ import annotations
@@ -335,33 +339,61 @@ async def ingest(pipeline: Pipeline, conn: asyncpg.Connection, n: int, token: st
         )
 
         ids = [str(r["id"]) for r in await conn.fetch("SELECT id FROM customers WHERE lower(city) = lower($1)", city)]
-        orders = [
-            {
-                "id": f"http-{tag}-{i}",
-                "customerId": ids[i],
-                "amount": 10,
-                "status": "COMPLETED",
-                "items": [{"name": "x", "quantity": 1, "unitPrice": 10, "total": 10}],
-            }
-            for i in range(n)
-        ]
-        start, cpu = time.perf_counter(), cpu_seconds(pipeline)
-        accepted = await post_all(session, "/api/orders", orders)
-        took = await stored(
-            conn,
-            "SELECT o.id FROM orders o JOIN unnest($1::text[]) AS t(id) ON o.id = t.id",
-            [o["id"] for o in orders],
-            start,
-        )
-        results.update(
-            ingest_orders_accepted_per_s=round(n / accepted),
-            ingest_orders_stored_per_s=round(n / took),
-            ingest_orders_cpu_seconds=cpu_used(cpu, cpu_seconds(pipeline)),
-        )
+        results.update(await timed_orders(pipeline, session, conn, ids, "ingest_orders"))
 
         receipts = [{"commId": str(uuid.uuid4()), "campaignId": str(uuid.uuid4()), "status": "SENT"} for _ in range(n)]
         accepted = await post_all(session, "/api/receipts", receipts, pipeline.settings.webhook_secrets[0])
         results["receipts_accepted_per_s"] = round(n / accepted)
+    return results
+
+
+async def timed_orders(
+    pipeline: Pipeline, session: aiohttp.ClientSession, conn: asyncpg.Connection, customer_ids: list[str], name: str
+) -> dict[str, object]:
+    """One one-item order, dated now, per customer over HTTP, timed until PostgreSQL holds them all."""
+    tag = uuid.uuid4().hex[:6]
+    orders = [
+        {
+            "id": f"http-{tag}-{i}",
+            "customerId": customer,
+            "amount": 10,
+            "status": "COMPLETED",
+            "items": [{"name": "x", "quantity": 1, "unitPrice": 10, "total": 10}],
+        }
+        for i, customer in enumerate(customer_ids)
+    ]
+    start, cpu = time.perf_counter(), cpu_seconds(pipeline)
+    accepted = await post_all(session, "/api/orders", orders)
+    took = await stored(
+        conn,
+        "SELECT o.id FROM orders o JOIN unnest($1::text[]) AS t(id) ON o.id = t.id",
+        [o["id"] for o in orders],
+        start,
+    )
+    n = len(orders)
+    return {
+        f"{name}_accepted_per_s": round(n / accepted),
+        f"{name}_stored_per_s": round(n / took),
+        f"{name}_cpu_seconds": cpu_used(cpu, cpu_seconds(pipeline)),
+    }
+
+
+async def attributed_ingest(pipeline: Pipeline, conn: asyncpg.Connection, n: int, token: str, campaign_id: str) -> dict:
+    """Orders from n of the campaign's customers, each inside its attribution window: every one
+    credited to the campaign in its own transaction (against the ingest phase's orders, whose
+    customers had no message: the same look-up, nothing to credit)."""
+    customers = [
+        str(r["customer_id"])
+        for r in await conn.fetch(
+            "SELECT customer_id FROM communication_log WHERE campaign_id = $1 ORDER BY id LIMIT $2",
+            uuid.UUID(campaign_id),
+            n,
+        )
+    ]
+    async with aiohttp.ClientSession(base_url=pipeline.url, headers={"Authorization": f"Bearer {token}"}) as session:
+        results = await timed_orders(pipeline, session, conn, customers, "attributed_orders")
+    row = await conn.fetchrow("SELECT conversions, sent_count FROM campaigns WHERE id = $1", uuid.UUID(campaign_id))
+    results["attributed_conversions"] = row["conversions"]
     return results
 
 
@@ -418,6 +450,7 @@ async def run_campaign(pipeline: Pipeline, conn: asyncpg.Connection, n: int, tok
         "worker_rss_samples": len(peak),
         "worker_rss_peak_mb": round(max(peak) / 2**20, 1),
         "campaign_cpu_seconds": cpu,
+        "campaign_id": str(campaign_id),
     }
 
 
@@ -449,15 +482,18 @@ def ingest_ratios(ingested: dict[str, float], floor: dict[str, float], n: int) -
     """Each kind's floor in rows per second and the ratio of its floor to what was stored."""
     customers = n / floor["customers_copy_seconds"]
     orders = n / (floor["orders_copy_seconds"] + floor["order_items_copy_seconds"] + floor["customers_update_seconds"])
-    return {
+    ratios = {
         "ingest_customers_floor_per_s": round(customers),
         "ingest_customers_ratio_to_floor": round(customers / ingested["ingest_customers_stored_per_s"], 2),
         "ingest_orders_floor_per_s": round(orders),
         "ingest_orders_ratio_to_floor": round(orders / ingested["ingest_orders_stored_per_s"], 2),
     }
+    if "attributed_orders_stored_per_s" in ingested:
+        ratios["attributed_orders_ratio_to_floor"] = round(orders / ingested["attributed_orders_stored_per_s"], 2)
+    return ratios
 
 
-async def main(n: int, workers: int, http_n: int) -> None:
+async def main(n: int, workers: int, http_n: int, attribution: bool) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="minicrm-bench-"))
     pipeline = Pipeline(workdir, MINICRM_SIMULATOR_FAILURE_RATE="0.1")
     await pipeline.create()
@@ -486,6 +522,9 @@ async def main(n: int, workers: int, http_n: int) -> None:
             flush=True,
         )
         ingested = await ingest(pipeline, conn, http_n, token)
+        if attribution:
+            print(f"Measuring {http_n:,} orders of the campaign's customers, each credited to it ...", flush=True)
+            ingested.update(await attributed_ingest(pipeline, conn, http_n, token, campaign["campaign_id"]))
         ingest_floor = await floor_ingest(conn, http_n)
         db_floor = sum(floor.values())
         await conn.close()
@@ -526,6 +565,12 @@ async def main(n: int, workers: int, http_n: int) -> None:
         f"{ingested['ingest_orders_stored_per_s']:,} orders/s (floor {result['ingest_orders_floor_per_s']:,}/s, "
         f"ratio {result['ingest_orders_ratio_to_floor']}). Written to {path.relative_to(ROOT)} (and .png)"
     )
+    if attribution:
+        print(
+            f"Orders credited to the campaign: {ingested['attributed_orders_stored_per_s']:,}/s stored (ratio "
+            f"{result['attributed_orders_ratio_to_floor']}), {ingested['attributed_conversions']:,} conversions; "
+            f"orders with nothing to credit {ingested['ingest_orders_stored_per_s']:,}/s."
+        )
 
 
 if __name__ == "__main__":
@@ -533,5 +578,8 @@ if __name__ == "__main__":
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--http-records", type=int, default=50_000, help="customers and orders for the ingest figures")
+    parser.add_argument(
+        "--attribution", action="store_true", help="also time as many orders of the campaign's customers (credited)"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.customers, args.workers, args.http_records))
+    asyncio.run(main(args.customers, args.workers, args.http_records, args.attribution))

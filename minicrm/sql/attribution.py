@@ -22,6 +22,12 @@ import asyncpg
 
 from minicrm import campaign_states as states
 
+CREDITED = states.sql_list((states.SENT, states.HOLDOUT))
+
+# Each order's messages are looked up by its customer, one index look-up per order (a lateral
+# subquery the planner cannot turn around): joined directly, the planner, knowing nothing of a
+# new log, walked the whole log for every batch. Figures are summed per campaign and variant
+# without a FULL JOIN, which only hash and merge joins can do (`planning.BY_KEY` turns them off).
 ATTRIBUTE = f"""
 WITH o AS (
     SELECT * FROM unnest($1::text[], $2::uuid[], $3::timestamptz[], $4::numeric[])
@@ -30,13 +36,16 @@ WITH o AS (
     SELECT l.campaign_id, o.id AS order_id, o.customer_id, l.variant, l.status = '{states.HOLDOUT}' AS holdout,
            o.amount, o.order_date
     FROM o
-    JOIN communication_log l ON l.customer_id = o.customer_id
+    CROSS JOIN LATERAL (
+        SELECT l.campaign_id, l.variant, l.status, l.delivered_at FROM communication_log l
+        WHERE l.customer_id = o.customer_id AND l.status IN {CREDITED} AND NOT l.test
+        OFFSET 0
+    ) l
     JOIN campaigns c ON c.id = l.campaign_id
-    WHERE NOT l.test AND (
-        (l.status = '{states.SENT}' AND o.order_date > l.delivered_at
-         AND o.order_date <= l.delivered_at + make_interval(days => c.attribution_days))
-        OR (l.status = '{states.HOLDOUT}' AND o.order_date > c.started_at
-            AND o.order_date <= c.started_at + make_interval(days => c.attribution_days)))
+    WHERE (l.status = '{states.SENT}' AND o.order_date > l.delivered_at
+           AND o.order_date <= l.delivered_at + make_interval(days => c.attribution_days))
+       OR (l.status = '{states.HOLDOUT}' AND o.order_date > c.started_at
+           AND o.order_date <= c.started_at + make_interval(days => c.attribution_days))
 ), orders_added AS (
     INSERT INTO attributed_orders (campaign_id, order_id, customer_id, variant, holdout, amount, order_date)
     SELECT * FROM credited
@@ -49,18 +58,15 @@ WITH o AS (
     ON CONFLICT (campaign_id, customer_id) DO UPDATE SET converted_at = excluded.converted_at
         WHERE conversions.converted_at > excluded.converted_at  -- a backfilled earlier order
     RETURNING campaign_id, variant, holdout, xmax = 0 AS first
-), revenue AS (
-    SELECT campaign_id, variant, sum(amount) AS amount FROM orders_added WHERE NOT holdout GROUP BY campaign_id, variant
-), figures AS (
-    SELECT campaign_id, variant,
-           count(*) FILTER (WHERE first AND NOT holdout)::int AS conversions,
-           count(*) FILTER (WHERE first AND holdout)::int AS holdout_conversions
-    FROM converted GROUP BY campaign_id, variant
 ), per_variant AS (
-    SELECT coalesce(f.campaign_id, r.campaign_id) AS campaign_id, coalesce(f.variant, r.variant) AS variant,
-           coalesce(f.conversions, 0) AS conversions, coalesce(f.holdout_conversions, 0) AS holdout_conversions,
-           coalesce(r.amount, 0) AS amount
-    FROM figures f FULL JOIN revenue r ON r.campaign_id = f.campaign_id AND r.variant IS NOT DISTINCT FROM f.variant
+    SELECT campaign_id, variant, sum(conversions)::int AS conversions,
+           sum(holdout_conversions)::int AS holdout_conversions, sum(amount) AS amount
+    FROM (SELECT campaign_id, variant, (first AND NOT holdout)::int AS conversions,
+                 (first AND holdout)::int AS holdout_conversions, 0 AS amount
+          FROM converted
+          UNION ALL
+          SELECT campaign_id, variant, 0, 0, amount FROM orders_added WHERE NOT holdout) figures
+    GROUP BY campaign_id, variant
 ), variants AS (
     UPDATE campaign_variants v
     SET conversions = v.conversions + p.conversions, attributed_revenue = v.attributed_revenue + p.amount
