@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from test_campaign_controls import act, final, log_counts
 from test_campaigns import add_customers, campaign, city_rule, finished
 
 from minicrm import experiments
@@ -144,3 +145,32 @@ async def test_without_a_difference_the_first_variant_wins_and_says_why(pipeline
     assert c["winner"] == "A" and not c["decision"]["significant"]
     assert "A, the first, goes to the rest" in c["decision"]["reason"] or "too few" in c["decision"]["reason"]
     assert c["sent_count"] + c["failed_count"] == 2000
+
+
+async def test_a_test_is_paused_resumed_and_cancelled_like_any_state(pipeline, http, normal_vendor):
+    city = await add_customers(pipeline, http, 1000)
+    cid = await create(
+        http,
+        {
+            "name": "Controlled",
+            "ruleGroup": city_rule(city),
+            "variants": VARIANTS,
+            "abTest": {"testPercent": 30, "metric": "delivery_rate", "decideAfterSeconds": 3600},
+        },
+    )
+
+    async def testing():
+        c = await campaign(http, cid)
+        return c if c["status"] == "TESTING" and c["pending_count"] == 0 else None
+
+    waiting = (await eventually(testing, timeout=60))["waiting_count"]
+    assert (await act(http, cid, "pause"))["status"] == "PAUSED"
+    assert (await act(http, cid, "resume"))["status"] == "TESTING"  # not RUNNING: nothing is decided
+    cancelled = await act(http, cid, "cancel")
+    assert cancelled["status"] == "CANCELLED" and cancelled["winner"] is None
+    c = await final(http, cid, "CANCELLED")
+    assert c["waiting_count"] == 0 and c["cancelled_count"] == waiting > 600
+    assert c["sent_count"] + c["failed_count"] + c["cancelled_count"] == 1000 == c["audience_size"]
+    assert await log_counts(pipeline, cid) == {
+        k: v for k, v in {"SENT": c["sent_count"], "FAILED": c["failed_count"], "CANCELLED": waiting}.items() if v
+    }

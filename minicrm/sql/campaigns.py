@@ -16,8 +16,9 @@ from minicrm.sql.planning import Db
 SENDING = states.sql_list(states.SENDING)
 FINAL = states.sql_list(states.FINAL)
 UNSTARTED = states.sql_list((states.QUEUED, states.SCHEDULED))
-# Segmented, nothing pending: every message has its outcome (only the summary is to come).
-DELIVERED = f"(c.segmented_at IS NOT NULL AND c.status IN {SENDING} AND c.pending_count = 0)"
+# Segmented, nothing pending or waiting for an A/B test's winner: every message has its outcome
+# (only the summary is to come).
+DELIVERED = f"(c.segmented_at IS NOT NULL AND c.status IN {SENDING} AND c.pending_count = 0 AND c.waiting_count = 0)"
 # Waiting for its summary: delivered, or cancelled after it had started.
 SUMMARISABLE = (
     f"(c.summary IS NULL AND ({DELIVERED} OR (c.status = '{states.CANCELLED}' AND c.started_at IS NOT NULL)))"
@@ -79,12 +80,15 @@ WHERE id = $1 AND status NOT IN {FINAL}
 SET_PUBLISHED_THROUGH = "UPDATE campaigns SET published_through = $2 WHERE id = $1 AND delivery_epoch = $3"
 
 # The fan-out's pause and resume when the vendor fails and recovers; a user's pause is the user's.
+# A TESTING campaign is paused and resumed so too, and tests on after the vendor's resume.
 VENDOR_PAUSE = f"""
 UPDATE campaigns SET status = '{states.PAUSED}', paused_by = '{states.VENDOR}', pause_reason = $2
-WHERE id = $1 AND status = '{states.RUNNING}'
+WHERE id = $1 AND status IN {states.sql_list((states.RUNNING, states.TESTING))}
 """
 VENDOR_RESUME = f"""
-UPDATE campaigns SET status = '{states.RUNNING}', paused_by = NULL, pause_reason = NULL
+UPDATE campaigns c
+SET status = CASE WHEN {TESTING} THEN '{states.TESTING}' ELSE '{states.RUNNING}' END,
+    paused_by = NULL, pause_reason = NULL
 WHERE id = $1 AND status = '{states.PAUSED}' AND paused_by = '{states.VENDOR}'
 """
 

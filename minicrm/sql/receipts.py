@@ -59,6 +59,7 @@ SET sent_count = c.sent_count + counts.sent,
     failed_count = c.failed_count + counts.failed,
     {{counter}} = c.{{counter}} - counts.sent - counts.failed,
     completed_at = CASE WHEN c.pending_count = counts.sent + counts.failed AND c.completed_at IS NULL
+                        AND c.waiting_count = 0
                         AND c.segmented_at IS NOT NULL AND c.status IN {{sending}} THEN now() ELSE c.completed_at END
 FROM counts
 WHERE c.id = $1
