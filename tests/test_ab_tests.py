@@ -63,17 +63,16 @@ async def test_weights_split_the_audience_and_a_resend_keeps_each_variant(pipeli
         await conn.close()
 
 
-async def run_ab_test(pipeline, http, orders_for: dict[str, float]) -> dict:
-    """An A/B test of 2,000 customers, half of them in its test cohort; once its cohort is
-    delivered, orders from that share of each variant's SENT customers, then the decision is due."""
-    city = await add_customers(pipeline, http, 2000)
+async def start_test(pipeline, http, customers: int, test_percent: int, metric: str) -> tuple[str, dict]:
+    """An A/B test of its own customers, read once its test cohort is delivered (TESTING)."""
+    city = await add_customers(pipeline, http, customers)
     cid = await create(
         http,
         {
-            "name": "Tested",
+            "name": f"Tested {city}",
             "ruleGroup": city_rule(city),
             "variants": VARIANTS,
-            "abTest": {"testPercent": 50, "metric": "conversion_rate", "decideAfterSeconds": 3600},
+            "abTest": {"testPercent": test_percent, "metric": metric, "decideAfterSeconds": 3600},
         },
     )
 
@@ -81,7 +80,13 @@ async def run_ab_test(pipeline, http, orders_for: dict[str, float]) -> dict:
         c = await campaign(http, cid)
         return c if c["status"] == "TESTING" and c["pending_count"] == 0 else None
 
-    c = await eventually(cohort_delivered, timeout=120)
+    return cid, await eventually(cohort_delivered, timeout=120)
+
+
+async def run_ab_test(pipeline, http, orders_for: dict[str, float]) -> dict:
+    """An A/B test of 2,000 customers, half of them in its test cohort; once its cohort is
+    delivered, orders from that share of each variant's SENT customers, then the decision is due."""
+    cid, c = await start_test(pipeline, http, 2000, 50, "conversion_rate")
     assert abs(c["waiting_count"] - 1000) < 100 and c["sent_count"] + c["failed_count"] + c["waiting_count"] == 2000
     conn = await pipeline.db()
     try:
@@ -148,22 +153,8 @@ async def test_without_a_difference_the_first_variant_wins_and_says_why(pipeline
 
 
 async def test_a_test_is_paused_resumed_and_cancelled_like_any_state(pipeline, http, normal_vendor):
-    city = await add_customers(pipeline, http, 1000)
-    cid = await create(
-        http,
-        {
-            "name": "Controlled",
-            "ruleGroup": city_rule(city),
-            "variants": VARIANTS,
-            "abTest": {"testPercent": 30, "metric": "delivery_rate", "decideAfterSeconds": 3600},
-        },
-    )
-
-    async def testing():
-        c = await campaign(http, cid)
-        return c if c["status"] == "TESTING" and c["pending_count"] == 0 else None
-
-    waiting = (await eventually(testing, timeout=60))["waiting_count"]
+    cid, testing = await start_test(pipeline, http, 1000, 30, "delivery_rate")
+    waiting = testing["waiting_count"]
     assert (await act(http, cid, "pause"))["status"] == "PAUSED"
     assert (await act(http, cid, "resume"))["status"] == "TESTING"  # not RUNNING: nothing is decided
     cancelled = await act(http, cid, "cancel")
