@@ -158,7 +158,13 @@ async def main(customers: int, orders_per_customer: int) -> None:
         ticket, _ = await client.call(
             "POST",
             "/api/campaigns",
-            {"name": "Win-back demo", "ruleGroup": SEGMENT, "message": MESSAGE, "ratePerSecond": pace},
+            {
+                "name": "Win-back demo",
+                "ruleGroup": SEGMENT,
+                "message": MESSAGE,
+                "ratePerSecond": pace,
+                "holdoutPercent": 10,  # they get no message: what the others do beyond them is the lift
+            },
             expect=(201,),
         )
         cid = ticket["campaignId"]
@@ -172,6 +178,7 @@ async def main(customers: int, orders_per_customer: int) -> None:
         c = await follow(client, cid)
         timings["campaign, request to summary"] = time.perf_counter() - start
         report(c)
+        await earnings(client, cid)
 
         ticket, _ = await client.call("POST", f"/api/campaigns/{cid}/resend", {"statuses": ["FAILED"]}, expect=(201,))
         print(
@@ -213,6 +220,44 @@ async def follow(
             if (until and until(c)) or (deadline and time.perf_counter() >= deadline):
                 return c
     return c  # the stream ends with the final event
+
+
+async def earnings(client: Client, campaign_id: str) -> None:
+    """Simulated buyers: a quarter of the customers messaged order now, and a tenth of the
+    holdout; then what the campaign earned, as its read says, once the orders are credited."""
+    rng = random.Random(11)
+    buyers = []
+    for status, share in (("SENT", 0.25), ("HOLDOUT", 0.10)):
+        rows, _ = await client.call("GET", f"/api/logs?campaignId={campaign_id}&status={status}")
+        buyers += [row["customerId"] for row in rows if rng.random() < share]
+    now = datetime.now(UTC).isoformat()
+    orders = [
+        {
+            "id": f"demo-buy-{campaign_id}-{i}",
+            "customerId": customer,
+            "amount": 999,
+            "status": "COMPLETED",
+            "order_date": now,
+            "items": [{"name": "Product", "quantity": 1, "unitPrice": 999, "total": 999}],
+        }
+        for i, customer in enumerate(buyers)
+    ]
+    print(
+        f"\nWhat it earned: {len(orders):,} of its customers order now (simulated: a quarter of those messaged, "
+        "a tenth of the holdout)"
+    )
+    await load(client, "orders", "/api/orders", orders)
+    while True:
+        c, _ = await client.call("POST", "/api/campaigns/get", {"campaignId": campaign_id})
+        if c["conversions"] + c["holdout_conversions"] >= len(orders):
+            break
+        await asyncio.sleep(0.3)
+    low, high = c["lift_interval"] or (0, 0)
+    print(
+        f"  conversions {c['conversions']:,} of {c['sent_count']:,} sent ({100 * c['conversion_rate']:.1f}%), "
+        f"revenue {c['attributed_revenue']:,.0f}; holdout {c['holdout_conversions']:,} of {c['holdout_size']:,}; "
+        f"lift {100 * (c['lift'] or 0):+.1f} points (95% interval {100 * low:+.1f} to {100 * high:+.1f})"
+    )
 
 
 def report(c: dict) -> None:
