@@ -313,10 +313,13 @@ async def stored(conn: asyncpg.Connection, query: str, keys: list[str], since: f
     return time.perf_counter() - since
 
 
-async def ingest(pipeline: Pipeline, conn: asyncpg.Connection, n: int, token: str) -> dict[str, float]:
+async def ingest(
+    pipeline: Pipeline, conn: asyncpg.Connection, n: int, token: str, credited_to: str | None = None
+) -> dict[str, float]:
     """Customers, then one-item orders for them, over HTTP until PostgreSQL holds them (order effects
-    on the customers included, as they are written in the orders' transaction); and receipts until
-    the broker has them."""
+    on the customers included, as they are written in the orders' transaction); with `credited_to`
+    (a campaign), as many orders of its customers, each credited to it; and receipts until the
+    broker has them (last: the worker then works through them for minutes)."""
     tag = uuid.uuid4().hex[:6]
     city = f"Ingest-{tag}"
     customers = [
@@ -340,6 +343,9 @@ async def ingest(pipeline: Pipeline, conn: asyncpg.Connection, n: int, token: st
 
         ids = [str(r["id"]) for r in await conn.fetch("SELECT id FROM customers WHERE lower(city) = lower($1)", city)]
         results.update(await timed_orders(pipeline, session, conn, ids, "ingest_orders"))
+        if credited_to:
+            print(f"  ... and {n:,} orders of the campaign's customers, each credited to it", flush=True)
+            results.update(await attributed_orders(pipeline, session, conn, n, credited_to))
 
         receipts = [{"commId": str(uuid.uuid4()), "campaignId": str(uuid.uuid4()), "status": "SENT"} for _ in range(n)]
         accepted = await post_all(session, "/api/receipts", receipts, pipeline.settings.webhook_secrets[0])
@@ -378,7 +384,9 @@ async def timed_orders(
     }
 
 
-async def attributed_ingest(pipeline: Pipeline, conn: asyncpg.Connection, n: int, token: str, campaign_id: str) -> dict:
+async def attributed_orders(
+    pipeline: Pipeline, session: aiohttp.ClientSession, conn: asyncpg.Connection, n: int, campaign_id: str
+) -> dict:
     """Orders from n of the campaign's customers, each inside its attribution window: every one
     credited to the campaign in its own transaction (against the ingest phase's orders, whose
     customers had no message: the same look-up, nothing to credit)."""
@@ -390,8 +398,7 @@ async def attributed_ingest(pipeline: Pipeline, conn: asyncpg.Connection, n: int
             n,
         )
     ]
-    async with aiohttp.ClientSession(base_url=pipeline.url, headers={"Authorization": f"Bearer {token}"}) as session:
-        results = await timed_orders(pipeline, session, conn, customers, "attributed_orders")
+    results = await timed_orders(pipeline, session, conn, customers, "attributed_orders")
     row = await conn.fetchrow("SELECT conversions, sent_count FROM campaigns WHERE id = $1", uuid.UUID(campaign_id))
     results["attributed_conversions"] = row["conversions"]
     return results
@@ -521,10 +528,7 @@ async def main(n: int, workers: int, http_n: int, attribution: bool) -> None:
             f"Measuring HTTP ingest until stored ({http_n:,} customers, then {http_n:,} orders), then its floor ...",
             flush=True,
         )
-        ingested = await ingest(pipeline, conn, http_n, token)
-        if attribution:
-            print(f"Measuring {http_n:,} orders of the campaign's customers, each credited to it ...", flush=True)
-            ingested.update(await attributed_ingest(pipeline, conn, http_n, token, campaign["campaign_id"]))
+        ingested = await ingest(pipeline, conn, http_n, token, campaign["campaign_id"] if attribution else None)
         ingest_floor = await floor_ingest(conn, http_n)
         db_floor = sum(floor.values())
         await conn.close()

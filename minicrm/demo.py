@@ -247,10 +247,13 @@ async def earnings(client: Client, campaign_id: str) -> None:
         "a tenth of the holdout)"
     )
     await load(client, "orders", "/api/orders", orders)
+    deadline = time.perf_counter() + 60
     while True:
         c, _ = await client.call("POST", "/api/campaigns/get", {"campaignId": campaign_id})
         if c["conversions"] + c["holdout_conversions"] >= len(orders):
             break
+        if time.perf_counter() > deadline:
+            sys.exit(f"the orders were not all credited within a minute: {c['conversions']} conversions")
         await asyncio.sleep(0.3)
     low, high = c["lift_interval"] or (0, 0)
     print(

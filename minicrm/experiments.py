@@ -4,7 +4,7 @@ statistics that judge them (a two-proportion test, a Wald interval). Pure: no da
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from hashlib import md5
 from itertools import accumulate
@@ -167,6 +167,20 @@ class VariantFigures:
         """(successes, trials) of the metric."""
         return (self.conversions, self.sent) if metric == "conversion_rate" else (self.sent, self.sent + self.failed)
 
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> VariantFigures:
+        """From a variant as the campaign keeps it (`name`, `message`) and its figures as stored
+        (`audience_size`, `sent_count`, `failed_count`, `conversions`, `attributed_revenue`)."""
+        return cls(
+            name=row["name"],
+            message=row.get("message") or "",
+            audience_size=row.get("audience_size") or 0,
+            sent=row.get("sent_count") or 0,
+            failed=row.get("failed_count") or 0,
+            conversions=row.get("conversions") or 0,
+            revenue=round(float(row.get("attributed_revenue") or 0), 2),
+        )
+
     def as_dict(self) -> dict[str, Any]:
         return dict(
             asdict(self),
@@ -199,7 +213,7 @@ def _pct(rate: float) -> str:
 
 
 def _p(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.2g}"  # two figures: 0.0495 is not 0.05
 
 
 def decide(variants: Sequence[VariantFigures], metric: Metric, alpha: float = 0.05) -> Decision:

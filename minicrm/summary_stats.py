@@ -106,17 +106,5 @@ def earnings(campaign: dict[str, Any]) -> dict[str, Any]:
                 lift_interval=[round(found.low, 6), round(found.high, 6)],
             )
     if campaign.get("variants"):
-        stats["variants"] = [variant(v).as_dict() for v in campaign["variants"]]
+        stats["variants"] = [experiments.VariantFigures.from_row(v).as_dict() for v in campaign["variants"]]
     return stats
-
-
-def variant(row: dict[str, Any]) -> experiments.VariantFigures:
-    return experiments.VariantFigures(
-        name=row["name"],
-        message=row.get("message") or "",
-        audience_size=row.get("audience_size") or 0,
-        sent=row.get("sent_count") or 0,
-        failed=row.get("failed_count") or 0,
-        conversions=row.get("conversions") or 0,
-        revenue=_money(row.get("attributed_revenue")),
-    )

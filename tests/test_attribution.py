@@ -173,7 +173,7 @@ async def test_a_campaign_earns_what_its_customers_order_even_through_a_killed_w
         [worker] = [p for p in pipeline.processes if p.role == "worker"]
         async with http.post("/api/orders", json=orders[: len(orders) // 2]) as r:
             assert r.status == 202, await r.text()
-        worker.kill(signal.SIGKILL)  # orders on their way: the replacement takes them up where it was
+        worker.kill(signal.SIGKILL)  # while it takes the first half: the replacement reads on from its last commit
         pipeline.processes.remove(worker)
         replacement = pipeline.start("worker")
         async with http.post("/api/orders", json=orders) as r:  # the first half again, and the rest

@@ -204,7 +204,7 @@ def test_the_winning_variant_and_by_how_much():
     text = local.summary("Diwali", stats)
     assert (
         "Variant B won by 2.1 points of conversion rate over A. "
-        "B converted 6.1% of 1,200 sent against A's 4.0% of 1,180 (p = 0.02): B goes to the rest."
+        "B converted 6.1% of 1,200 sent against A's 4.0% of 1,180 (p = 0.019): B goes to the rest."
     ) in text
 
 

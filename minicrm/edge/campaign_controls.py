@@ -150,6 +150,14 @@ def split_recipients(recipients: list[str]) -> tuple[list[uuid.UUID], list[str]]
     return ids, emails
 
 
+def with_first(variants: list[dict] | None, winner: str | None) -> list[dict] | None:
+    """The variants with the A/B test's winner first: a resent customer who had no variant (held
+    back while the test ran, then cancelled) gets it."""
+    if not variants or winner is None:
+        return variants
+    return sorted(variants, key=lambda v: v["name"] != winner)
+
+
 async def resend(request: web.Request) -> web.Response:
     """A new campaign, linked to this one, to its customers whose messages ended in `statuses`
     (minus opt-outs); this campaign's counters stay as they are. Each customer gets the variant
@@ -163,7 +171,7 @@ async def resend(request: web.Request) -> web.Response:
             campaign_id,
             current_user(request),
             "c.id, c.user_id, c.name, c.segment, c.message, c.status, c.variants, c.assignment_seed,"
-            " c.attribution_days",
+            " c.attribution_days, c.winner",
         )
         if first["status"] not in (states.COMPLETED, states.CANCELLED):
             raise Conflict(
@@ -181,7 +189,7 @@ async def resend(request: web.Request) -> web.Response:
         resend_of=str(campaign_id),
         resend_statuses=statuses,
         attribution_days=first["attribution_days"],
-        variants=None if body.message else first["variants"],
+        variants=None if body.message else with_first(first["variants"], first["winner"]),
         assignment_seed=str(first["assignment_seed"] or campaign_id),
     )
     status = await submit(request, record, expected=size)

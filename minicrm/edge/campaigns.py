@@ -47,12 +47,14 @@ async def create(request: web.Request) -> web.Response:
         variants=campaign.variant_list(),
         ab_test=campaign.abTest.model_dump() if campaign.abTest else None,
     )
-    status = await submit(request, record, campaign.sendAt, counts["audience"])
+    held_out = counts["audience"] * campaign.holdoutPercent // 100  # about so many: drawn by hash
+    status = await submit(request, record, campaign.sendAt, counts["audience"] - held_out)
     return json_response(
         {
             "message": "campaign accepted; it runs in the pipeline",
             "campaignId": record.id,
-            "audience_size": counts["audience"],
+            "audience_size": counts["audience"] - held_out,
+            "holdout_size": held_out,
             "audience_estimated": counts["estimated"],
             "excluded": excluded(counts),
             "intent": intent,

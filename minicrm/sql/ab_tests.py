@@ -66,8 +66,8 @@ async def due_one(conn: asyncpg.Connection, campaign_id: UUID) -> bool:
     return await conn.fetchval(DUE_ONE, campaign_id) is not None
 
 
-async def variant_figures(conn: asyncpg.Connection, campaign_id: UUID) -> dict[str, asyncpg.Record]:
-    return {r["name"]: r for r in await conn.fetch(VARIANT_FIGURES, campaign_id)}
+async def variant_figures(conn: asyncpg.Connection, campaign_id: UUID) -> dict[str, dict[str, Any]]:
+    return {r["name"]: dict(r) for r in await conn.fetch(VARIANT_FIGURES, campaign_id)}
 
 
 async def decide(

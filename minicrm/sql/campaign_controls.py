@@ -9,7 +9,7 @@ from uuid import UUID
 import asyncpg
 
 from minicrm import campaign_states as states
-from minicrm.sql.campaigns import DELIVERED, FINAL, TESTING
+from minicrm.sql.campaigns import DECIDE_AFTER, DELIVERED, FINAL, TESTING
 from minicrm.sql.errors import NotFound
 from minicrm.sql.planning import Db
 
@@ -28,9 +28,12 @@ UPDATE campaigns SET status = '{states.PAUSED}', paused_by = '{states.USER}', pa
 WHERE id = $1 AND status = $2
 """
 # A new delivery epoch: batches published before are dropped, what is pending is published again.
+# A test resumed before its decision keeps its time, or starts it if it was paused before testing.
 RESUME = f"""
-UPDATE campaigns
-SET status = $2, paused_by = NULL, pause_reason = NULL, delivery_epoch = delivery_epoch + 1, published_through = NULL
+UPDATE campaigns c
+SET status = $2, paused_by = NULL, pause_reason = NULL, delivery_epoch = delivery_epoch + 1, published_through = NULL,
+    testing_until = CASE WHEN $2 = '{states.TESTING}' THEN coalesce(testing_until, now() + {DECIDE_AFTER})
+                         ELSE testing_until END
 WHERE id = $1 AND status = '{states.PAUSED}'
 """
 # Run after `segmentation.lock`, in its transaction: after a chunk being written.

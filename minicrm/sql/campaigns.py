@@ -24,8 +24,9 @@ SUMMARISABLE = (
     f"(c.summary IS NULL AND ({DELIVERED} OR (c.status = '{states.CANCELLED}' AND c.started_at IS NOT NULL)))"
 )
 
-# An A/B test whose winner is not decided yet.
+# An A/B test whose winner is not decided yet, and how long after it starts testing it is decided.
 TESTING = "(c.ab_test IS NOT NULL AND c.winner IS NULL)"
+DECIDE_AFTER = "make_interval(secs => (c.ab_test->>'decideAfterSeconds')::float8)"
 
 # Each variant as defined, with its figures (`campaign_variants`), in order.
 VARIANTS = """
@@ -57,12 +58,19 @@ c.completed_at + make_interval(days => c.attribution_days) AS attribution_closes
 # {columns} from COLUMNS or "c.id"; $2 the signed-in user, NULL in open mode.
 OWNED = "SELECT {columns} FROM campaigns c WHERE c.id = $1 AND ($2::text IS NULL OR c.user_id = $2)"
 
+# The campaign's row, and a row of figures for each of its variants (every variant has one,
+# whoever it is drawn for, so that every statement that moves them finds it).
 CREATE = """
-INSERT INTO campaigns (id, user_id, name, intent, segment, message, status, send_at, rate_per_second,
-                       resend_of, resend_statuses, attribution_days, holdout_percent, variants, ab_test,
-                       assignment_seed, expected_audience)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-ON CONFLICT (id) DO NOTHING
+WITH created AS (
+    INSERT INTO campaigns (id, user_id, name, intent, segment, message, status, send_at, rate_per_second,
+                           resend_of, resend_statuses, attribution_days, holdout_percent, variants, ab_test,
+                           assignment_seed, expected_audience)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id, variants
+)
+INSERT INTO campaign_variants (campaign_id, name)
+SELECT created.id, v->>'name' FROM created CROSS JOIN jsonb_array_elements(coalesce(created.variants, '[]')) v
 """
 
 DELETE_UNSTARTED = f"DELETE FROM campaigns WHERE id = $1 AND status IN {UNSTARTED}"

@@ -12,7 +12,7 @@ from minicrm.sql.planning import Db
 
 COLUMNS = """
 l.id, l.campaign_id AS "campaignId", l.customer_id AS "customerId", l.customer_name, l.email, l.phone,
-l.personalized_msg, l.status, l.reason, l.test, l.delivered_at, l.created_at AS "createdAt"
+l.personalized_msg, l.status, l.reason, l.test, l.variant, l.delivered_at, l.created_at AS "createdAt"
 """
 
 # What a campaign's log listing needs of the campaign: its start and counters.

@@ -9,7 +9,7 @@ from uuid import UUID
 import asyncpg
 
 from minicrm import campaign_states as states
-from minicrm.sql.campaigns import TESTING
+from minicrm.sql.campaigns import DECIDE_AFTER, TESTING
 from minicrm.sql.locks import Lock
 from minicrm.sql.planning import Db
 
@@ -98,15 +98,16 @@ FIRST_VARIANT = """(SELECT l.variant FROM communication_log l
                     WHERE l.campaign_id = $3::uuid AND l.customer_id = c.id AND NOT l.test)"""
 
 # The audience is complete. A segmenting campaign runs, or tests (an A/B test: its decision is due
-# `decideAfterSeconds` later); a paused one stays paused. If every receipt came in meanwhile (or
+# `decideAfterSeconds` later, or at once when nobody waits for it); a paused one stays paused (its
+# test's clock starts when it is resumed). If every receipt came in meanwhile (or
 # the audience is empty) it is delivered, and waits for its summary.
 FINISH = f"""
 UPDATE campaigns c
 SET audience_size = coalesce(audience_size, 0), segmented_at = now(),
     status = CASE WHEN status <> '{states.SEGMENTING}' THEN status
                   WHEN {TESTING} THEN '{states.TESTING}' ELSE '{states.RUNNING}' END,
-    testing_until = CASE WHEN {TESTING}
-                         THEN now() + make_interval(secs => (ab_test->>'decideAfterSeconds')::float8) END,
+    testing_until = CASE WHEN {TESTING} AND status = '{states.SEGMENTING}' AND waiting_count = 0 THEN now()
+                         WHEN {TESTING} AND status = '{states.SEGMENTING}' THEN now() + {DECIDE_AFTER} END,
     completed_at = CASE WHEN pending_count = 0 AND NOT {TESTING} THEN now() END
 WHERE id = $1 AND segmented_at IS NULL AND status IN {OPEN}
 """

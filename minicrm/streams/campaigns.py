@@ -67,21 +67,28 @@ def audience_query(request: CampaignRequest) -> tuple[str, list]:
         params += audience_params
     skip, skip_params = exclusions.skip_reason(settings.cap, 3 + len(params), campaign="$1::uuid")
     params += skip_params
-    seed = f"{bind(UUID(request.seed))}::uuid"
-    holdout = f"{experiments.bucket_sql(seed, 'c.id', experiments.HOLDOUT)} < {bind(request.holdout_percent * 100)}"
+    seeds: list[str] = []  # the seed's parameter, bound where a draw first needs it (never unused)
+
+    def draw(salt: str) -> str:
+        if not seeds:
+            seeds.append(f"{bind(UUID(request.seed))}::uuid")
+        return experiments.bucket_sql(seeds[0], "c.id", salt)
+
+    holdout = "FALSE"
+    if request.holdout_percent:
+        holdout = f"{draw(experiments.HOLDOUT)} < {bind(request.holdout_percent * 100)}"
     waiting = "FALSE"
     if request.ab_test:
-        cohort = experiments.bucket_sql(seed, "c.id", experiments.TEST_COHORT)
-        waiting = f"{cohort} >= {bind(request.ab_test['testPercent'] * 100)}"
+        waiting = f"{draw(experiments.TEST_COHORT)} >= {bind(request.ab_test['testPercent'] * 100)}"
     if not request.variants:
         return sql.segmentation.audience_chunk(
             condition, rendered(request.message), skip, holdout, waiting, "NULL::text"
         ), params
-    if request.resend_of:  # each customer's variant in the first campaign ($3)
-        variant = sql.segmentation.FIRST_VARIANT
+    if request.resend_of:  # each customer's variant in the first campaign ($3), else the first variant
+        variant = f"coalesce({sql.segmentation.FIRST_VARIANT}, {bind(request.variants[0]['name'])})"
     else:
         variant, variant_params = experiments.variant_sql(
-            experiments.bucket_sql(seed, "c.id", experiments.VARIANT),
+            draw(experiments.VARIANT),
             [v["name"] for v in request.variants],
             [v["weight"] for v in request.variants],
             3 + len(params),
@@ -216,33 +223,29 @@ async def decide_due(conn: asyncpg.Connection) -> None:
     by `experiments.decide` on its variants' figures, the rest given the winner's message, and the
     request published again so that what is now pending goes out. Published before the decision
     commits: a crash in between publishes it again, which sends nothing twice."""
-    for campaign_id in await sql.ab_tests.due(conn, DUE_BATCH):  # each locked in its own transaction below
-        async with conn.transaction():
-            if not await sql.ab_tests.due_one(conn, campaign_id):
-                continue  # decided, paused or cancelled meanwhile
-            request = CampaignRequest.from_row(await sql.campaigns.request(conn, campaign_id))
-            variants, ab_test = request.variants or [], request.ab_test or {}
-            figures = await sql.ab_tests.variant_figures(conn, campaign_id)
-            decision = experiments.decide(
-                [variant_figures(v, figures.get(v["name"])) for v in variants], ab_test["metric"]
-            )
-            winner = next(v for v in variants if v["name"] == decision.winner)
-            message, params = templating.sql_expression(winner["message"], first_param=4)
-            await sql.ab_tests.decide(conn, campaign_id, decision.winner, asdict(decision), message, params)
-            await (await campaigns_topic.send(key=request.id, value=request))
-            log.info("campaign %s: %s", campaign_id, decision.reason)
+    for campaign_id in await sql.ab_tests.due(conn, DUE_BATCH):
+        try:
+            await decide(conn, campaign_id)
+        except Exception:
+            log.exception("campaign %s: the A/B decision failed; the next tick tries again", campaign_id)
 
 
-def variant_figures(variant: dict, row: asyncpg.Record | None) -> experiments.VariantFigures:
-    return experiments.VariantFigures(
-        name=variant["name"],
-        message=variant["message"],
-        audience_size=row["audience_size"] if row else 0,
-        sent=row["sent_count"] if row else 0,
-        failed=row["failed_count"] if row else 0,
-        conversions=row["conversions"] if row else 0,
-        revenue=float(row["attributed_revenue"]) if row else 0.0,
-    )
+async def decide(conn: asyncpg.Connection, campaign_id: UUID) -> None:
+    async with conn.transaction():
+        if not await sql.ab_tests.due_one(conn, campaign_id):  # locked until this transaction ends
+            return  # decided, paused or cancelled meanwhile
+        request = CampaignRequest.from_row(await sql.campaigns.request(conn, campaign_id))
+        variants, ab_test = request.variants or [], request.ab_test or {}
+        figures = await sql.ab_tests.variant_figures(conn, campaign_id)
+        decision = experiments.decide(
+            [experiments.VariantFigures.from_row({**v, **figures.get(v["name"], {})}) for v in variants],
+            ab_test["metric"],
+        )
+        winner = next(v for v in variants if v["name"] == decision.winner)
+        message, params = templating.sql_expression(winner["message"], first_param=4)
+        await sql.ab_tests.decide(conn, campaign_id, decision.winner, asdict(decision), message, params)
+        await (await campaigns_topic.send(key=request.id, value=request))
+        log.info("campaign %s: %s", campaign_id, decision.reason)
 
 
 @app.timer(1.0)

@@ -26,7 +26,7 @@ CREATE INDEX campaigns_testing ON campaigns (testing_until) WHERE status = 'TEST
 -- messaged with the winner once it is decided (counted in waiting_count meanwhile).
 ALTER TABLE communication_log DROP CONSTRAINT communication_log_status_check;
 ALTER TABLE communication_log ADD CONSTRAINT communication_log_status_check CHECK (status IN
-    ('PENDING', 'SENT', 'FAILED', 'CANCELLED', 'SKIPPED', 'HOLDOUT', 'WAITING'));
+    ('PENDING', 'SENT', 'FAILED', 'CANCELLED', 'SKIPPED', 'HOLDOUT', 'WAITING')) NOT VALID;  -- 013 validates it
 ALTER TABLE communication_log ADD COLUMN variant text;
 
 -- Each variant's figures, moved by the statements that move the campaign's.
