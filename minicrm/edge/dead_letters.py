@@ -12,8 +12,6 @@ from minicrm.edge.listing import SortOrder, listing
 from minicrm.edge.requests import page, query_text
 from minicrm.edge.state import POOL, SETTINGS
 
-NEWEST_FIRST = SortOrder((("d.id", "bigint"),), descending=True)
-
 
 async def list_dead_letters(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS]
@@ -38,6 +36,6 @@ async def list_dead_letters(request: web.Request) -> web.StreamResponse:
         source="dead_letters d",
         where=" AND ".join(conditions) or "TRUE",
         params=params,
-        order=NEWEST_FIRST,
+        order=SortOrder((("d.id", "bigint"),), descending=True),
         shape=dead_letters.shape,
     )
