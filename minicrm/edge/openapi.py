@@ -8,22 +8,10 @@ from typing import Any
 
 import orjson
 from aiohttp import web
-from pydantic import TypeAdapter
 
 from minicrm import campaign_states as states
-from minicrm.edge.ai import CampaignIdea, Query
-from minicrm.edge.auth import GoogleLogin, KeyLogin, TrustedLogin
+from minicrm.edge.openapi_schemas import components
 from minicrm.edge.responses import json_response
-from minicrm.edge.schemas import (
-    CampaignIn,
-    CustomerIn,
-    OrderIn,
-    ReceiptIn,
-    RescheduleIn,
-    ResendIn,
-    SuppressionIn,
-    TestSendIn,
-)
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 OBJECT = {"type": "object"}
@@ -44,10 +32,6 @@ PAGING = [
         "description": "X-Total-Count exact whatever it costs (by default estimated past MINICRM_EXACT_COUNT_CAP)",
     },
 ]
-
-
-def _model(model: type) -> dict[str, Any]:
-    return TypeAdapter(model).json_schema(ref_template="#/components/schemas/{model}")
 
 
 def _one_or_many(name: str) -> dict[str, Any]:
@@ -113,81 +97,7 @@ UUID_QUERY = lambda name: {"name": name, "in": "query", "schema": {"type": "stri
 
 @lru_cache(maxsize=1)
 def spec() -> dict[str, Any]:
-    schemas: dict[str, Any] = {
-        "Error": {
-            "type": "object",
-            "required": ["error", "detail"],
-            "properties": {"error": {"type": "string"}, "detail": {}},
-        },
-        "Rule": {
-            "type": "object",
-            "properties": {
-                "id": {"type": "string"},
-                "attribute": {"type": "string", "enum": ["total_spend", "visit", "city", "last_order_date", ""]},
-                "operator": {"type": "string", "enum": [">", "<", "=", ">=", "<=", "!=", ""]},
-                "value": {"type": "string"},
-            },
-        },
-        "RuleGroup": {
-            "type": "object",
-            "properties": {
-                "id": {"type": "string"},
-                "combinator": {"type": "string", "enum": ["AND", "OR"]},
-                "rules": {
-                    "type": "array",
-                    "items": {
-                        "anyOf": [{"$ref": "#/components/schemas/Rule"}, {"$ref": "#/components/schemas/RuleGroup"}]
-                    },
-                },
-            },
-        },
-        "CampaignStatus": {
-            "type": "string",
-            "enum": list(states.STATUSES),
-            "description": "COMPLETED, FAILED and CANCELLED are final; PAUSED says `paused_by` "
-            "(user or vendor) and `pause_reason`",
-        },
-        "Campaign": {
-            "type": "object",
-            "properties": {
-                "id": {"type": "string", "format": "uuid"},
-                "status": {"$ref": "#/components/schemas/CampaignStatus"},
-                "paused_by": {"enum": [states.USER, states.VENDOR, None]},
-                "pause_reason": {"type": ["string", "null"]},
-                **{
-                    name: {"type": ["integer", "null"]}
-                    for name in (
-                        "audience_size",
-                        "pending_count",
-                        "sent_count",
-                        "failed_count",
-                        "cancelled_count",
-                        "suppressed_count",
-                        "capped_count",
-                    )
-                },
-            },
-        },
-    }
-    for model in (
-        CustomerIn,
-        OrderIn,
-        CampaignIn,
-        ReceiptIn,
-        CampaignIdea,
-        Query,
-        GoogleLogin,
-        KeyLogin,
-        TrustedLogin,
-        RescheduleIn,
-        TestSendIn,
-        ResendIn,
-        SuppressionIn,
-    ):
-        schema = _model(model)
-        schemas.update(schema.pop("$defs", {}))
-        schemas[model.__name__] = schema
-    schemas["CampaignIn"]["properties"]["ruleGroup"] = {"$ref": "#/components/schemas/RuleGroup"}
+    schemas = components()
     ref = lambda name: {"$ref": f"#/components/schemas/{name}"}  # noqa: E731
     CAMPAIGN = ref("Campaign")
     paths = {
