@@ -10,28 +10,8 @@ import orjson
 from aiohttp import web
 
 from minicrm import campaign_states as states
-from minicrm.edge.openapi_schemas import components
+from minicrm.edge.openapi_schemas import ARRAY_OF_OBJECTS, ERROR, OBJECT, PAGING, TOTAL, components
 from minicrm.edge.responses import json_response
-
-ERROR = {"$ref": "#/components/schemas/Error"}
-OBJECT = {"type": "object"}
-ARRAY_OF_OBJECTS = {"type": "array", "items": OBJECT}
-PAGING = [
-    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
-    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-    {
-        "name": "cursor",
-        "in": "query",
-        "schema": {"type": "string"},
-        "description": "the page after this position: a page's `X-Next-Cursor` (not with offset)",
-    },
-    {
-        "name": "count",
-        "in": "query",
-        "schema": {"type": "string", "enum": ["exact"]},
-        "description": "X-Total-Count exact whatever it costs (by default estimated past MINICRM_EXACT_COUNT_CAP)",
-    },
-]
 
 
 def _one_or_many(name: str) -> dict[str, Any]:
@@ -79,18 +59,6 @@ def _stream(summary: str, media_type: str, params: list | None = None, public: b
     return op
 
 
-TOTAL = {
-    "X-Total-Count": {
-        "schema": {"type": "integer"},
-        "description": "rows matching, over all pages: exact up to "
-        "MINICRM_EXACT_COUNT_CAP (or a campaign's counters), else PostgreSQL's estimate",
-    },
-    "X-Total-Count-Estimated": {
-        "schema": {"type": "string", "enum": ["true"]},
-        "description": "present when X-Total-Count is an estimate",
-    },
-    "X-Next-Cursor": {"schema": {"type": "string"}, "description": "on a full page: `?cursor=` for the next"},
-}
 CAMPAIGN_ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}]
 UUID_QUERY = lambda name: {"name": name, "in": "query", "schema": {"type": "string", "format": "uuid"}}  # noqa: E731
 

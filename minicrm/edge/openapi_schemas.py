@@ -21,6 +21,39 @@ from minicrm.edge.schemas import (
     TestSendIn,
 )
 
+ERROR = {"$ref": "#/components/schemas/Error"}
+OBJECT = {"type": "object"}
+ARRAY_OF_OBJECTS = {"type": "array", "items": OBJECT}
+PAGING = [
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+    {
+        "name": "cursor",
+        "in": "query",
+        "schema": {"type": "string"},
+        "description": "the page after this position: a page's `X-Next-Cursor` (not with offset)",
+    },
+    {
+        "name": "count",
+        "in": "query",
+        "schema": {"type": "string", "enum": ["exact"]},
+        "description": "X-Total-Count exact whatever it costs (by default estimated past MINICRM_EXACT_COUNT_CAP)",
+    },
+]
+
+TOTAL = {
+    "X-Total-Count": {
+        "schema": {"type": "integer"},
+        "description": "rows matching, over all pages: exact up to "
+        "MINICRM_EXACT_COUNT_CAP (or a campaign's counters), else PostgreSQL's estimate",
+    },
+    "X-Total-Count-Estimated": {
+        "schema": {"type": "string", "enum": ["true"]},
+        "description": "present when X-Total-Count is an estimate",
+    },
+    "X-Next-Cursor": {"schema": {"type": "string"}, "description": "on a full page: `?cursor=` for the next"},
+}
+
 
 def _model(model: type) -> dict[str, Any]:
     return TypeAdapter(model).json_schema(ref_template="#/components/schemas/{model}")
