@@ -208,7 +208,8 @@ WORDS: dict[Metric, tuple[str, str, str, str]] = {
 }
 
 
-def _pct(rate: float) -> str:
+def percent(rate: float) -> str:
+    """A rate as people read it: 0.0612 is 6.1%."""
     return f"{rate * 100:.1f}%"
 
 
@@ -252,15 +253,15 @@ def decide(variants: Sequence[VariantFigures], metric: Metric, alpha: float = 0.
         winner, loser = (challenger, control) if value(challenger) > value(control) else (control, challenger)
         won = f"{winner.name} goes to the rest" if winner is challenger else first
         reason = (
-            f"{winner.name} {verb} {_pct(value(winner))} of {winner.counts(metric)[1]:,} {noun} against "
-            f"{loser.name}'s {_pct(value(loser))} of {loser.counts(metric)[1]:,} ({_p(p)}): {won}"
+            f"{winner.name} {verb} {percent(value(winner))} of {winner.counts(metric)[1]:,} {noun} against "
+            f"{loser.name}'s {percent(value(loser))} of {loser.counts(metric)[1]:,} ({_p(p)}): {won}"
         )
         return Decision(winner.name, metric, p, True, reason, figures)
     high, low = (challenger, control) if value(challenger) > value(control) else (control, challenger)
     lead = f"best {high.name}" if high is challenger else high.name
     corrected = f"; {len(variants)} variants need p < {needed:.3g}" if len(variants) > 2 else ""
     reason = (
-        f"no significant difference between the variants ({lead} at {_pct(value(high))} against "
-        f"{low.name}'s {_pct(value(low))}, {_p(p)}{corrected}): {first}"
+        f"no significant difference between the variants ({lead} at {percent(value(high))} against "
+        f"{low.name}'s {percent(value(low))}, {_p(p)}{corrected}): {first}"
     )
     return Decision(control.name, metric, p, False, reason, figures)

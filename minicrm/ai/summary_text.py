@@ -7,13 +7,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from minicrm.experiments import percent
+
 
 def money(value: Decimal, currency: str) -> str:
     return f"{currency}{value:,.2f}".replace(".00", "")
-
-
-def _pct(rate: float) -> str:
-    return f"{rate * 100:.1f}%"
 
 
 def _people(n: int) -> str:
@@ -65,7 +63,7 @@ def _outcomes(name: str, stats: dict[str, Any], currency: str) -> str:
     else:
         text = (
             f"{title} reached {_people(audience)}: {sent:,} messages delivered and {failed:,} failed, "
-            f"a delivery rate of {_pct(stats['delivery_rate'])}"
+            f"a delivery rate of {percent(stats['delivery_rate'])}"
         )
         text += f" in {stats['duration_seconds']:.1f} seconds." if stats.get("duration_seconds") else "."
     text += _earned(stats, currency) + _lift(stats) + _variants(stats) + _bands(stats) + _cities(stats)
@@ -91,7 +89,7 @@ def _earned(stats: dict[str, Any], currency: str) -> str:
     if conversions == 0:
         text = f" No customer has ordered {window} yet"
     else:
-        rate = f"a conversion rate of {_pct(stats['conversion_rate'])} of the {sent:,} messages delivered"
+        rate = f"a conversion rate of {percent(stats['conversion_rate'])} of the {sent:,} messages delivered"
         if revenue is None:
             text = f" {_people(conversions)} ordered {window}, {rate}"
         else:
@@ -105,7 +103,7 @@ def _lift(stats: dict[str, Any]) -> str:
         return ""
     low, high = stats["lift_interval"]
     interval = f"95% interval {_points(low)} to {_points(high)}"
-    holdout = f"{_pct(stats['holdout_conversion_rate'])} of the {_people(stats['holdout_size'])} held out"
+    holdout = f"{percent(stats['holdout_conversion_rate'])} of the {_people(stats['holdout_size'])} held out"
     if low <= 0 <= high:
         return (
             f" Against the holdout ({holdout}, who got no message) the difference of {_points(stats['lift'])} "
@@ -133,9 +131,9 @@ def _variants(stats: dict[str, Any]) -> str:
     if won is not None and others:
         runner = max(others, key=lambda v: v[metric])
         words, diff = metric.replace("_", " "), won[metric] - runner[metric]
-        rates = "" if reason else f" ({_pct(won[metric])} against {_pct(runner[metric])})"  # else in the reason
+        rates = "" if reason else f" ({percent(won[metric])} against {percent(runner[metric])})"  # else in the reason
         if _points(abs(diff)) == "0.0":
-            text = f" Variant {winner} won, level with {runner['name']} at {_pct(won[metric])} {words}."
+            text = f" Variant {winner} won, level with {runner['name']} at {percent(won[metric])} {words}."
         elif diff > 0:
             text = f" Variant {winner} won by {_points(diff)} points of {words} over {runner['name']}{rates}."
         else:
@@ -166,8 +164,8 @@ def _bands(stats: dict[str, Any]) -> str:
     if best["delivery_rate"] == worst["delivery_rate"]:
         return note
     return (
-        f" Customers with {best['label']} had the best delivery rate, {_pct(best['delivery_rate'])}, "
-        f"against {_pct(worst['delivery_rate'])} for {worst['label']}." + note
+        f" Customers with {best['label']} had the best delivery rate, {percent(best['delivery_rate'])}, "
+        f"against {percent(worst['delivery_rate'])} for {worst['label']}." + note
     )
 
 
@@ -183,4 +181,6 @@ def _cities(stats: dict[str, Any]) -> str:
     worst = min(compared, key=lambda c: (c["delivery_rate"], -c["total"]))
     if worst["delivery_rate"] == max(c["delivery_rate"] for c in compared):
         return note
-    return f" {worst['label']} had the lowest rate among {len(compared)} cities, {_pct(worst['delivery_rate'])}." + note
+    return (
+        f" {worst['label']} had the lowest rate among {len(compared)} cities, {percent(worst['delivery_rate'])}." + note
+    )

@@ -94,18 +94,21 @@ def excluded(counts: dict[str, int]) -> dict[str, int]:
     return {"opted_out": counts["opted_out"], "frequency_capped": counts["frequency_capped"]}
 
 
+def _ratio(part: int, whole: int | None) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
 def _rates(record: Any) -> dict[str, Any]:
     row = dict(record)
     done = row["sent_count"] + row["failed_count"]
-    row["delivery_rate"] = round(row["sent_count"] / done, 4) if done else None
-    row["progress"] = round(done / row["audience_size"], 4) if row["audience_size"] else None
-    row["conversion_rate"] = round(row["conversions"] / row["sent_count"], 4) if row["sent_count"] else None
+    row["delivery_rate"] = _ratio(row["sent_count"], done)
+    row["progress"] = _ratio(done, row["audience_size"])
+    row["conversion_rate"] = _ratio(row["conversions"], row["sent_count"])
     lift = experiments.lift(row["conversions"], row["sent_count"], row["holdout_conversions"], row["holdout_size"])
     row["lift"] = round(lift.difference, 4) if lift else None
     row["lift_interval"] = [round(lift.low, 4), round(lift.high, 4)] if lift else None
     for variant in row["variants"] or []:
-        sent = variant["sent_count"]
-        variant["conversion_rate"] = round(variant["conversions"] / sent, 4) if sent else None
+        variant["conversion_rate"] = _ratio(variant["conversions"], variant["sent_count"])
     return row
 
 
