@@ -18,10 +18,10 @@ from minicrm import sql
 from minicrm.db import create_pool
 from minicrm.edge.logs import list_logs
 from minicrm.edge.state import POOL, SETTINGS
-from minicrm.records import CampaignRequest
 from minicrm.streams.campaigns import CHUNK, MAX, NIL, audience_query, pending_deliveries, write_chunk
 from minicrm.streams.recording import apply
 from support.deployment import Pipeline
+from support.requests import city_campaign
 
 CUSTOMERS = 200_000  # PostgreSQL walks the index on its own at 100,000 since migration 012 widened the log
 READ = "SELECT idx_tup_fetch + seq_tup_read FROM pg_stat_user_tables WHERE relname = $1"
@@ -37,14 +37,7 @@ async def log_of(workdir, customers: int):
     db = await create_pool(fresh.settings.database_url, min_size=1, max_size=1)
     try:
         city = "New log"
-        request = CampaignRequest(
-            id=str(uuid.uuid4()),
-            user_id="u",
-            name="n",
-            intent="",
-            message="Hi {{name}}",
-            segment={"combinator": "AND", "rules": [{"attribute": "city", "operator": "=", "value": city}]},
-        )
+        request = city_campaign(city)
         campaign = uuid.UUID(request.id)
         async with db.acquire() as conn:
             for table in ("communication_log", "customers"):  # they stay new meanwhile

@@ -7,9 +7,9 @@ import asyncio
 import uuid
 
 from minicrm import sql
-from minicrm.records import CampaignRequest
 from minicrm.streams.campaigns import audience_query, write_chunk
 from support.deployment import eventually
+from support.requests import city_campaign
 
 AUDIENCE = 30
 
@@ -24,14 +24,7 @@ async def new_campaign(db_pool) -> tuple[uuid.UUID, tuple[str, list], list[uuid.
         columns=["id", "name", "email", "city"],
         records=[(c, f"Person {i}", f"{c}@example.com", city) for i, c in enumerate(customers)],
     )
-    request = CampaignRequest(
-        id=str(uuid.uuid4()),
-        user_id="u",
-        name="n",
-        intent="",
-        message="Hi {{name}}",
-        segment={"combinator": "AND", "rules": [{"attribute": "city", "operator": "=", "value": city}]},
-    )
+    request = city_campaign(city)
     await sql.campaigns.create(db_pool, request.row("SEGMENTING"))
     return uuid.UUID(request.id), audience_query(request), customers
 

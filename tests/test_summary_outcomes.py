@@ -7,8 +7,8 @@ from __future__ import annotations
 import uuid
 
 from minicrm import sql, summary_stats
-from minicrm.records import CampaignRequest
 from minicrm.streams.campaigns import audience_query, write_chunk
+from support.requests import city_campaign
 
 # A log row as written before migration 011 (no city, no spend), or as a test send is.
 LOG_ROW = (
@@ -57,14 +57,7 @@ async def test_a_message_counts_where_its_customer_was_when_the_campaign_was_wri
     tag = uuid.uuid4().hex[:8]
     city, moved_to, older_city = f"Targeted {tag}", f"Moved {tag}", f"Older {tag}"
     stays, moves = await customer(db_pool, city), await customer(db_pool, city)
-    request = CampaignRequest(
-        id=str(uuid.uuid4()),
-        user_id="u",
-        name="n",
-        intent="",
-        message="Hi {{name}}",
-        segment={"combinator": "AND", "rules": [{"attribute": "city", "operator": "=", "value": city}]},
-    )
+    request = city_campaign(city)
     campaign = uuid.UUID(request.id)
     await sql.campaigns.create(db_pool, request.row("SEGMENTING"))
     assert await write_chunk(db_pool, campaign, audience_query(request), 10) == max(stays, moves)
