@@ -18,6 +18,7 @@ a timer when due.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from dataclasses import asdict
 from uuid import UUID
@@ -67,12 +68,13 @@ def audience_query(request: CampaignRequest) -> tuple[str, list]:
         params += audience_params
     skip, skip_params = exclusions.skip_reason(settings.cap, 3 + len(params), campaign="$1::uuid")
     params += skip_params
-    seeds: list[str] = []  # the seed's parameter, bound where a draw first needs it (never unused)
+
+    @functools.cache  # bound where a draw first needs it: an unused parameter fails the statement
+    def seed() -> str:
+        return f"{bind(UUID(request.seed))}::uuid"
 
     def draw(salt: str) -> str:
-        if not seeds:
-            seeds.append(f"{bind(UUID(request.seed))}::uuid")
-        return experiments.bucket_sql(seeds[0], "c.id", salt)
+        return experiments.bucket_sql(seed(), "c.id", salt)
 
     holdout = "FALSE"
     if request.holdout_percent:
