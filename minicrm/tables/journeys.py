@@ -160,13 +160,13 @@ async def evaluate(
     placing = [j for j in live if j.trigger == journeys.ORDER_PLACED and j.active]
     if placing and orders:
         for order in await sql.journeys.placed_orders(conn, list(orders)):
-            f = facts.get(order["customer_id"])
+            after = facts.get(order["customer_id"])
             at = orders[order["id"]].get("accepted_at")
             triggered = datetime.fromtimestamp(at, UTC) if at else None
             candidates += [
                 Candidate(j, order["customer_id"], order["id"], triggered)
                 for j in placing
-                if f is not None and verdicts.evaluate(j.group, f, now)
+                if after is not None and verdicts.evaluate(j.group, after, now)
             ]
     return await enter(conn, candidates, now)
 
