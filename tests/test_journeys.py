@@ -266,6 +266,46 @@ async def test_exactly_once_through_a_sigkill(pipeline, http, journeys_worker, n
     pipeline.processes.remove(killed)
 
 
+async def test_time_alone_moves_a_customer_in_at_midnight(pipeline, http, journeys_worker, normal_vendor):
+    """A lapsed-customer journey: nobody orders, the day turns, and the customer whose last order
+    is now more than 30 days old enters, found by the midnight re-evaluation (the day is turned
+    by moving the customer's dates back a day and the clock's last day to yesterday)."""
+    city = await add_customers(pipeline, http, 2)
+    lapsing, recent = await customer_ids(pipeline, city)
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    orders = [
+        {**order(lapsing), "order_date": (today - timedelta(days=30) + timedelta(hours=1)).isoformat()},
+        order(recent, days_ago=2),
+    ]
+    await post_orders(http, orders)
+    await stored(pipeline, orders)
+    rule = {
+        "rules": [
+            {"attribute": "city", "operator": "=", "value": city},
+            {"attribute": "last_order_date", "operator": "<", "value": "30"},
+        ]
+    }
+    journey_id = await create_journey(http, trigger={"type": "enters_segment", "ruleGroup": rule})
+    assert await entries(pipeline, journey_id) == []
+    conn = await pipeline.db()
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                "UPDATE orders SET order_date = order_date - interval '1 day' WHERE customer_id = $1", lapsing
+            )
+            await conn.execute(
+                "UPDATE customers SET last_order_date = last_order_date - interval '1 day' WHERE id = $1", lapsing
+            )
+            await conn.execute(
+                "INSERT INTO journey_clock (day) VALUES ($1) ON CONFLICT (only_row) DO UPDATE SET day = $1",
+                (today - timedelta(days=1)).date(),
+            )
+    finally:
+        await conn.close()
+    await settled(http, pipeline, journey_id, messages=1)
+    assert [r["customer_id"] for r in await entries(pipeline, journey_id)] == [lapsing]
+
+
 async def _count(rows, n: int) -> bool:
     return len(await rows) == n
 

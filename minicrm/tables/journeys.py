@@ -327,7 +327,7 @@ async def publish_lost(conn: asyncpg.Connection) -> None:
     await sql.journeys.messaged(conn, [r["entry_id"] for r in rows if r["status"] != states.PENDING])
 
 
-@app.timer(30.0)
+@app.timer(5.0)  # reads one row, then acts once a day
 async def midnight() -> None:
     await timers.exclusive(Lock.JOURNEYS_MIDNIGHT, "re-evaluating at midnight", at_midnight)
 
