@@ -203,6 +203,8 @@ ORDER BY e.due_at
 LIMIT $2
 """
 
+NOW = "SELECT now()"
+
 CLOCK = "SELECT day FROM journey_clock"
 SET_CLOCK = """
 INSERT INTO journey_clock (day) VALUES ($1)

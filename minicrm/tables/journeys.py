@@ -21,6 +21,7 @@ day's orders, not the customers.
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Sequence
@@ -35,6 +36,7 @@ from minicrm import campaign_states as states
 from minicrm import exclusions, journeys, rules, sizing, sql, templating, topics, verdicts
 from minicrm.journeys import QuietHours
 from minicrm.records import DeliveryBatch, delivery
+from minicrm.rule_index import RuleIndex
 from minicrm.sql.locks import Lock
 from minicrm.streams import changes, timers
 from minicrm.streams.app import app, settings
@@ -133,42 +135,46 @@ async def evaluate(
     ids: list[UUID],
     orders: dict[str, dict[str, Any]],
     accepted: dict[UUID, datetime],
-) -> list[asyncpg.Record | tuple]:
+) -> list[tuple]:
     """Moves the customers `ids` in and out of the journeys' segments and enters them; returns the
     messages to publish. In the caller's transaction, which holds the customers' locks."""
     await sql.journeys.lock_customers(conn, ids)
-    now = await conn.fetchval("SELECT now()")
+    now = await conn.fetchval(sql.journeys.NOW)
     facts = await sql.facts.of(conn, ids, max((verdicts.horizon(j.group) for j in live), default=0))
-    segment = [j for j in live if j.trigger == journeys.ENTERS_SEGMENT]
+    index = index_of(tuple(live))
+    matched = {
+        (j.id, customer_id)
+        for customer_id, f in facts.items()
+        for j, group in index.candidates(f)
+        if verdicts.evaluate(group, f, now)
+    }
+    by_id = {j.id: j for j in live}
     candidates: list[Candidate] = []
+    segment = {j.id for j in live if j.trigger == journeys.ENTERS_SEGMENT}
     if segment:
-        members = await sql.journeys.members(conn, [j.id for j in segment], list(facts))
-        joins, leaves = [], []
-        for j in segment:
-            for customer_id, f in facts.items():
-                matches, member = verdicts.evaluate(j.group, f, now), (j.id, customer_id) in members
-                if matches and not member:
-                    joins.append((j.id, customer_id))
-                elif member and not matches:
-                    leaves.append((j.id, customer_id))
-        joined = await sql.journeys.join(conn, joins)
-        await sql.journeys.leave(conn, leaves)
-        by_id = {j.id: j for j in segment}
+        members = await sql.journeys.members(conn, list(segment), list(facts))
+        joined = await sql.journeys.join(conn, sorted(p for p in matched if p[0] in segment and p not in members))
+        await sql.journeys.leave(conn, sorted(members - matched))
         candidates += [
             Candidate(by_id[jid], cid, None, accepted.get(cid)) for jid, cid in sorted(joined) if by_id[jid].active
         ]
     placing = [j for j in live if j.trigger == journeys.ORDER_PLACED and j.active]
     if placing and orders:
         for order in await sql.journeys.placed_orders(conn, list(orders)):
-            after = facts.get(order["customer_id"])
             at = orders[order["id"]].get("accepted_at")
             triggered = datetime.fromtimestamp(at, UTC) if at else None
             candidates += [
                 Candidate(j, order["customer_id"], order["id"], triggered)
                 for j in placing
-                if after is not None and verdicts.evaluate(j.group, after, now)
+                if (j.id, order["customer_id"]) in matched
             ]
     return await enter(conn, candidates, now)
+
+
+@functools.lru_cache(maxsize=4)
+def index_of(live: tuple[Journey, ...]) -> RuleIndex[Journey]:
+    """The live journeys filed by what their rules require (made again when they change)."""
+    return RuleIndex((j, j.group) for j in live)
 
 
 async def enter(conn: asyncpg.Connection, candidates: list[Candidate], now: datetime) -> list[tuple]:
@@ -295,7 +301,7 @@ async def due(conn: asyncpg.Connection) -> None:
             if not rows:
                 return
             await sql.journeys.lock_customers(conn, [r["customer_id"] for r in rows])
-            now = await conn.fetchval("SELECT now()")
+            now = await conn.fetchval(sql.journeys.NOW)
             segment = [j for j in live.values() if j.trigger == journeys.ENTERS_SEGMENT]
             members = await sql.journeys.members(conn, [j.id for j in segment], [r["customer_id"] for r in rows])
             left = [

@@ -30,7 +30,7 @@ CREATE TABLE journey_members (
     journey_id  uuid NOT NULL REFERENCES journeys (id),
     customer_id uuid NOT NULL,
     since       timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (journey_id, customer_id)
+    PRIMARY KEY (customer_id, journey_id)  -- looked up by the customers a change names
 );
 
 -- Every entry: WAITING until due (a delay, quiet hours), then QUEUED (its log row written, its
