@@ -211,9 +211,7 @@ async def main(n: int, rate: int, seconds: float) -> None:
             for e in messaged
             if e["id"] in arrivals and e["triggered_at"] is not None
         ]
-        entered = [
-            (e["entered_at"] - e["triggered_at"]).total_seconds() * 1000 for e in messaged if e["triggered_at"]
-        ]
+        entered = [(e["entered_at"] - e["triggered_at"]).total_seconds() * 1000 for e in messaged if e["triggered_at"]]
         sizes = await conn.fetchrow(
             "SELECT pg_total_relation_size('journey_members') AS members_bytes,"
             " (SELECT count(*) FROM journey_members) AS members,"
