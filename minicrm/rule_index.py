@@ -1,12 +1,13 @@
 """Which of many rule trees can match a customer, without evaluating every one.
 
 A customer's change is evaluated against every live journey; at a hundred journeys and thousands
-of changes a second that is too many evaluations (about 4.5 µs each). Most segments pin an
-attribute by equality at their top (`city = Pune AND ...`, `visit = 3 AND ...`): such a tree can
-match only customers with that value, so trees are filed under it and a customer is evaluated
-against the trees filed under their own values and those filed under nothing. The key is the
-value as the verdict compares it (a city lowered as PostgreSQL lowers it; a visit count through
-`rules.integer_bound`), so filing never changes a verdict, only skips the trees that cannot match.
+of changes a second that is too many evaluations (about 4.5 µs each). Most segments pin
+attributes by equality at their top (`city = Pune AND visit = 3 AND ...`): such a tree can match
+only customers with those values, so trees are filed under the set of equalities they require,
+and a customer is evaluated against the trees filed under a subset of their own values (the empty
+set included: trees that require none). A value is keyed as the verdict compares it (a city
+lowered as PostgreSQL lowers it; a visit count through `rules.integer_bound`), so filing never
+changes a verdict, only skips the trees that cannot match.
 """
 
 from __future__ import annotations
@@ -34,30 +35,25 @@ def _required(group: rules.Group) -> Iterator[Key]:
 
 
 def keys_of(facts: verdicts.Facts) -> list[Key]:
-    """The keys a customer's trees may be filed under."""
+    """The equalities a customer satisfies, of those trees are filed by."""
     found: list[Key] = [("visit", facts.visit)]
     if facts.city is not None:
         found.append(("city", verdicts.lower(facts.city)))
     return found
 
 
+def subsets(keys: list[Key]) -> list[frozenset[Key]]:
+    return [frozenset(k for i, k in enumerate(keys) if mask >> i & 1) for mask in range(1 << len(keys))]
+
+
 class RuleIndex(Generic[K]):
-    """Trees (each with its owner `K`) filed under one equality they require, if they have one;
-    a city's first, being the most selective usually."""
+    """Trees (each with its owner `K`) filed under the equalities they require."""
 
     def __init__(self, trees: Iterable[tuple[K, rules.Group]]) -> None:
-        self.filed: dict[Key, list[tuple[K, rules.Group]]] = {}
-        self.unfiled: list[tuple[K, rules.Group]] = []
+        self.filed: dict[frozenset[Key], list[tuple[K, rules.Group]]] = {}
         for owner, group in trees:
-            required = sorted(_required(group), key=lambda key: key[0] != "city")
-            if required:
-                self.filed.setdefault(required[0], []).append((owner, group))
-            else:
-                self.unfiled.append((owner, group))
+            self.filed.setdefault(frozenset(_required(group)), []).append((owner, group))
 
     def candidates(self, facts: verdicts.Facts) -> list[tuple[K, rules.Group]]:
         """The trees that may match the customer: every other one cannot."""
-        found = list(self.unfiled)
-        for key in keys_of(facts):
-            found.extend(self.filed.get(key, ()))
-        return found
+        return [tree for keys in subsets(keys_of(facts)) for tree in self.filed.get(keys, ())]

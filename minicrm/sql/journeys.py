@@ -87,10 +87,12 @@ RETURNING pending_count = 0 AS delivered
 """
 
 # The customers of `$1` locked for this transaction, in id order (so two transactions never wait
-# on each other in a circle).
+# on each other in a circle); then the transaction's time.
 LOCK_CUSTOMERS = f"""
-SELECT pg_advisory_xact_lock({Lock.JOURNEY_CUSTOMER:d}, hashtext(id::text))
-FROM (SELECT DISTINCT id FROM unnest($1::uuid[]) AS t(id) ORDER BY id) ids
+SELECT now() FROM (
+    SELECT count(pg_advisory_xact_lock({Lock.JOURNEY_CUSTOMER:d}, hashtext(id::text)))
+    FROM (SELECT DISTINCT id FROM unnest($1::uuid[]) AS t(id) ORDER BY id) ids
+) locked
 """
 
 IDS_OF_EMAILS = "SELECT id FROM customers WHERE email = ANY($1::text[])"
@@ -104,16 +106,17 @@ SELECT journey_id, customer_id FROM journey_members
 WHERE journey_id = ANY($1::uuid[]) AND customer_id = ANY($2::uuid[])
 """
 
-JOIN = """
+# Members who left ($3, $4) deleted, and who joined ($1, $2) inserted: those not members already
+# are returned (they enter).
+MOVE = """
+WITH left_them AS (
+    DELETE FROM journey_members m USING unnest($3::uuid[], $4::uuid[]) AS t(journey_id, customer_id)
+    WHERE m.journey_id = t.journey_id AND m.customer_id = t.customer_id
+)
 INSERT INTO journey_members (journey_id, customer_id)
 SELECT * FROM unnest($1::uuid[], $2::uuid[])
 ON CONFLICT DO NOTHING
 RETURNING journey_id, customer_id
-"""
-
-LEAVE = """
-DELETE FROM journey_members m USING unnest($1::uuid[], $2::uuid[]) AS t(journey_id, customer_id)
-WHERE m.journey_id = t.journey_id AND m.customer_id = t.customer_id
 """
 
 # Each (journey, customer)'s last entry that was not skipped.
@@ -203,8 +206,6 @@ ORDER BY e.due_at
 LIMIT $2
 """
 
-NOW = "SELECT now()"
-
 CLOCK = "SELECT day FROM journey_clock"
 SET_CLOCK = """
 INSERT INTO journey_clock (day) VALUES ($1)
@@ -269,8 +270,9 @@ async def end(conn: asyncpg.Connection, journey_id: UUID) -> bool:
     return bool(await conn.fetchval(ENDED, journey_id))
 
 
-async def lock_customers(conn: asyncpg.Connection, ids: list[UUID]) -> None:
-    await conn.execute(LOCK_CUSTOMERS, ids)
+async def lock_customers(conn: asyncpg.Connection, ids: list[UUID]) -> datetime:
+    """Locks the customers for the caller's transaction; returns its `now()`."""
+    return await conn.fetchval(LOCK_CUSTOMERS, ids)
 
 
 async def ids_of_emails(db: Db, emails: list[str]) -> list[UUID]:
@@ -285,17 +287,16 @@ async def members(conn: Db, journey_ids: list[UUID], customer_ids: list[UUID]) -
     return {(r["journey_id"], r["customer_id"]) for r in await conn.fetch(MEMBERS, journey_ids, customer_ids)}
 
 
-async def join(conn: asyncpg.Connection, pairs: list[tuple[UUID, UUID]]) -> set[tuple[UUID, UUID]]:
-    """Records the pairs as members; returns those that were not (the entries)."""
-    if not pairs:
+async def move(
+    conn: asyncpg.Connection, joins: list[tuple[UUID, UUID]], leaves: list[tuple[UUID, UUID]]
+) -> set[tuple[UUID, UUID]]:
+    """Records who joined and who left; returns those of `joins` who were not members (the entries)."""
+    if not joins and not leaves:
         return set()
-    rows = await conn.fetch(JOIN, [j for j, _ in pairs], [c for _, c in pairs])
+    rows = await conn.fetch(
+        MOVE, [j for j, _ in joins], [c for _, c in joins], [j for j, _ in leaves], [c for _, c in leaves]
+    )
     return {(r["journey_id"], r["customer_id"]) for r in rows}
-
-
-async def leave(conn: asyncpg.Connection, pairs: list[tuple[UUID, UUID]]) -> None:
-    if pairs:
-        await conn.execute(LEAVE, [j for j, _ in pairs], [c for _, c in pairs])
 
 
 async def last_entries(conn: Db, pairs: list[tuple[UUID, UUID]]) -> dict[tuple[UUID, UUID], datetime]:

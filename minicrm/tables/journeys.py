@@ -138,8 +138,7 @@ async def evaluate(
 ) -> list[tuple]:
     """Moves the customers `ids` in and out of the journeys' segments and enters them; returns the
     messages to publish. In the caller's transaction, which holds the customers' locks."""
-    await sql.journeys.lock_customers(conn, ids)
-    now = await conn.fetchval(sql.journeys.NOW)
+    now = await sql.journeys.lock_customers(conn, ids)
     facts = await sql.facts.of(conn, ids, max((verdicts.horizon(j.group) for j in live), default=0))
     index = index_of(tuple(live))
     matched = {
@@ -153,8 +152,8 @@ async def evaluate(
     segment = {j.id for j in live if j.trigger == journeys.ENTERS_SEGMENT}
     if segment:
         members = await sql.journeys.members(conn, list(segment), list(facts))
-        joined = await sql.journeys.join(conn, sorted(p for p in matched if p[0] in segment and p not in members))
-        await sql.journeys.leave(conn, sorted(members - matched))
+        joins = sorted(p for p in matched if p[0] in segment and p not in members)
+        joined = await sql.journeys.move(conn, joins, sorted(members - matched))
         candidates += [
             Candidate(by_id[jid], cid, None, accepted.get(cid)) for jid, cid in sorted(joined) if by_id[jid].active
         ]
@@ -300,8 +299,7 @@ async def due(conn: asyncpg.Connection) -> None:
             rows = await sql.journeys.due(conn, DUE_BATCH)
             if not rows:
                 return
-            await sql.journeys.lock_customers(conn, [r["customer_id"] for r in rows])
-            now = await conn.fetchval(sql.journeys.NOW)
+            now = await sql.journeys.lock_customers(conn, [r["customer_id"] for r in rows])
             segment = [j for j in live.values() if j.trigger == journeys.ENTERS_SEGMENT]
             members = await sql.journeys.members(conn, [j.id for j in segment], [r["customer_id"] for r in rows])
             left = [
