@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 from test_campaigns import add_customers
 
+from minicrm.records import CustomerChanges
 from support.deployment import eventually
 
 pytestmark = pytest.mark.integration
@@ -261,6 +262,8 @@ async def test_exactly_once_through_a_sigkill(pipeline, http, journeys_worker, n
     await post_orders(http, rounds[1][20:])
     await post_orders(http, rounds[1])  # and everything again
     await pipeline.wait_worker(replacement)
+    replayed = CustomerChanges.encode(changes=[{"customer_id": str(c)} for c in ids])  # straight onto the topic
+    await pipeline.produce("customer-changes", [replayed, replayed])
     await settled(http, pipeline, journey_id, messages=40)
     assert sorted(r["customer_id"] for r in await log_rows(pipeline, journey_id)) == sorted(crossing)
     pipeline.processes.remove(killed)
