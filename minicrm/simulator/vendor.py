@@ -6,11 +6,11 @@ and outages come from the settings and can be changed while it runs with
 `POST /vendor/control {failure_rate, latency, duplicate_rate, shuffle, receipt_batch,
 outage_seconds, reject_status, body_limit, throttle_rate, error_rate, hang_rate, hang_seconds,
 bounce_rate, unsubscribe_rate}`; `GET /vendor/stats` counts what it took (also per campaign) and
-reported, and the repeats it saw; `POST /vendor/seen` (an array of commIds) says which it took. Recipients bounce (BOUNCED) or unsubscribe after delivery
-(SENT, then UNSUBSCRIBED), as real ones do. Like a real
-provider it honours `Idempotency-Key` (a repeated call is answered, not repeated), refuses a
-key reused for other messages (422, as Stripe and the IETF draft do), and never delivers a
-`commId` twice. Receipts are retried until the edge takes them. Like real
+reported, and the repeats it saw; `POST /vendor/seen` (an array of commIds) says which it took.
+Recipients bounce (BOUNCED) or unsubscribe after delivery (SENT, then UNSUBSCRIBED), as real
+ones do. Like a real provider it honours `Idempotency-Key` (a repeated call is answered, not
+repeated), refuses a key reused for other messages (422, as Stripe and the IETF draft do), and
+never delivers a `commId` twice. Receipts are retried until the edge takes them. Like real
 vendors it can be rude: a body limit (413 past it, as the original Express vendor's
 100 kB), 429 with `Retry-After`, 500s, calls answered after the caller gave up, outages
 (503), refusals.
