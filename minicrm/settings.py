@@ -123,8 +123,8 @@ class Settings:
     """Consecutive failed vendor calls after which the campaign is PAUSED (MINICRM_VENDOR_PAUSE_AFTER)."""
 
     vendor_max_body_bytes: int = 0
-    """Largest request body the vendor takes (MINICRM_VENDOR_MAX_BODY_BYTES); 0: unknown, learned
-    from its 413 answers (a batch it refuses as too large is split and the size that worked kept)."""
+    """Largest request body the vendor takes (MINICRM_VENDOR_MAX_BODY_BYTES); 0: unknown, learnt
+    from its 413 answers and kept where every worker reads it (`sql.deliveries`)."""
 
     vendor_error_window: float = 30.0
     """Seconds over which the vendor's error rate is judged (MINICRM_VENDOR_ERROR_WINDOW)."""
