@@ -13,7 +13,7 @@ import asyncpg
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from minicrm import sql
+from minicrm import kafka_clients, sql
 from minicrm.settings import Settings
 
 
@@ -47,11 +47,7 @@ async def replay(
     """Publishes dead letters not replayed yet (one, or a topic's, or all) back onto their topics
     and marks them replayed; returns their ids."""
     conn = await asyncpg.connect(settings.database_url)
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        enable_idempotence=True,
-        max_request_size=2 * settings.max_record_bytes,
-    )
+    producer = AIOKafkaProducer(**kafka_clients.producer_options(settings))
     await producer.start()
     try:
         rows = await sql.dead_letters.to_replay(conn, topic_name(settings, topic), letter_id, limit)

@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from test_campaign_controls import GRACE, act, create, log_counts, sent_by_vendor
 from test_campaigns import add_customers, campaign, finished
 
-from minicrm import topics
+from minicrm import kafka_clients, topics
 from support.deployment import eventually, vendor, vendor_stats
 
 pytestmark = pytest.mark.integration
@@ -103,7 +103,7 @@ async def test_a_campaign_whose_last_waiting_customers_opt_out_completes(pipelin
 
 async def delivery_records(pipeline, campaign_id: str) -> list[bytes]:
     """The campaign's delivery records as they are on the topic, to publish again as a replay would."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=pipeline.settings.kafka_bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka_clients.client_options(pipeline.settings), enable_auto_commit=False)
     await consumer.start()
     try:
         name = pipeline.topic(topics.DELIVERIES.name)
