@@ -4,10 +4,14 @@ Runs a private deployment (own database and topics) on the stack bin/stack start
 an all-in-one worker, a second worker for the hot path (deliveries, receipts), and the
 vendor simulator, which honours Idempotency-Key and never delivers a commId twice, as real
 providers do. Faults: SIGKILL of either worker, SIGKILL of the web edge while receipts are
-posted, a Kafka broker restart, a PostgreSQL restart, and a vendor answering 30% 5xx, 429
-with Retry-After, 413, calls that time out, and a 30 s outage. One row per fault (what,
-when, recovery seconds: from the fault's end until messages move again; calls and messages
-the vendor saw again), then exactly one closing line:
+posted, a Kafka broker restart, a PostgreSQL restart (only where this checkout's stack runs
+PostgreSQL: never someone else's), and a vendor answering 30% 5xx, 429 with Retry-After, 413,
+calls that time out, and a 30 s outage. On a cluster (`MINICRM_KAFKA_BROKERS=3 bin/chaos`), the
+broker faults are "SIGKILL one broker" (its partitions' leaders move; it is started again once
+messages move, and the run goes on when every replica is back in sync) and "restart one broker"
+(SIGTERM, started again, in sync), and every other fault is one of them. One row per fault
+(what, when, recovery seconds: from the fault's end until messages move again; calls and
+messages the vendor saw again), then exactly one closing line:
 
     chaos: N faults, lost L, double-counted D, duplicate sends S, summaries K, recovery max R s
 
@@ -30,12 +34,15 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
 import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient
 
 from harness import ROOT, Pipeline, vendor, vendor_stats
+from minicrm import kafka_clients
 from minicrm.outages import TRANSIENT
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -45,12 +52,14 @@ HOT = "deliveries,receipts"
 VENDOR_FAULT_SECONDS = 5.0
 FINISH_TIMEOUT = 900.0
 STUCK = 120.0  # no message moved for this long after a fault: reported, and the run goes on
+BROKER_FAULTS = ("SIGKILL one broker", "restart one broker")
 
 
 class Chaos:
-    def __init__(self, pipeline: Pipeline, rng: random.Random) -> None:
-        self.pipeline, self.rng = pipeline, rng
+    def __init__(self, pipeline: Pipeline, rng: random.Random, brokers: int) -> None:
+        self.pipeline, self.rng, self.brokers = pipeline, rng, brokers
         self.workers = {"all": pipeline.processes[-2], "hot": pipeline.processes[-1]}
+        self.repair: Callable[[], Awaitable[None]] | None = None  # what ends a fault after its recovery
 
     async def restart_worker(self, which: str) -> None:
         proc = self.workers[which]
@@ -69,28 +78,84 @@ class Chaos:
         await self.pipeline.wait_http(f"{self.pipeline.url}/readyz", web)
 
     async def restart_server(self, which: str) -> None:
-        await asyncio.to_thread(
-            subprocess.run, [str(ROOT / "bin" / "stack"), "restart", which], check=True, stdout=subprocess.DEVNULL
-        )
+        await stack("restart", which)
+
+    async def kill_broker(self) -> None:
+        """SIGKILL of one broker; started again after the recovery, with two brokers, is measured."""
+        broker = f"kafka-{self.rng.randint(1, self.brokers)}"
+        await stack("kill", broker)
+
+        async def start_again() -> None:
+            await stack("restart", broker)
+            await self.in_sync()
+
+        self.repair = start_again
+
+    async def restart_broker(self) -> None:
+        await stack("restart", f"kafka-{self.rng.randint(1, self.brokers)}")
+        self.repair = self.in_sync
+
+    async def in_sync(self, timeout: float = 120) -> None:
+        """Until every replica of every topic is in sync again, so that the next fault meets a whole cluster."""
+        admin = AIOKafkaAdminClient(**kafka_clients.client_options(self.pipeline.settings))
+        await admin.start()
+        try:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                described = await admin.describe_topics(await admin.list_topics())
+                if all(len(p["isr"]) == len(p["replicas"]) for t in described for p in t["partitions"]):
+                    return
+                await asyncio.sleep(0.5)
+            print(f"  (replicas not all in sync after {timeout:.0f} s)", flush=True)
+        finally:
+            await admin.close()
 
     async def vendor_for(self, seconds: float, **behaviour) -> None:
         await vendor(self.pipeline, **behaviour)
         await asyncio.sleep(seconds)
         await vendor(self.pipeline, error_rate=0, throttle_rate=0, hang_rate=0, body_limit=0)
 
-    def faults(self) -> dict[str, object]:
+    def faults(self) -> dict[str, Callable[[], Awaitable[None]]]:
+        """Every fault this run may inject: the broker faults fit the cluster, and PostgreSQL is
+        restarted only where this checkout's stack runs it."""
+        if self.brokers > 1:
+            broker: dict[str, Callable[[], Awaitable[None]]] = {
+                "SIGKILL one broker": self.kill_broker,
+                "restart one broker": self.restart_broker,
+            }
+        else:
+            broker = {"Kafka broker restart": lambda: self.restart_server("kafka")}
+        postgres = {"PostgreSQL restart": lambda: self.restart_server("postgres")} if own_postgres() else {}
         return {
             "SIGKILL worker (all roles)": lambda: self.restart_worker("all"),
             "SIGKILL worker (deliveries, receipts)": lambda: self.restart_worker("hot"),
             "SIGKILL web during receipts": self.restart_web,
-            "Kafka broker restart": lambda: self.restart_server("kafka"),
-            "PostgreSQL restart": lambda: self.restart_server("postgres"),
+            **broker,
+            **postgres,
             "vendor 30% 5xx": lambda: self.vendor_for(VENDOR_FAULT_SECONDS, error_rate=0.3),
             "vendor 429 + Retry-After": lambda: self.vendor_for(VENDOR_FAULT_SECONDS, throttle_rate=0.5),
             "vendor 413 (10 kB limit)": lambda: self.vendor_for(VENDOR_FAULT_SECONDS, body_limit=10_000),
             "vendor timeouts": lambda: self.vendor_for(VENDOR_FAULT_SECONDS, hang_rate=0.3, hang_seconds=8),
             "vendor 30 s outage": lambda: self.vendor_for(30, outage_seconds=30),
         }
+
+
+def own_postgres() -> bool:
+    """Whether the PostgreSQL serving the run is this checkout's (`bin/stack restart postgres` restarts that one)."""
+    return (ROOT / ".stack" / "pg" / "postmaster.pid").exists()
+
+
+async def stack(*args: str) -> None:
+    await asyncio.to_thread(subprocess.run, [str(ROOT / "bin" / "stack"), *args], check=True, stdout=subprocess.DEVNULL)
+
+
+async def broker_count(pipeline: Pipeline) -> int:
+    admin = AIOKafkaAdminClient(**kafka_clients.client_options(pipeline.settings))
+    await admin.start()
+    try:
+        return len((await admin.describe_cluster())["brokers"])
+    finally:
+        await admin.close()
 
 
 async def query(pipeline: Pipeline, sql: str, *args):
@@ -170,7 +235,9 @@ async def main(n: int, faults: int, seed_value: int) -> None:
         await pipeline.wait_http(f"{pipeline.vendor_url}/vendor/stats", sim)
         for w in workers:
             await pipeline.wait_worker(w)
-        chaos = Chaos(pipeline, rng)
+        chaos = Chaos(pipeline, rng, await broker_count(pipeline))
+        names = list(chaos.faults())
+        print(f"faults drawn from ({chaos.brokers} broker(s)): {', '.join(names)}", flush=True)
         _, token = await pipeline.new_user("chaos@minicrm.local")
         async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
             async with http.post(
@@ -180,18 +247,22 @@ async def main(n: int, faults: int, seed_value: int) -> None:
                 assert r.status == 201, await r.text()
                 campaign_id = uuid.UUID((await r.json())["campaignId"])
         started = time.monotonic()
-        table, names = [], list(chaos.faults())
+        table = []
         print(f"{'fault':<40} {'at s':>7} {'recovery s':>11} {'calls again':>12} {'messages again':>15}", flush=True)
-        for _ in range(faults):
+        for i in range(faults):
             await asyncio.sleep(rng.uniform(0.5, 3.0))
             if (await progress(pipeline, campaign_id))[1] in ("COMPLETED", "FAILED"):
                 print("  (the campaign finished before every fault was injected)")
                 break
-            name = rng.choice(names)
+            # On a cluster every other fault is a broker's, so that every run has them.
+            name = rng.choice(BROKER_FAULTS if chaos.brokers > 1 and i % 2 == 0 else names)
             before = await vendor_stats(pipeline)
             at = time.monotonic() - started
             await chaos.faults()[name]()
             took = await recovery(pipeline, campaign_id)
+            if chaos.repair is not None:
+                await chaos.repair()
+                chaos.repair = None
             after = await vendor_stats(pipeline)
             again = (
                 after["repeated_calls"] - before["repeated_calls"],
