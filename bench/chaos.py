@@ -7,9 +7,10 @@ providers do. Faults: SIGKILL of either worker, SIGKILL of the web edge while re
 posted, a Kafka broker restart, a PostgreSQL restart (only where this checkout's stack runs
 PostgreSQL: never someone else's), and a vendor answering 30% 5xx, 429 with Retry-After, 413,
 calls that time out, and a 30 s outage. On a cluster (`MINICRM_KAFKA_BROKERS=3 bin/chaos`), the
-broker faults are "SIGKILL one broker" (its partitions' leaders move; it is started again once
-messages move, and the run goes on when every replica is back in sync) and "restart one broker"
-(SIGTERM, started again, in sync), and every other fault is one of them. One row per fault
+broker faults are "SIGKILL one broker" and "restart one broker" (SIGTERM: a controlled shutdown),
+each recovering on the other two brokers while the broker is started again behind the run's back
+(the next broker fault waits until it is back and every replica in sync), and every other fault
+is one of them. One row per fault
 (what, when, recovery seconds: from the fault's end until messages move again; calls and
 messages the vendor saw again), then exactly one closing line:
 
@@ -59,7 +60,7 @@ class Chaos:
     def __init__(self, pipeline: Pipeline, rng: random.Random, brokers: int) -> None:
         self.pipeline, self.rng, self.brokers = pipeline, rng, brokers
         self.workers = {"all": pipeline.processes[-2], "hot": pipeline.processes[-1]}
-        self.repair: Callable[[], Awaitable[None]] | None = None  # what ends a fault after its recovery
+        self.repairing: asyncio.Task | None = None  # a broker being started again and caught up
 
     async def restart_worker(self, which: str) -> None:
         proc = self.workers[which]
@@ -81,19 +82,29 @@ class Chaos:
         await stack("restart", which)
 
     async def kill_broker(self) -> None:
-        """SIGKILL of one broker; started again after the recovery, with two brokers, is measured."""
+        await self.broker_down("kill")
+
+    async def restart_broker(self) -> None:
+        await self.broker_down("stop")
+
+    async def broker_down(self, how: str) -> None:
+        """SIGKILL (`kill`) or SIGTERM (`stop`: a controlled shutdown) of one broker, once the one
+        before is back and in sync; its recovery is measured on the other two, and it is started
+        again meanwhile, while the run goes on."""
+        await self.repaired()
         broker = f"kafka-{self.rng.randint(1, self.brokers)}"
-        await stack("kill", broker)
+        await stack(how, broker)
 
         async def start_again() -> None:
             await stack("restart", broker)
             await self.in_sync()
 
-        self.repair = start_again
+        self.repairing = asyncio.create_task(start_again())
 
-    async def restart_broker(self) -> None:
-        await stack("restart", f"kafka-{self.rng.randint(1, self.brokers)}")
-        self.repair = self.in_sync
+    async def repaired(self) -> None:
+        if self.repairing is not None:
+            await self.repairing
+            self.repairing = None
 
     async def in_sync(self, timeout: float = 120) -> None:
         """Until every replica of every topic is in sync again, so that the next fault meets a whole cluster."""
@@ -260,9 +271,6 @@ async def main(n: int, faults: int, seed_value: int) -> None:
             at = time.monotonic() - started
             await chaos.faults()[name]()
             took = await recovery(pipeline, campaign_id)
-            if chaos.repair is not None:
-                await chaos.repair()
-                chaos.repair = None
             after = await vendor_stats(pipeline)
             again = (
                 after["repeated_calls"] - before["repeated_calls"],
@@ -270,6 +278,7 @@ async def main(n: int, faults: int, seed_value: int) -> None:
             )
             table.append((name, at, took))
             print(f"{name:<40} {at:7.1f} {took:11.1f} {again[0]:12,} {again[1]:15,}", flush=True)
+        await chaos.repaired()
         deadline = time.monotonic() + FINISH_TIMEOUT
         while time.monotonic() < deadline:
             _, status, _ = await progress(pipeline, campaign_id)
