@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import logging
 import random
 import signal
 import subprocess
@@ -41,6 +43,7 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from harness import ROOT, Pipeline, vendor, vendor_stats
 from minicrm import kafka_clients
@@ -60,7 +63,8 @@ class Chaos:
     def __init__(self, pipeline: Pipeline, rng: random.Random, brokers: int) -> None:
         self.pipeline, self.rng, self.brokers = pipeline, rng, brokers
         self.workers = {"all": pipeline.processes[-2], "hot": pipeline.processes[-1]}
-        self.repairing: asyncio.Task | None = None  # a broker being started again and caught up
+        self.down: str | None = None  # a broker down, until `start_again`
+        self.repairing: asyncio.Task | None = None  # that broker being started again and caught up
 
     async def restart_worker(self, which: str) -> None:
         proc = self.workers[which]
@@ -89,17 +93,22 @@ class Chaos:
 
     async def broker_down(self, how: str) -> None:
         """SIGKILL (`kill`) or SIGTERM (`stop`: a controlled shutdown) of one broker, once the one
-        before is back and in sync; its recovery is measured on the other two, and it is started
-        again meanwhile, while the run goes on."""
+        before is back and in sync; its recovery is measured on the other two (`start_again` then
+        starts it behind the run's back)."""
         await self.repaired()
-        broker = f"kafka-{self.rng.randint(1, self.brokers)}"
-        await stack(how, broker)
+        self.down = f"kafka-{self.rng.randint(1, self.brokers)}"
+        await stack(how, self.down)
 
-        async def start_again() -> None:
+    def start_again(self) -> None:
+        """The broker down, started again while the run goes on, and caught up."""
+
+        async def repair(broker: str) -> None:
             await stack("restart", broker)
             await self.in_sync()
 
-        self.repairing = asyncio.create_task(start_again())
+        if self.down is not None:
+            self.repairing = asyncio.create_task(repair(self.down))
+            self.down = None
 
     async def repaired(self) -> None:
         if self.repairing is not None:
@@ -113,9 +122,10 @@ class Chaos:
         try:
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
-                described = await admin.describe_topics(await admin.list_topics())
-                if all(len(p["isr"]) == len(p["replicas"]) for t in described for p in t["partitions"]):
-                    return
+                with contextlib.suppress(KafkaError):  # a broker just back may not answer yet
+                    described = await admin.describe_topics(await admin.list_topics())
+                    if all(len(p["isr"]) == len(p["replicas"]) for t in described for p in t["partitions"]):
+                        return
                 await asyncio.sleep(0.5)
             print(f"  (replicas not all in sync after {timeout:.0f} s)", flush=True)
         finally:
@@ -227,6 +237,7 @@ async def verdict(pipeline: Pipeline, campaign_id: uuid.UUID, n: int) -> tuple[i
 
 async def main(n: int, faults: int, seed_value: int) -> None:
     rng = random.Random(seed_value)
+    logging.getLogger("aiokafka").setLevel(logging.ERROR)  # a broker down is the point, not news
     print(f"chaos seed {seed_value}: {n:,} customers, {faults} faults", flush=True)
     # Paced (100-message calls, 5 calls a second per worker) so that the faults land mid-campaign.
     pipeline = Pipeline(
@@ -271,6 +282,7 @@ async def main(n: int, faults: int, seed_value: int) -> None:
             at = time.monotonic() - started
             await chaos.faults()[name]()
             took = await recovery(pipeline, campaign_id)
+            chaos.start_again()
             after = await vendor_stats(pipeline)
             again = (
                 after["repeated_calls"] - before["repeated_calls"],
