@@ -139,7 +139,7 @@ RETURNING id
 
 # Entries due, oldest first, taken by this transaction alone.
 DUE = f"""
-SELECT e.id, e.journey_id, e.customer_id, e.due_at
+SELECT e.id, e.journey_id, e.customer_id, e.due_at, e.triggered_at
 FROM journey_entries e JOIN journeys j ON j.id = e.journey_id
 WHERE e.status = '{journeys.WAITING}' AND e.due_at <= now() AND j.status = '{journeys.ACTIVE}'
 ORDER BY e.due_at
