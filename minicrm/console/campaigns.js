@@ -64,7 +64,11 @@ function rateChart(box, campaign) {
     height: 200,
     title: 'Messages per second',
     series: [{}, { label: 'sent/s', stroke: '#0b57d0', width: 2 }, { label: 'failed/s', stroke: '#b3261e', width: 2 }],
-    axes: [{}, { label: 'per second' }],
+    axes: [
+      { space: 90, incrs: [1, 5, 10, 30, 60, 300, 600, 1800, 3600, 21600, 86400],
+        values: (u, ticks) => ticks.map((t) => new Date(t * 1000).toLocaleTimeString([], { hour12: false })) },
+      { label: 'per second' },
+    ],
   };
   const chart = window.uPlot ? new window.uPlot(opts, data, box) : null;
   let last = null;

@@ -10,10 +10,13 @@ export function debounce(fn, ms) {
   return (...args) => { clearTimeout(timer); timer = setTimeout(() => fn(...args), ms); };
 }
 
-/** The audience estimate of a rule tree, kept fresh as it changes; the newest answer wins. */
+/**
+ * The audience estimate of a rule tree, kept fresh as it changes; the newest answer wins.
+ * `data-state` is `pending` from an edit until the answer for it is shown, then `done`.
+ */
 export function estimator(box) {
   let asked = 0;
-  return debounce(async (tree) => {
+  const ask = debounce(async (tree) => {
     const mine = ++asked;
     box.setAttribute('aria-busy', 'true');
     try {
@@ -26,9 +29,10 @@ export function estimator(box) {
     } catch (e) {
       if (mine === asked) replace(box, h('span', { class: 'error', id: 'estimate-error' }, describe(e)));
     } finally {
-      if (mine === asked) box.removeAttribute('aria-busy');
+      if (mine === asked) { box.removeAttribute('aria-busy'); box.dataset.state = 'done'; }
     }
   }, 300);
+  return (tree) => { box.dataset.state = 'pending'; ask(structuredClone(tree)); };
 }
 
 export async function newCampaign(main) {
