@@ -100,8 +100,9 @@ def main(argv: list[str] | None = None) -> None:
         if not args.email:
             sys.exit("issue-key needs --email")
         user_id, key = asyncio.run(issue_key(settings, args.email, args.name, args.role or ""))
-        print(f"login key for {args.email} (user {user_id}); shown once, keep it secret:\n{key}")
-        print(f"sign in with it at http://{settings.web_host}:{settings.web_port}/console")
+        console = f"http://{settings.web_host}:{settings.web_port}/console"
+        print(f"login key for {args.email} (user {user_id}), for the API and {console};")
+        print(f"shown once, keep it secret:\n{key}")  # the last line: scripts read it
     elif args.command == "dead-letters":
         dead_letters_command(settings, args)
     elif args.command == "worker":

@@ -187,7 +187,7 @@ async def test_issue_key_with_role_operator_makes_an_operator(pipeline):
         )  # fmt: skip
         out, _ = await proc.communicate()
         assert proc.returncode == 0, out.decode()
-        return out.decode().strip().splitlines()[1]
+        return out.decode().strip().splitlines()[-1]
 
     assert (await sign_in(pipeline.url, await issue()))["user"]["role"] == "marketer"
     answer = await sign_in(pipeline.url, await issue("--role", "operator"))
