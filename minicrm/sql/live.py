@@ -9,6 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
+from minicrm import campaign_states as states
 from minicrm.sql.planning import Db
 
 # The live view's one-second windows (absolute values from its tables: a repeated flush is harmless).
@@ -40,9 +41,10 @@ FROM vendor_health h FULL JOIN vendor_limits l ON l.vendor = h.vendor
 ORDER BY 1
 """
 
-PAUSED_BY_VENDOR = """
+PAUSED_BY_VENDOR = f"""
 SELECT c.id, c.name, c.user_id AS "userId", c.pause_reason, c.created_at AS "createdAt"
-FROM campaigns c WHERE c.status = 'PAUSED' AND c.paused_by = 'vendor' ORDER BY c.created_at DESC LIMIT 100
+FROM campaigns c WHERE c.status = '{states.PAUSED}' AND c.paused_by = '{states.VENDOR}'
+ORDER BY c.created_at DESC LIMIT 100
 """
 
 # What an operator sees of the vendors: each one's calls, its learnt body limit, and the
@@ -54,9 +56,10 @@ FROM vendor_health h FULL JOIN vendor_limits l ON l.vendor = h.vendor
 ORDER BY 1
 """
 
-PAUSED_BY_VENDOR = """
+PAUSED_BY_VENDOR = f"""
 SELECT c.id, c.name, c.user_id AS "userId", c.pause_reason, c.created_at AS "createdAt"
-FROM campaigns c WHERE c.status = 'PAUSED' AND c.paused_by = 'vendor' ORDER BY c.created_at DESC LIMIT 100
+FROM campaigns c WHERE c.status = '{states.PAUSED}' AND c.paused_by = '{states.VENDOR}'
+ORDER BY c.created_at DESC LIMIT 100
 """
 
 TIMELINE = """
