@@ -217,6 +217,16 @@ class Settings:
     """Shared secret of the original frontend's server-side `{gId, name, email, avatar}` call, sent
     as `X-MiniCRM-Secret` (MINICRM_TRUSTED_CALLER_SECRET); empty refuses that call."""
 
+    operator_emails: tuple[str, ...] = ()
+    """Emails of the users who are operators, comma-separated (MINICRM_OPERATOR_EMAILS): each is
+    made an operator when it signs in (Google or a login key) or is issued a key. For the first
+    operator; `minicrm issue-key --role operator` does the same for one user. Other users are
+    marketers (minicrm/roles.py)."""
+
+    role_cache_seconds: float = 5.0
+    """How long the edge keeps a user's role before reading it again (MINICRM_ROLE_CACHE_SECONDS):
+    a role changed in the database holds within so many seconds, without signing in again."""
+
     auth_attempts_per_minute: float = 20
     """Sign-in attempts a client address may make per minute (MINICRM_AUTH_ATTEMPTS_PER_MINUTE)."""
 
@@ -245,6 +255,10 @@ class Settings:
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}.{name}"
+
+    def is_operator_email(self, email: str | None) -> bool:
+        """Whether MINICRM_OPERATOR_EMAILS names this email (case aside)."""
+        return bool(email) and str(email).lower() in {e.lower() for e in self.operator_emails}
 
     @property
     def cap(self) -> FrequencyCap | None:

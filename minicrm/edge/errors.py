@@ -32,6 +32,10 @@ class Unauthorized(ApiError):
     status, error = 401, "unauthorized"
 
 
+class Forbidden(ApiError):
+    status, error = 403, "forbidden"
+
+
 class Conflict(ApiError):
     status, error = 409, "conflict"
 

@@ -102,6 +102,12 @@ class Publisher:
         await self._send(self.settings.topic(topic.name), messages)
         return count
 
+    async def publish_raw(self, records: list[tuple[str, bytes | None, bytes]]) -> None:
+        """Sends (full topic name, key, value) records as they are, such as dead letters replayed,
+        and waits for every ack."""
+        for topic in dict.fromkeys(name for name, _, _ in records):
+            await self._send(topic, [{"value": v, "key": k} for name, k, v in records if name == topic])
+
     def _fitting(self, value: bytes) -> bytes:
         if len(value) > self.max_record_bytes:
             raise PayloadTooLarge(f"the request encodes to {len(value):,} bytes, past {self.max_record_bytes:,}")

@@ -261,6 +261,20 @@ class SuppressionIn(Body):
         return self
 
 
+class ReplayIn(Body):
+    """Dead letters to replay: one (`id`) or a topic's (`topic`, e.g. `orders`), oldest first."""
+
+    id: int | None = Field(default=None, ge=1)
+    topic: Line | None = Field(default=None, min_length=1, max_length=200)
+    limit: int = Field(default=10_000, ge=1, le=10_000)
+
+    @model_validator(mode="after")
+    def _one(self) -> ReplayIn:
+        if self.id is None and self.topic is None:
+            raise ValueError("give an id or a topic (so that nothing is replayed by accident)")
+        return self
+
+
 DayTime = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 
 

@@ -261,15 +261,16 @@ class Pipeline:
     async def db(self) -> asyncpg.Connection:
         return await asyncpg.connect(self.settings.database_url)
 
-    async def new_user(self, email: str | None = None) -> tuple[str, str]:
+    async def new_user(self, email: str | None = None, role: str = "marketer") -> tuple[str, str]:
         """A user straight in the database, and a session token for them: (user id, token)."""
         user_id = uuid.uuid4()
         conn = await self.db()
         try:
             await conn.execute(
-                "INSERT INTO users (id, email, name) VALUES ($1, $2, 'Test User')",
+                "INSERT INTO users (id, email, name, role) VALUES ($1, $2, 'Test User', $3)",
                 user_id,
                 email or f"{user_id}@example.com",
+                role,
             )
         finally:
             await conn.close()
