@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
 
+from minicrm.order_effects import COMPLETED
+
 MAX_DEPTH = 6
 MAX_RULES = 100
 MAX_NUMBER = Decimal("1e12")
@@ -31,8 +33,8 @@ STRING_OPERATORS = {"=": "=", "!=": "<>"}
 COMBINATORS = {"AND", "OR"}
 WINDOW_START = "date_trunc('day', now()) - make_interval(days => {days}::int)"
 WINDOW_SQL = (
-    "(SELECT {aggregate} FROM orders o WHERE o.customer_id = c.id AND o.status = 'COMPLETED'"
-    " AND o.order_date >= " + WINDOW_START + ")"
+    "(SELECT {aggregate} FROM orders o WHERE o.customer_id = c.id"
+    f" AND o.status = '{COMPLETED}' AND o.order_date >= " + WINDOW_START + ")"
 )
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from minicrm import rules, verdicts
+from minicrm.order_effects import COMPLETED
 from minicrm.sql.planning import Db
 
 CUSTOMERS = """
@@ -21,7 +22,7 @@ FROM customers c JOIN unnest($1::uuid[]) AS t(id) ON c.id = t.id
 DAYS = f"""
 SELECT o.customer_id, (o.order_date AT TIME ZONE 'UTC')::date AS day, count(*) AS orders, sum(o.amount) AS amount
 FROM orders o JOIN unnest($1::uuid[]) AS t(id) ON o.customer_id = t.id
-WHERE o.status = 'COMPLETED' AND o.order_date >= {rules.WINDOW_START.format(days="$2")}
+WHERE o.status = '{COMPLETED}' AND o.order_date >= {rules.WINDOW_START.format(days="$2")}
 GROUP BY o.customer_id, day
 """
 
