@@ -12,6 +12,8 @@ from minicrm.edge.listing import SortOrder, listing
 from minicrm.edge.requests import page, query_text
 from minicrm.edge.state import POOL, SETTINGS
 
+NEWEST_FIRST = SortOrder((("d.id", "bigint"),), descending=True)
+
 
 async def list_dead_letters(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS]
@@ -36,6 +38,6 @@ async def list_dead_letters(request: web.Request) -> web.StreamResponse:
         source="dead_letters d",
         where=" AND ".join(conditions) or "TRUE",
         params=params,
-        order=SortOrder((("d.id", "bigint"),), descending=True),
+        order=NEWEST_FIRST,
         shape=dead_letters.shape,
     )

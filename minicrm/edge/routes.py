@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from minicrm.edge import (
     ai,
@@ -22,6 +23,13 @@ from minicrm.edge import (
 )
 
 
+def not_allowed(*methods: str) -> Handler:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPMethodNotAllowed(request.method, methods)
+
+    return handler
+
+
 def setup_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", probes.healthz)
     app.router.add_get("/readyz", probes.readyz)
@@ -32,6 +40,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/orders", orders.list_orders)
     app.router.add_post("/api/campaigns", campaigns.create)
     app.router.add_post("/api/campaigns/get", campaigns.get)
+    # Its own resource: `PATCH /api/campaigns/{id}` would take it as an id, and answer 400, not 405.
+    app.router.add_route("*", "/api/campaigns/get", not_allowed("POST"))
     app.router.add_patch("/api/campaigns/{id}", campaign_controls.reschedule)
     app.router.add_get("/api/campaigns/{id}/events", campaign_events.events)
     app.router.add_post("/api/campaigns/{id}/pause", campaign_controls.pause)

@@ -1,0 +1,276 @@
+"""JSON Schemas of what the edge accepts, read off the pydantic models and the rules that validate
+(`schemas.py`, `requests.py`, `rules.py`), for the OpenAPI document: a value valid here is one the
+edge takes, and one invalid here one it refuses, so a generated client or a fuzzer can trust it.
+
+What pydantic's own schema leaves out, and these say: text is stripped of surrounding whitespace
+before its length and pattern are checked; no string or key anywhere in a JSON body may hold a NUL
+(PostgreSQL cannot store it); unknown fields are ignored; numbers may come as text, a phone or a
+name as a number; a ruleGroup's attributes, operators and depth. What JSON Schema cannot say (an
+order's amount is the sum of its items, `sendAt` lies ahead, ids name things that exist) each
+schema's description says."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from minicrm import rules
+from minicrm.edge import schemas
+
+REF = "#/components/schemas/{model}"
+# Unicode White_Space: what pydantic's `str_strip_whitespace` (Rust's `trim`) takes off both ends.
+SPACE = r"\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+PAD = f"[{SPACE}]*"
+CONTROL = r"\x00-\x1f\x7f-\x9f"
+# (any character, any but whitespace) of one line (`schemas.ONE_LINE`), and of free text (no NUL).
+LINE = (f"[^{CONTROL}]", rf"[^{CONTROL} \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+FREE = (r"[^\x00]", rf"[^\x00{SPACE}]")
+EMAIL_CHAR = rf"[^@{CONTROL} \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+NO_NUL = {"type": "string", "pattern": r"^[^\x00]*$"}
+JSON = {"$ref": REF.format(model="Json")}
+JSON_DEPTH = 4
+ID = {**JSON, "description": "any value; named in errors when it is text"}
+TEMPLATE_TOKEN = r"\{\{(?:" + "|".join(schemas.templating.PLACEHOLDERS) + r")\}\}"
+
+
+def trimmed(min_length: int = 0, max_length: int | None = None, chars: tuple[str, str] = FREE) -> dict[str, Any]:
+    """Text whose stripped value is `min_length` to `max_length` of `chars`: one pattern, as the
+    length counts after stripping and so cannot be a maxLength of the value sent."""
+    any_char, solid = chars
+    if max_length is None:
+        core = (
+            f"{solid}{any_char}{{{max(min_length - 2, 0)},}}{solid}"
+            if min_length >= 2
+            else f"{solid}(?:{any_char}*{solid})?"
+        )
+    elif max_length == 1:
+        core = solid
+    elif min_length >= 2:
+        core = f"{solid}{any_char}{{{min_length - 2},{max_length - 2}}}{solid}"
+    else:
+        core = f"{solid}(?:{any_char}{{0,{max_length - 2}}}{solid})?"
+    return {"type": "string", "pattern": f"^{PAD}{core if min_length else f'(?:{core})?'}{PAD}$"}
+
+
+def email() -> dict[str, Any]:
+    # A subset where it must be: the 254 characters are counted after stripping.
+    return {
+        "type": "string",
+        "maxLength": 254,
+        "pattern": f"^{PAD}{EMAIL_CHAR}+@{EMAIL_CHAR}+\\.{EMAIL_CHAR}+{PAD}$",
+        "description": "lower-cased as stored",
+    }
+
+
+PATTERNS = {
+    schemas.ONE_LINE: lambda s: trimmed(s.get("minLength", 0), s.get("maxLength"), LINE),
+    schemas.EMAIL: lambda s: email(),
+    schemas.PHONE: lambda s: {"type": "string", "pattern": f"^{PAD}(?:[0-9]{{10}})?{PAD}$"},
+    schemas.UUID_TEXT: lambda s: {"type": "string", "pattern": f"^{PAD}{schemas.UUID_TEXT[1:-1]}{PAD}$"},
+}
+
+
+def _string(schema: dict[str, Any]) -> dict[str, Any]:
+    """A plain string of pydantic's schema as the edge reads it: stripped, no NUL."""
+    if "format" in schema or "enum" in schema or "const" in schema:
+        return schema
+    kept = {k: v for k, v in schema.items() if k in ("title", "description", "default")}
+    pattern = schema.get("pattern")
+    if pattern in PATTERNS:
+        return {**kept, **PATTERNS[pattern](schema)}
+    return {**kept, **trimmed(schema.get("minLength", 0), schema.get("maxLength"))}
+
+
+def accepted(schema: Any) -> Any:
+    """Pydantic's (validation) schema of a model rewritten to what the edge accepts."""
+    if isinstance(schema, list):
+        return [accepted(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if schema.get("type") == "string":
+        return _string(schema)
+    out = {key: accepted(value) for key, value in schema.items()}
+    if out.get("type") == "object" and "properties" in out:
+        out["additionalProperties"] = JSON  # ignored, as long as it holds no NUL
+        out["propertyNames"] = NO_NUL
+    return out
+
+
+def model(cls: type) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the model's schema, the schemas it refers to) as the edge accepts them."""
+    schema = TypeAdapter(cls).json_schema(ref_template=REF)
+    definitions = schema.pop("$defs", {})
+    return accepted(schema), {name: accepted(s) for name, s in definitions.items()}
+
+
+def number_text(digits: int, fraction: int = 6) -> dict[str, Any]:
+    """A non-negative number written as text, as pydantic's lax mode reads one (a subset of it)."""
+    return {"type": "string", "pattern": f"^[0-9]{{1,{digits}}}(?:\\.[0-9]{{1,{fraction}}})?$"}
+
+
+def number_as_text(min_length: int, max_length: int) -> dict[str, Any]:
+    """A number where text is asked for (`coerce_numbers_to_str`): its decimal digits, written out
+    in full, must fit the text's length (whole numbers without `.0`)."""
+    tiny = {"exclusiveMinimum": -(10.0 ** -(max_length - 10)), "exclusiveMaximum": 10.0 ** -(max_length - 10)}
+    short = [{"enum": list(range(10))}] if min_length == 2 else []  # one digit: too short (no other case here)
+    return {
+        "type": "number",
+        "exclusiveMinimum": -(10.0 ** (max_length - 1)),
+        "exclusiveMaximum": 10.0**max_length,
+        "not": {"anyOf": [*short, {**tiny, "not": {"const": 0}}]},
+    }
+
+
+def unix_time() -> dict[str, Any]:
+    return {
+        "type": "number",
+        "minimum": -62_135_596_800_000,
+        "maximum": 253_402_300_799_999,
+        "description": "Unix time: seconds, or milliseconds past 2e10 (as pydantic reads a number for a date)",
+    }
+
+
+def lax(components: dict[str, Any]) -> None:
+    """What pydantic's lax mode accepts beside the JSON type its schema names, where clients send it."""
+    customer = components["CustomerIn"]["properties"]
+    customer["name"] = {"anyOf": [customer["name"], number_as_text(2, 200)]}
+    customer["phone"]["anyOf"].append({"type": "integer", "minimum": 1_000_000_000, "maximum": 9_999_999_999})
+    customer["city"]["anyOf"].append(number_as_text(0, 100))
+    customer["visit"]["anyOf"] += [{"type": "boolean"}, {"type": "string", "pattern": "^[0-9]{1,6}$"}]
+    item = components["OrderItemIn"]["properties"]
+    item["quantity"] = {
+        "anyOf": [item["quantity"], {"const": True}, {"type": "string", "pattern": "^[1-9][0-9]{0,5}$"}]
+    }
+    for money in (item["unitPrice"], item["total"], components["OrderIn"]["properties"]["amount"]):
+        money["anyOf"][1] = number_text(11)
+    order = components["OrderIn"]["properties"]
+    order["id"] = {"anyOf": [order["id"], {"type": "integer"}], "description": "a number is read as its text"}
+    order["order_date"]["anyOf"].insert(1, unix_time())
+    rate = components["CampaignIn"]["properties"]["ratePerSecond"]
+    rate["anyOf"][1:1] = [{"const": True}, {"type": "string", "pattern": "^0*[1-9][0-9]{0,5}(?:\\.[0-9]{1,6})?$"}]
+    campaign = components["CampaignIn"]["properties"]
+    if "weights" in campaign:  # each above 0, at most a million
+        weight = {"type": "number", "exclusiveMinimum": 0, "maximum": 1_000_000}
+        shares = [weight, {"const": True}, {"type": "string", "pattern": r"^0*[1-9][0-9]{0,5}(?:\.[0-9]{1,6})?$"}]
+        campaign["weights"]["anyOf"][0]["items"] = {"anyOf": shares}
+    future = "ahead of now (at most 5 minutes behind it): a campaign is scheduled, never back-dated"
+    campaign_send_at = components["CampaignIn"]["properties"]["sendAt"]
+    campaign_send_at["anyOf"].insert(1, unix_time())
+    campaign_send_at["description"] += "; " + future
+    reschedule = components["RescheduleIn"]["properties"]
+    reschedule["sendAt"] = {"anyOf": [reschedule["sendAt"], unix_time()], "description": future}
+    for schema in components.values():  # every message template
+        if "message" in schema.get("properties", {}):
+            schema["properties"]["message"] = _with_string(schema["properties"]["message"], message())
+
+
+def _with_string(schema: dict[str, Any], text: dict[str, Any]) -> dict[str, Any]:
+    """`schema` with its string (itself, or a branch of its anyOf) replaced by `text`."""
+    if "anyOf" in schema:
+        return {**schema, "anyOf": [text if s.get("type") == "string" else s for s in schema["anyOf"]]}
+    return {**{k: v for k, v in schema.items() if k in ("title", "description")}, **text}
+
+
+def message() -> dict[str, Any]:
+    """A message template: text and the placeholders `templating` knows, at most 2000 characters
+    (a subset: braces only in placeholders, written without spaces)."""
+    solid = rf"(?:[^{{}}\x00{SPACE}]|{TEMPLATE_TOKEN})"
+    return {
+        "type": "string",
+        "maxLength": 2000,
+        "pattern": rf"^{PAD}{solid}(?:[^{{}}\x00]|{TEMPLATE_TOKEN})*$",
+        "description": "text with placeholders " + ", ".join(f"{{{{{p}}}}}" for p in schemas.templating.PLACEHOLDERS),
+    }
+
+
+def rule_schemas() -> dict[str, Any]:
+    """A ruleGroup as `rules.parse` reads it: a node with `rules` or `combinator` is a group, any
+    other a rule; at most `rules.MAX_DEPTH` levels (the count of rules, at most `rules.MAX_RULES`
+    over the whole tree, cannot be said: each group is held to it)."""
+    numbers = sorted(rules.NUMBER_OPERATORS)
+    number = {
+        "anyOf": [
+            {"type": "number", "minimum": -float(rules.MAX_NUMBER), "maximum": float(rules.MAX_NUMBER)},
+            {"type": "string", "pattern": r"^-?[0-9]{1,12}(?:\.[0-9]{1,6})?$"},
+        ]
+    }
+    days = {
+        "anyOf": [
+            {"type": "integer", "minimum": 0, "maximum": rules.MAX_DAYS},
+            {"type": "string", "pattern": r"^(?:[0-9]{1,4}|[12][0-9]{4}|3[0-5][0-9]{3}|36[0-4][0-9]{2}|36500)$"},
+        ]
+    }
+    city = {"anyOf": [{"type": "string", "maxLength": 200}, {"type": "number"}]}
+
+    def rule(attributes: list[str], operators: list[str], value: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "required": ["attribute", "operator", "value"],
+            "properties": {"attribute": {"enum": attributes}, "operator": {"enum": operators}, "value": value},
+        }
+
+    blank = {"properties": {"attribute": {"enum": [None, ""]}, "operator": {"enum": [None, ""]}}}
+    out: dict[str, Any] = {
+        "Rule": {
+            "type": "object",
+            "description": "a rule; one whose attribute and operator are both empty (the builder's blank row) "
+            "is ignored",
+            "properties": {"id": ID},
+            "not": {"anyOf": [{"required": ["rules"]}, {"required": ["combinator"]}]},
+            "anyOf": [
+                blank,
+                rule(sorted(rules.NUMBER_ATTRIBUTES), numbers, number),
+                rule(sorted(rules.DATE_ATTRIBUTES), numbers, days),
+                rule(sorted(rules.STRING_ATTRIBUTES), sorted(rules.STRING_OPERATORS), city),
+            ],
+            "propertyNames": NO_NUL,
+            "additionalProperties": JSON,
+        }
+    }
+    for depth in range(rules.MAX_DEPTH, 0, -1):
+        below = {"anyOf": [{"$ref": REF.format(model="Rule")}, {"$ref": REF.format(model=f"RuleGroup{depth + 1}")}]}
+        out[f"RuleGroup{depth}"] = {
+            "type": "object",
+            "anyOf": [{"required": ["rules"]}, {"required": ["combinator"]}],
+            "properties": {
+                "id": ID,
+                "combinator": {"type": "string", "pattern": "^(?:[Aa][Nn][Dd]|[Oo][Rr])$", "default": "AND"},
+                "rules": {
+                    "type": "array",
+                    "maxItems": rules.MAX_RULES if depth < rules.MAX_DEPTH else 0,
+                    "items": below if depth < rules.MAX_DEPTH else {},
+                },
+            },
+            "propertyNames": NO_NUL,
+            "additionalProperties": JSON,
+        }
+    out["RuleGroup"] = {
+        "description": f"a group of rules and groups, at most {rules.MAX_DEPTH} levels and {rules.MAX_RULES} "
+        "rules; `{}` matches everyone",
+        "anyOf": [{"$ref": REF.format(model="RuleGroup1")}, {"$ref": REF.format(model="Rule")}],
+    }
+    return out
+
+
+def json_without_nul(depth: int = JSON_DEPTH) -> dict[str, Any]:
+    """Any JSON value without a NUL in a string or a key, nested at most `depth` levels: the schemas
+    `Json0` (no nesting) to `Json{depth}` (`Json`). Deeper values are taken too; the bound keeps the
+    schema free of a reference to itself, which client generators cannot follow."""
+    out: dict[str, Any] = {"Json0": {"description": "any JSON value (nested deeper than the schemas look)"}}
+    for level in range(1, depth + 1):
+        inner = {"$ref": REF.format(model=f"Json{level - 1}")}
+        out[f"Json{level}"] = {
+            "anyOf": [
+                {"type": "null"},
+                {"type": "boolean"},
+                {"type": "number"},
+                NO_NUL,
+                {"type": "array", "items": inner},
+                {"type": "object", "propertyNames": NO_NUL, "additionalProperties": inner},
+            ]
+        }
+    out["Json"] = {
+        **out.pop(f"Json{depth}"),
+        "description": "any JSON value without a NUL character in a string or a key",
+    }
+    return out
