@@ -33,7 +33,7 @@ class Record(faust.Record, include_metadata=False, serializer="json"):
 
 class CustomerBatch(Record):
     """Customers whose emails hash to one partition, in the order they were posted, each
-    `{id, name, email, phone, city, visit}` (the last three may be null or left out)."""
+    `{id, name, email, phone, city, visit, timezone}` (the last four may be null or left out)."""
 
     customers: list[dict[str, Any]]
 
@@ -155,6 +155,15 @@ class Outcomes(Record):
     campaign_id: str
     sent: int
     failed: int
+
+
+class CustomerChanges(Record):
+    """Customers of one partition whose stored data changed (ingest writes these after its
+    transaction commits, keyed by customer), each `{customer_id, order_id?, order_status?,
+    accepted_at?}`: the order stored, and when its record reached Kafka (epoch seconds), so a
+    journey can tell the time from the edge's answer to the message."""
+
+    changes: list[dict[str, Any]]
 
 
 class VendorCall(Record):

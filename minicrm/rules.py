@@ -14,15 +14,26 @@ MAX_DEPTH = 6
 MAX_RULES = 100
 MAX_NUMBER = Decimal("1e12")
 MAX_DAYS = 36_500
+MAX_WINDOW_DAYS = 365
 
 NUMBER_ATTRIBUTES = {"total_spend": "c.total_spend", "visit": "c.visit"}
-INTEGER_ATTRIBUTES = {"visit"}  # integer columns: compared with an integer, so their index serves
 STRING_ATTRIBUTES = {"city": "c.city"}
 DATE_ATTRIBUTES = {"last_order_date": "c.last_order_date"}
-ATTRIBUTES = {*NUMBER_ATTRIBUTES, *STRING_ATTRIBUTES, *DATE_ATTRIBUTES}
+# Aggregates over the customer's COMPLETED orders (those that make total_spend) whose order_date
+# is on or after the start of the UTC day `days` ago: the boundary last_order_date uses. Each is a
+# correlated subquery that the index orders_customer_date (customer_id, order_date, id) serves.
+WINDOW_ATTRIBUTES = {"orders_within": "count(*)", "spend_within": "coalesce(sum(o.amount), 0)"}
+# Counts: compared with an integer (`integer_bound`), so that a column's index serves.
+INTEGER_ATTRIBUTES = {"visit", "orders_within"}
+ATTRIBUTES = {*NUMBER_ATTRIBUTES, *STRING_ATTRIBUTES, *DATE_ATTRIBUTES, *WINDOW_ATTRIBUTES}
 NUMBER_OPERATORS = {">": ">", "<": "<", "=": "=", ">=": ">=", "<=": "<=", "!=": "<>"}
 STRING_OPERATORS = {"=": "=", "!=": "<>"}
 COMBINATORS = {"AND", "OR"}
+WINDOW_START = "date_trunc('day', now()) - make_interval(days => {days}::int)"
+WINDOW_SQL = (
+    "(SELECT {aggregate} FROM orders o WHERE o.customer_id = c.id AND o.status = 'COMPLETED'"
+    " AND o.order_date >= " + WINDOW_START + ")"
+)
 
 
 class RuleError(ValueError):
@@ -39,6 +50,7 @@ class Rule:
     attribute: str
     operator: str
     value: Decimal | str
+    days: int | None = None  # the window of orders_within and spend_within, in days
 
     @property
     def number(self) -> Decimal:
@@ -70,11 +82,25 @@ def _parse_rule(node: dict[str, Any], path: str) -> Rule | None:
         raise RuleError(
             where, f"operator {operator!r} is not allowed for {attribute}; expected one of {sorted(allowed)}"
         )
+    days = _days(node.get("days"), attribute, where)
     if attribute in STRING_ATTRIBUTES:
         if not isinstance(value, (str, int, float)) or isinstance(value, bool) or len(str(value)) > 200:
             raise RuleError(where, f"value for {attribute} must be a string of at most 200 characters")
         return Rule(attribute, operator, str(value).strip())
-    return Rule(attribute, operator, _number(value, attribute, where))
+    return Rule(attribute, operator, _number(value, attribute, where), days)
+
+
+def _days(days: Any, attribute: str, where: str) -> int | None:
+    """The window of a window rule: a whole number of days (a JSON integer or its digits)."""
+    if attribute not in WINDOW_ATTRIBUTES:
+        if days is not None:
+            raise RuleError(where, f"days applies only to {' and '.join(sorted(WINDOW_ATTRIBUTES))}, not {attribute}")
+        return None
+    if isinstance(days, str) and days.strip().isdecimal() and days.strip().isascii():
+        days = int(days)
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_WINDOW_DAYS:
+        raise RuleError(where, f"days for {attribute} must be a whole number from 1 to {MAX_WINDOW_DAYS}, got {days!r}")
+    return days
 
 
 def _number(value: Any, attribute: str, where: str) -> Decimal:
@@ -129,21 +155,23 @@ def compile_sql(group: Group, first_param: int = 1) -> tuple[str, list[Any]]:
         params.append(value)
         return f"${first_param + len(params) - 1}"
 
+    def operand(rule: Rule) -> str:
+        if rule.attribute in WINDOW_ATTRIBUTES:
+            return WINDOW_SQL.format(aggregate=WINDOW_ATTRIBUTES[rule.attribute], days=bind(rule.days))
+        return NUMBER_ATTRIBUTES[rule.attribute]
+
     def rule_sql(rule: Rule) -> str:
         if rule.attribute in INTEGER_ATTRIBUTES:
             op, bound = integer_bound(rule.operator, rule.number)
-            return f"{NUMBER_ATTRIBUTES[rule.attribute]} {op} {bind(bound)}::bigint"
-        if rule.attribute in NUMBER_ATTRIBUTES:
+            return f"{operand(rule)} {op} {bind(bound)}::bigint"
+        if rule.attribute in NUMBER_ATTRIBUTES or rule.attribute in WINDOW_ATTRIBUTES:
             op = NUMBER_OPERATORS[rule.operator]
-            return f"{NUMBER_ATTRIBUTES[rule.attribute]} {op} {bind(rule.value)}::numeric"
+            return f"{operand(rule)} {op} {bind(rule.value)}::numeric"
         if rule.attribute in STRING_ATTRIBUTES:
             op = STRING_OPERATORS[rule.operator]
             return f"lower({STRING_ATTRIBUTES[rule.attribute]}) {op} lower({bind(rule.value)}::text)"
         op = NUMBER_OPERATORS[rule.operator]
-        return (
-            f"{DATE_ATTRIBUTES[rule.attribute]} {op} "
-            f"(date_trunc('day', now()) - make_interval(days => {bind(int(rule.value))}::int))"
-        )
+        return f"{DATE_ATTRIBUTES[rule.attribute]} {op} ({WINDOW_START.format(days=bind(int(rule.value)))})"
 
     def group_sql(node: Group) -> str:
         if not node.rules:

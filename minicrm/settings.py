@@ -84,7 +84,7 @@ class Settings:
 
     worker_roles: tuple[str, ...] = ("ingest", "campaigns", "deliveries", "receipts", "summaries")
     """Agents this worker runs, comma-separated (MINICRM_WORKER_ROLES). `live` (the windowed tables
-    of the live view) runs in a worker of its own."""
+    of the live view) and `journeys` (live segments and journeys) each run in a worker of their own."""
 
     metrics_port: int = 0
     """Port a worker serves its Prometheus metrics on (MINICRM_METRICS_PORT; also `minicrm worker
@@ -123,8 +123,8 @@ class Settings:
     """Consecutive failed vendor calls after which the campaign is PAUSED (MINICRM_VENDOR_PAUSE_AFTER)."""
 
     vendor_max_body_bytes: int = 0
-    """Largest request body the vendor takes (MINICRM_VENDOR_MAX_BODY_BYTES); 0: unknown, learned
-    from its 413 answers (a batch it refuses as too large is split and the size that worked kept)."""
+    """Largest request body the vendor takes (MINICRM_VENDOR_MAX_BODY_BYTES); 0: unknown, learnt
+    from its 413 answers and kept where every worker reads it (`sql.deliveries`)."""
 
     vendor_error_window: float = 30.0
     """Seconds over which the vendor's error rate is judged (MINICRM_VENDOR_ERROR_WINDOW)."""
@@ -217,6 +217,9 @@ class Settings:
         return parse_cap(self.frequency_cap)
 
 
+SOLO_ROLES = ("live", "journeys")  # each a worker, and a consumer group, of its own
+
+
 def load_settings() -> Settings:
     """Reads MINICRM_<FIELD> for every field, once; raises SettingsError naming a bad variable."""
     values = {}
@@ -225,11 +228,12 @@ def load_settings() -> Settings:
         if name in os.environ:
             values[f.name] = _parse(name, os.environ[name], str(f.type))
     settings = Settings(**values)
-    unknown_roles = set(settings.worker_roles) - {*Settings.worker_roles, "live"}
+    unknown_roles = set(settings.worker_roles) - {*Settings.worker_roles, *SOLO_ROLES}
     if unknown_roles:
         raise SettingsError(f"MINICRM_WORKER_ROLES has unknown roles: {sorted(unknown_roles)}")
-    if "live" in settings.worker_roles and len(settings.worker_roles) > 1:
-        raise SettingsError("MINICRM_WORKER_ROLES: `live` runs in a worker of its own")
+    for role in SOLO_ROLES:
+        if role in settings.worker_roles and len(settings.worker_roles) > 1:
+            raise SettingsError(f"MINICRM_WORKER_ROLES: `{role}` runs in a worker of its own")
     if settings.partitions < 1 or settings.batch_size < 1:
         raise SettingsError("MINICRM_PARTITIONS and MINICRM_BATCH_SIZE must be at least 1")
     if not 1_000 <= settings.max_record_bytes <= 4 * 1024 * 1024:

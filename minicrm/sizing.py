@@ -16,15 +16,18 @@ class TooLarge(ValueError):
     """One item alone encodes past the limit: no split can make it fit."""
 
 
-def fit(items: Sequence[T], encode: Callable[[list[T]], bytes], max_bytes: int) -> list[tuple[list[T], bytes]]:
+def fit(
+    items: Sequence[T], encode: Callable[[list[T]], bytes], max_bytes: int, keep_oversized: bool = False
+) -> list[tuple[list[T], bytes]]:
     """Consecutive parts of `items` with their encodings, each at most `max_bytes` long
     (no limit when `max_bytes` is 0). A part over the limit is halved until it fits, so the
-    common case costs one encoding; order is kept."""
+    common case costs one encoding; order is kept. One item past the limit alone raises
+    TooLarge, or is a part of its own with `keep_oversized`."""
     parts: list[tuple[list[T], bytes]] = []
 
     def place(part: list[T]) -> None:
         data = encode(part)
-        if not max_bytes or len(data) <= max_bytes:
+        if not max_bytes or len(data) <= max_bytes or (len(part) == 1 and keep_oversized):
             parts.append((part, data))
         elif len(part) == 1:
             raise TooLarge(f"one item encodes to {len(data):,} bytes, past the limit of {max_bytes:,}")

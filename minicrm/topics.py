@@ -17,7 +17,7 @@ class Topic:
     name: str
     record: type[records.Record]
     edge_publishes: bool = True
-    """False for the topics only workers write (the live view's inputs)."""
+    """False for the topics only workers write (the live view's and the journeys' inputs)."""
 
 
 CUSTOMERS = Topic("customers", records.CustomerBatch)
@@ -28,7 +28,8 @@ RECEIPTS = Topic("receipts", records.ReceiptBatch)
 SUMMARIES = Topic("summaries", records.CampaignDone)
 OUTCOMES = Topic("outcomes", records.Outcomes, edge_publishes=False)
 VENDOR_CALLS = Topic("vendor-calls", records.VendorCall, edge_publishes=False)
-ALL = (CUSTOMERS, ORDERS, CAMPAIGNS, DELIVERIES, RECEIPTS, SUMMARIES, OUTCOMES, VENDOR_CALLS)
+CHANGES = Topic("customer-changes", records.CustomerChanges, edge_publishes=False)
+ALL = (CUSTOMERS, ORDERS, CAMPAIGNS, DELIVERIES, RECEIPTS, SUMMARIES, OUTCOMES, VENDOR_CALLS, CHANGES)
 
 
 async def create_topics(settings: Settings) -> list[str]:

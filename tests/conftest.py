@@ -80,7 +80,18 @@ NORMAL_VENDOR = dict(
 
 @pytest.fixture
 async def normal_vendor(pipeline):
-    """The simulator as configured by default, before and after the test."""
+    """The simulator as configured by default, before and after the test, and the workers knowing
+    no body limit of it (one test's limit, learnt from 413s, would shape the next one's calls)."""
     await vendor(pipeline, **NORMAL_VENDOR)
+    await forget_vendor_limits(pipeline)
     yield
     await vendor(pipeline, **NORMAL_VENDOR)
+    await forget_vendor_limits(pipeline)
+
+
+async def forget_vendor_limits(pipeline) -> None:
+    conn = await pipeline.db()
+    try:
+        await conn.execute("DELETE FROM vendor_limits")
+    finally:
+        await conn.close()

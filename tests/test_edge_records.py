@@ -37,6 +37,7 @@ def test_encoded_batches_read_back_as_the_records_faust_would_write():
         "phone": "9876543210",
         "city": None,
         "visit": None,
+        "timezone": None,
     }
 
     order = OrderIn.model_validate(

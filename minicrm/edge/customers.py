@@ -42,6 +42,7 @@ def to_record(customer: CustomerIn) -> dict:
         "phone": customer.get("phone") or None,
         "city": customer.get("city") or None,
         "visit": customer.get("visit"),
+        "timezone": customer.get("timezone") or None,
     }
 
 

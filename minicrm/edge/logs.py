@@ -1,4 +1,5 @@
-"""`GET /api/logs`: communication log rows, filtered by campaign, status and customer, paged."""
+"""`GET /api/logs`: communication log rows, filtered by campaign (or journey), status and customer, paged.
+A journey's messages are the log rows of the campaign row with its id, so `journeyId` is that filter."""
 
 from __future__ import annotations
 
@@ -20,14 +21,15 @@ async def list_logs(request: web.Request) -> web.StreamResponse:
     listed = page(request, settings)
     where, params = filters(
         request,
-        uuids={"campaignId": "l.campaign_id", "customerId": "l.customer_id"},
+        uuids={"campaignId": "l.campaign_id", "journeyId": "l.campaign_id", "customerId": "l.customer_id"},
         choices={"status": ("l.status", states.MESSAGE_STATUSES)},
     )
     user, total = current_user(request), None
-    whole_campaign = "campaignId" in request.query and "customerId" not in request.query
-    if "campaignId" in request.query:  # the campaign's, if it is yours (404 otherwise)
+    scope = next((name for name in ("campaignId", "journeyId") if name in request.query), None)
+    whole_campaign = scope is not None and "customerId" not in request.query
+    if scope is not None:  # the campaign's or journey's, if it is yours (404 otherwise)
         async with request.app[POOL].acquire() as conn:
-            campaign_id = campaign_uuid(request.query["campaignId"])
+            campaign_id = campaign_uuid(request.query[scope])
             campaign = await sql.campaigns.owned(conn, campaign_id, user, sql.logs.TOTALS)
             if whole_campaign:
                 total = await sql.logs.total(conn, campaign, request.query.get("status") or None)

@@ -24,7 +24,7 @@ NEWEST_FIRST = SortOrder((("o.order_date", "timestamptz"), ("o.id", "text")), de
 
 
 def to_record(order: OrderIn, now: datetime) -> dict:
-    """The order as an OrderBatch item."""
+    """The order as an OrderBatch item; `accepted_at` (epoch seconds) times the journeys it starts."""
     return {
         "id": order.id,
         "customer_id": str(order.customerId),
@@ -35,6 +35,7 @@ def to_record(order: OrderIn, now: datetime) -> dict:
             {"name": i.name, "quantity": i.quantity, "unitPrice": str(i.unitPrice), "total": str(i.total)}
             for i in order.items
         ],
+        "accepted_at": now.timestamp(),
     }
 
 

@@ -13,6 +13,7 @@ from minicrm.edge import (
     campaigns,
     customers,
     dead_letters,
+    journeys,
     logs,
     monitoring,
     openapi,
@@ -49,6 +50,12 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/api/campaigns/{id}/cancel", campaign_controls.cancel)
     app.router.add_post("/api/campaigns/{id}/test", campaign_controls.test_send)
     app.router.add_post("/api/campaigns/{id}/resend", campaign_controls.resend)
+    app.router.add_post("/api/journeys", journeys.create)
+    app.router.add_get("/api/journeys", journeys.list_journeys)
+    app.router.add_get("/api/journeys/{id}", journeys.get)
+    app.router.add_delete("/api/journeys/{id}", journeys.delete)
+    app.router.add_post("/api/journeys/{id}/pause", journeys.pause)
+    app.router.add_post("/api/journeys/{id}/resume", journeys.resume)
     app.router.add_post("/api/suppressions", suppressions.create)
     app.router.add_get("/api/suppressions", suppressions.list_suppressions)
     app.router.add_delete("/api/suppressions/{email}", suppressions.delete)

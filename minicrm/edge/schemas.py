@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, NotRequired
 from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -49,6 +50,17 @@ UuidText = Annotated[str, StringConstraints(pattern=UUID_TEXT)]
 Money = Annotated[Decimal, Field(ge=0, le=Decimal("1e11"), allow_inf_nan=False)]
 
 
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}; expected an IANA name such as Asia/Kolkata") from None
+    return value
+
+
+TimeZone = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=ONE_LINE), AfterValidator(_zone)]
+
+
 class Body(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
@@ -66,6 +78,7 @@ class CustomerIn(TypedDict):
     phone: NotRequired[Annotated[str | None, StringConstraints(pattern=PHONE)]]
     city: NotRequired[Annotated[Line, Strict(), Field(max_length=100)] | None]
     visit: NotRequired[Annotated[int | None, Field(ge=0, le=1_000_000)]]
+    timezone: NotRequired[TimeZone | None]  # an IANA zone: a journey's quiet hours are the customer's
 
 
 class OrderItemIn(Body):
@@ -249,3 +262,57 @@ class SuppressionIn(Body):
         if (self.email is None) == (self.customerId is None):
             raise ValueError("give an email or a customerId")
         return self
+
+
+DayTime = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+
+
+class QuietHoursIn(Body):
+    start: DayTime = Field(description="HH:MM local time: no message from then")
+    end: DayTime = Field(description="HH:MM local time: messages held meanwhile go out then")
+    timezone: TimeZone = Field(description="the journey's zone, for customers without one of their own")
+
+
+class TriggerIn(Body):
+    type: Literal["enters_segment", "order_placed"]
+    ruleGroup: dict[str, Any] | None = Field(
+        default=None, description="the segment (enters_segment: required); order_placed: the customer after the order"
+    )
+
+    @field_validator("ruleGroup")
+    @classmethod
+    def _rules(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            rules.parse(value)
+        return value
+
+    @model_validator(mode="after")
+    def _segment(self) -> TriggerIn:
+        if self.type == "enters_segment" and self.ruleGroup is None:
+            raise ValueError("an enters_segment trigger needs its ruleGroup")
+        return self
+
+
+class JourneyIn(Body):
+    userId: Line | None = Field(default=None, min_length=1, max_length=200)  # the session's user wins
+    name: Line = Field(min_length=1, max_length=200)
+    trigger: TriggerIn
+    message: Message
+    delaySeconds: int = Field(default=0, ge=0, le=90 * 86_400, description="the message goes out this long after entry")
+    reentry: Literal["once", "every"] = Field(default="once", description="once ever, or again after the cooldown")
+    cooldownDays: int = Field(default=30, ge=0, le=365, description="with reentry every: days between two entries")
+    quietHours: QuietHoursIn | None = None
+    includeExisting: bool = Field(default=False, description="the segment's present members enter when it starts")
+
+    def row_values(self) -> dict[str, Any]:
+        """The journey's columns after (id, user), in `sql.journeys.CREATE`'s order."""
+        return {
+            "trigger_type": self.trigger.type,
+            "rule_group": self.trigger.ruleGroup or {},
+            "message": self.message,
+            "delay_seconds": self.delaySeconds,
+            "reentry": self.reentry,
+            "cooldown_days": self.cooldownDays,
+            "quiet_hours": self.quietHours.model_dump() if self.quietHours else None,
+            "include_existing": self.includeExisting,
+        }

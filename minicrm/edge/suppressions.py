@@ -1,7 +1,8 @@
 """The opt-out (suppression) list: `POST`, `GET` (paged) and `DELETE /api/suppressions/{email}`.
 
 A suppressed email is never messaged by a campaign: segmentation writes it as SKIPPED
-("opted out") and counts it. The list is the organisation's, not one user's: an opt-out
+("opted out") and counts it, and the fan-out does the same with a message still waiting
+when its recipient opts out. The list is the organisation's, not one user's: an opt-out
 holds for every campaign. The vendor adds to it with UNSUBSCRIBED and BOUNCED receipts.
 """
 

@@ -6,10 +6,11 @@ and outages come from the settings and can be changed while it runs with
 `POST /vendor/control {failure_rate, latency, duplicate_rate, shuffle, receipt_batch,
 outage_seconds, reject_status, body_limit, throttle_rate, error_rate, hang_rate, hang_seconds,
 bounce_rate, unsubscribe_rate}`; `GET /vendor/stats` counts what it took (also per campaign) and
-reported, and the repeats it saw. Recipients bounce (BOUNCED) or unsubscribe after delivery
-(SENT, then UNSUBSCRIBED), as real ones do. Like a real
-provider it honours `Idempotency-Key` (a repeated call is answered, not repeated) and never
-delivers a `commId` twice. Receipts are retried until the edge takes them. Like real
+reported, and the repeats it saw; `POST /vendor/seen` (an array of commIds) says which it took.
+Recipients bounce (BOUNCED) or unsubscribe after delivery (SENT, then UNSUBSCRIBED), as real
+ones do. Like a real provider it honours `Idempotency-Key` (a repeated call is answered, not
+repeated), refuses a key reused for other messages (422, as Stripe and the IETF draft do), and
+never delivers a `commId` twice. Receipts are retried until the edge takes them. Like real
 vendors it can be rude: a body limit (413 past it, as the original Express vendor's
 100 kB), 429 with `Retry-After`, 500s, calls answered after the caller gave up, outages
 (503), refusals.
@@ -113,11 +114,13 @@ class Simulator:
             "repeated_calls": 0,
             "repeated_messages": 0,
             "repeated_past_key": 0,
+            "key_reused_calls": 0,
             "by_campaign": {},
         }
         # Like a real provider: a call whose Idempotency-Key was seen is answered again and not
-        # repeated, and a message whose commId was seen is not delivered again.
-        self.keys: set[str] = set()
+        # repeated (the key reused for other messages is refused), and a message whose commId was
+        # seen is not delivered again. Keys map to their calls' commIds.
+        self.keys: dict[str, list[str]] = {}
         self.messages: set[str] = set()
 
     async def accept(self, request: web.Request) -> web.Response:
@@ -147,12 +150,16 @@ class Simulator:
             return web.json_response({"error": "expected an array of {commId, campaignId, ...}"}, status=400)
         answer = {"message": "accepted for delivery", "count": len(deliveries)}
         key = request.headers.get("Idempotency-Key")
+        comm_ids = [d["commId"] for d in deliveries]
         if key and key in self.keys:
+            if self.keys[key] != comm_ids:
+                self.stats["key_reused_calls"] += 1
+                return web.json_response({"error": "the Idempotency-Key was used for other messages"}, status=422)
             self.stats["repeated_calls"] += 1
             self.stats["repeated_messages"] += len(deliveries)
             return web.json_response(answer, status=202)
         if key:
-            self.keys.add(key)
+            self.keys[key] = comm_ids
         fresh = [d for d in deliveries if d["commId"] not in self.messages]
         repeated = len(deliveries) - len(fresh)
         self.stats["repeated_messages"] += repeated
@@ -196,6 +203,10 @@ class Simulator:
 
     async def get_stats(self, request: web.Request) -> web.Response:
         return web.json_response(self.stats)
+
+    async def seen(self, request: web.Request) -> web.Response:
+        comm_ids = orjson.loads(await request.read() or b"[]")
+        return web.json_response({"seen": [c for c in comm_ids if c in self.messages]})
 
     async def report(self, app: web.Application) -> None:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
@@ -242,6 +253,7 @@ def create_app(settings: Settings, seed: int | None = None) -> web.Application:
     app.router.add_post("/vendor", simulator.accept)
     app.router.add_post("/vendor/control", simulator.control)
     app.router.add_get("/vendor/stats", simulator.get_stats)
+    app.router.add_post("/vendor/seen", simulator.seen)
 
     async def reporter(app: web.Application):
         task = asyncio.create_task(simulator.report(app))

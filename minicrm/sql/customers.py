@@ -17,18 +17,19 @@ from minicrm.sql.planning import Db
 # transaction-pooling PgBouncer in between would break both).
 STAGING_TABLES = """
 CREATE TEMP TABLE IF NOT EXISTS incoming_customers (
-    id uuid, name text, email text, phone text, city text, visit integer
+    id uuid, name text, email text, phone text, city text, visit integer, timezone text
 ) ON COMMIT DELETE ROWS
 """
-INCOMING = ("incoming_customers", ("id", "name", "email", "phone", "city", "visit"))
+INCOMING = ("incoming_customers", ("id", "name", "email", "phone", "city", "visit", "timezone"))
 
 UPSERT = """
-INSERT INTO customers AS c (id, name, email, phone, city, visit)
-SELECT id, name, email, phone, city, coalesce(visit, 0) FROM incoming_customers
+INSERT INTO customers AS c (id, name, email, phone, city, visit, timezone)
+SELECT id, name, email, phone, city, coalesce(visit, 0), timezone FROM incoming_customers
 ON CONFLICT (email) DO UPDATE
 SET name = excluded.name,
     phone = coalesce(excluded.phone, c.phone),
     city = coalesce(excluded.city, c.city),
+    timezone = coalesce(excluded.timezone, c.timezone),
     updated_at = now()
 """
 

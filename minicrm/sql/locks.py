@@ -26,6 +26,15 @@ class Lock(IntEnum):
     PRUNE_ORDER_CLAIMS = 727_278
     # The timer that decides the A/B tests that are due: one worker at a time.
     DECIDE_TESTS = 727_279
+    # A customer evaluated for the journeys (with the customer's hash as second key, for a
+    # transaction): the change agent and the timers see one customer at a time.
+    JOURNEY_CUSTOMER = 727_280
+    # The journeys' timers, each one worker at a time: starting journeys, sending the entries
+    # due, publishing lost messages again, midnight's re-evaluation.
+    START_JOURNEYS = 727_281
+    SEND_DUE_ENTRIES = 727_282
+    REPUBLISH_ENTRIES = 727_283
+    JOURNEYS_MIDNIGHT = 727_284
 
 
 TRY_LOCK = "SELECT pg_try_advisory_lock($1)"

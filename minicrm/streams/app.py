@@ -15,25 +15,26 @@ from typing import Any
 import faust
 
 from minicrm import topics
-from minicrm.settings import Settings, load_settings
+from minicrm.settings import SOLO_ROLES, Settings, load_settings
 from minicrm.streams import faust_patches
 
 # The modules of each worker role; `monitoring` runs in every worker. The `live` role (the
-# windowed tables) runs alone, as an app of its own (its own consumer group), so that no table
-# recovery can hold back ingest, deliveries or receipts.
-LIVE = "live"
+# windowed tables) and the `journeys` role each run alone, as an app of its own (its own consumer
+# group), so that neither can hold back ingest, deliveries or receipts.
 ROLE_MODULES = {
     "ingest": ("minicrm.streams.customers", "minicrm.streams.orders"),
     "campaigns": ("minicrm.streams.campaigns",),
     "deliveries": ("minicrm.streams.deliveries",),
     "receipts": ("minicrm.streams.receipts",),
     "summaries": ("minicrm.streams.summaries",),
-    LIVE: ("minicrm.tables.live",),
+    "live": ("minicrm.tables.live",),
+    "journeys": ("minicrm.tables.journeys",),
 }
 
 
 def app_id(settings: Settings) -> str:
-    return f"{settings.topic_prefix}-live" if LIVE in settings.worker_roles else settings.topic_prefix
+    solo = [role for role in SOLO_ROLES if role in settings.worker_roles]
+    return f"{settings.topic_prefix}-{solo[0]}" if solo else settings.topic_prefix
 
 
 def role_modules(settings: Settings) -> list[str]:

@@ -9,6 +9,7 @@ import asyncpg
 
 from minicrm import sql, topics
 from minicrm.records import CustomerBatch
+from minicrm.streams import changes
 from minicrm.streams.app import app
 from minicrm.streams.batching import guarded, ready_items, store
 from minicrm.streams.resources import pool
@@ -30,7 +31,8 @@ def merge_by_email(batch: Sequence[Customer]) -> list[Customer]:
 
 async def write_customers(conn: asyncpg.Connection, batch: Sequence[Customer]) -> None:
     rows = [
-        (c["id"], c["name"], c["email"], c.get("phone"), c.get("city"), c.get("visit")) for c in merge_by_email(batch)
+        (c["id"], c["name"], c["email"], c.get("phone"), c.get("city"), c.get("visit"), c.get("timezone"))
+        for c in merge_by_email(batch)
     ]
     await sql.customers.upsert(conn, rows)
 
@@ -50,3 +52,4 @@ async def ingest_customers(stream):
             lambda: store(db, topic, customers, write_customers, as_batch),
             records=taken,
         )
+        await changes.announce(changes.of_customers(customers))

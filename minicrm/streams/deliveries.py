@@ -5,18 +5,30 @@ exponential backoff and jitter, or after the vendor's `Retry-After` when it give
 after `vendor_pause_after` failures in a row, or once the vendor's error rate over the
 last `vendor_error_window` seconds passes `vendor_error_threshold`, the campaign is marked
 PAUSED with the reason (no more of its batches go out while the vendor is down, as the
-partition waits on this one), and it is set RUNNING again by the first call that succeeds. A vendor that refuses a batch
-as too large (413) gets it in halves, and the size it took is kept for later batches;
-no message fails because its batch was too big. A vendor that rejects a batch outright
-(another 4xx but 408, 425 and 429) fails those messages for good, with its answer as
-the reason. Every call carries an `Idempotency-Key` derived from the messages it holds,
-the same on every retry, and each message its `commId`, so a vendor can drop repeats.
+partition waits on this one), and it is set RUNNING again by the first call that succeeds.
+A vendor that rejects a batch outright (another 4xx but 408, 413, 425 and 429) fails those
+messages for good, with its answer as the reason.
+
+Every call carries an `Idempotency-Key` derived from the messages it holds, and each message
+its `commId`. Providers keep keys per request (Stripe, Twilio, SendGrid; Stripe refuses a key
+reused with other parameters), so a message is sent once only if every attempt at its call,
+on any worker, before or after a restart, holds the same messages. So the calls of a batch
+are a function of the record and of what every worker reads: runs of the campaign's rate,
+each halved (`sizing.fit`) until its body fits the vendor's limit, the configured one or the
+one learnt from its 413s and kept in PostgreSQL (`sql.deliveries`). A 413 for a body of B
+bytes sets the limit to B - 1 (only ever lowered) and the refused call is halved at once, so
+the limit every worker reads is never below the vendor's: a call the vendor took fits every
+limit read since, so every later split keeps it whole, and a split from a larger limit is
+refused (413) before it sends anything. One message past the limit alone fails.
 
 Before every call the campaign's state is looked at (read at most every `GATE_TTL`
 seconds): a campaign the user paused or cancelled, or a batch from before a resume (an
 older delivery epoch), gets no call; its messages stay as they are, and a resume
-publishes the pending ones again. A campaign's `rate_per_second` caps its messages per
-second (per worker), under the vendor-wide `vendor_rate` of calls.
+publishes the pending ones again. Before a batch's first call, one statement looks its
+recipients up in the suppression list: a message whose recipient opted out since
+segmentation is never sent; it ends SKIPPED ("opted out") and is counted as segmentation
+counts such customers. A campaign's `rate_per_second` caps its messages per second (per
+worker), under the vendor-wide `vendor_rate` of calls.
 """
 
 from __future__ import annotations
@@ -42,7 +54,7 @@ from minicrm.ratelimit import TokenBucket
 from minicrm.records import DeliveryBatch, VendorCall
 from minicrm.streams.app import app, settings
 from minicrm.streams.batching import backoff, guarded, retry_forever
-from minicrm.streams.recording import record_outcomes
+from minicrm.streams.recording import record_outcomes, request_summary
 from minicrm.streams.resources import pool, resources
 
 log = logging.getLogger(__name__)
@@ -51,6 +63,7 @@ vendor_calls_topic = app.topic_of(topics.VENDOR_CALLS)
 RETRYABLE_4XX = {408, 425, 429}
 HEALTH_FRESH = 10.0  # seconds the live view's vendor figures are trusted
 GATE_TTL = 0.5  # seconds a campaign's state is trusted: a pause stops its calls within this
+LIMIT_TRUSTED = 3600.0  # seconds a learnt body limit is kept: a vendor that raised its limit is asked again
 learnt = resources.fan_out
 
 
@@ -59,7 +72,11 @@ class VendorRejected(Exception):
 
 
 class BodyTooLarge(Exception):
-    """The vendor refused the call's body as too large (413)."""
+    """The vendor refused the call's body, of `size` bytes, as too large (413)."""
+
+    def __init__(self, message: str, size: int) -> None:
+        super().__init__(message)
+        self.size = size
 
 
 class VendorBusy(Exception):
@@ -101,12 +118,11 @@ def outcome_of(status: int) -> str:
 async def call_vendor(deliveries: list[dict]) -> None:
     await learnt.vendor_rate.acquire()
     headers = {"Content-Type": "application/json", "Idempotency-Key": idempotency_key(deliveries)}
+    body = orjson.dumps(deliveries)
     started, outcome = time.perf_counter(), "error"  # a timeout or a broken connection, unless answered
     try:
-        async with resources.http().post(
-            settings.vendor_url, data=orjson.dumps(deliveries), headers=headers
-        ) as response:
-            body = (await response.text())[:300]
+        async with resources.http().post(settings.vendor_url, data=body, headers=headers) as response:
+            answer = (await response.text())[:300]
             outcome = outcome_of(response.status)
     finally:
         metrics.VENDOR_CALLS.labels(outcome).inc()
@@ -114,9 +130,9 @@ async def call_vendor(deliveries: list[dict]) -> None:
     if outcome == "ok":
         metrics.VENDOR_MESSAGES.inc(len(deliveries))
         return
-    message = f"vendor answered {response.status}: {body}"
+    message = f"vendor answered {response.status}: {answer}"
     if outcome == "too_large":
-        raise BodyTooLarge(message)
+        raise BodyTooLarge(message, len(body))
     if outcome == "rejected":
         raise VendorRejected(message)
     raise VendorBusy(message, retry_after(response.headers.get("Retry-After")))
@@ -160,17 +176,21 @@ def rate_of(campaign_id: UUID, per_second: float | None) -> TokenBucket | None:
     return limiter
 
 
-def parts(deliveries: list[dict], most: int | None = None) -> list[list[dict]]:
-    """The batch in calls the vendor is known to take (the count it took, the bytes it allows),
-    of at most `most` messages."""
-    size = min(learnt.batch_limits.get(settings.vendor_url) or len(deliveries), most or len(deliveries))
-    calls = [deliveries[i : i + size] for i in range(0, len(deliveries), size)]
-    if not settings.vendor_max_body_bytes:
-        return calls
-    try:
-        return [part for call in calls for part, _ in sizing.fit(call, orjson.dumps, settings.vendor_max_body_bytes)]
-    except sizing.TooLarge:
-        return calls  # one message is past the limit: the vendor's own answer decides its fate
+def parts(deliveries: list[dict], most: int | None = None, max_bytes: int = 0) -> list[list[dict]]:
+    """The batch's calls: consecutive runs of at most `most` messages, each halved until its
+    body is at most `max_bytes` (0: no limit), down to single messages. The same for the same
+    record and limit; and a call that fits a limit stays whole under any larger one."""
+    size = most or len(deliveries) or 1
+    runs = [deliveries[i : i + size] for i in range(0, len(deliveries), size)]
+    if not max_bytes:
+        return runs
+    return [part for run in runs for part, _ in sizing.fit(run, orjson.dumps, max_bytes, keep_oversized=True)]
+
+
+def body_limit(learnt: int | None) -> int:
+    """The tighter of the configured limit and the learnt one (0: none known)."""
+    known = [n for n in (settings.vendor_max_body_bytes, learnt) if n]
+    return min(known, default=0)
 
 
 def failed(deliveries: list[dict], reason: str) -> list[dict]:
@@ -239,13 +259,49 @@ async def send(batch: DeliveryBatch, deliveries: list[dict]) -> None:
             await asyncio.sleep(delay)
 
 
+async def before_calls(batch: DeliveryBatch) -> tuple[set[str], int]:
+    """The batch's messages whose recipients opted out (now SKIPPED), and the vendor's body limit:
+    one statement, right before the batch's calls. A test send goes to whom the user chose."""
+    campaign_id = UUID(batch.campaign_id)
+    ids, emails = (
+        ([], []) if batch.test else ([d["commId"] for d in batch.deliveries], [d["email"] for d in batch.deliveries])
+    )
+    db = await pool()
+    found = await retry_forever(
+        lambda: sql.deliveries.before_calls(db, campaign_id, ids, emails, settings.vendor_url, LIMIT_TRUSTED),
+        "opt-outs and vendor limit",
+    )
+    if found["skipped"]:
+        log.info("campaign %s: %d messages not sent, their recipients opted out", campaign_id, found["skipped"])
+    if found["needs_summary"]:
+        await request_summary(campaign_id)
+    return set(found["opted_out"]), body_limit(found["max_bytes"])
+
+
+async def learn_limit(refused: int) -> int:
+    """The vendor refused a body of `refused` bytes (413): the limit every worker now splits by."""
+    db = await pool()
+    limit = await retry_forever(
+        lambda: sql.deliveries.learn(db, settings.vendor_url, refused, LIMIT_TRUSTED), "vendor limit"
+    )
+    log.warning("vendor refused %d bytes as too large; calls now at most %d bytes", refused, limit)
+    return body_limit(limit)
+
+
 async def deliver(batch: DeliveryBatch) -> None:
     campaign_id = UUID(batch.campaign_id)
     state = None if batch.test else await campaign_state(campaign_id)
     own_rate = rate_of(campaign_id, state and state["rate_per_second"])
-    calls = deque(parts(batch.deliveries, max(1, int(own_rate.rate)) if own_rate else None))
+    most = max(1, int(own_rate.rate)) if own_rate else None
+    if not await may_send(batch):
+        return
+    opted_out, limit = await before_calls(batch)
+    calls = deque(parts(batch.deliveries, most, limit))
     while calls and await may_send(batch):
-        part = calls.popleft()
+        call = calls.popleft()
+        part = [d for d in call if d["commId"] not in opted_out]  # split before: the other calls keep their keys
+        if not part:
+            continue
         if own_rate:
             await own_rate.acquire(len(part))
         try:
@@ -256,10 +312,8 @@ async def deliver(batch: DeliveryBatch) -> None:
                     campaign_id, failed(part, f"the vendor refuses this message as too large ({exc})")
                 )
                 continue
-            half = (len(part) + 1) // 2
-            learnt.batch_limits[settings.vendor_url] = min(half, learnt.batch_limits.get(settings.vendor_url, half))
-            log.warning("vendor refused %d messages as too large; sending at most %d per call", len(part), half)
-            calls.extendleft([part[half:], part[:half]])  # extendleft reverses: first half goes first
+            limit = await learn_limit(exc.size)
+            calls.extendleft(reversed(parts(call, most, limit)))  # extendleft reverses: the first goes first
 
 
 @app.agent(deliveries_topic, concurrency=4)

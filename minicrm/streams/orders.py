@@ -22,7 +22,7 @@ from minicrm import order_effects, sql, topics
 from minicrm.order_effects import OrderState
 from minicrm.records import OrderBatch
 from minicrm.sql.locks import Lock
-from minicrm.streams import timers
+from minicrm.streams import changes, timers
 from minicrm.streams.app import app, settings
 from minicrm.streams.batching import Rejected, guarded, latest_by, ready_items, store
 from minicrm.streams.resources import pool
@@ -121,6 +121,7 @@ async def ingest_orders(stream):
     async for taken, orders in ready_items(stream, lambda batch: batch.orders):
         db, topic = await pool(), orders_topic.get_topic_name()
         await guarded(db, topic, as_batch(orders), lambda: store(db, topic, orders, ingest, as_batch), records=taken)
+        await changes.announce(changes.of_orders(orders))
 
 
 @app.timer(1.0)
@@ -141,6 +142,7 @@ async def redrive(conn: asyncpg.Connection) -> None:
         records = [orjson.loads(r["payload"]) for r in rows]
         await store(await pool(), topic, records, write_parked, as_batch)
         await sql.parked_orders.unpark(conn, [r["seq"] for r in rows])
+        await changes.announce(changes.of_orders(records))
     await sql.parked_orders.expire(conn, topic, settings.parked_order_ttl)
 
 

@@ -56,6 +56,11 @@ async def record_outcomes(campaign_id: UUID, receipts: list[dict]) -> None:
             "opt-outs",
         )
     if result["needs_summary"]:
-        # Derived from state, not from the transition: a replayed batch triggers it again.
-        done = CampaignDone(campaign_id=str(campaign_id))
-        await (await summaries_topic.send(key=str(campaign_id), value=done))
+        await request_summary(campaign_id)
+
+
+async def request_summary(campaign_id: UUID) -> None:
+    """Asks for the summary of a campaign whose last pending message just moved. Derived from
+    state, not from the transition: a replayed batch asks again, and the summary is written once."""
+    done = CampaignDone(campaign_id=str(campaign_id))
+    await (await summaries_topic.send(key=str(campaign_id), value=done))

@@ -27,8 +27,6 @@ class FanOutState:
     """The vendor-wide rate of calls."""
     errors: ErrorWindow
     """This worker's recent vendor calls, failed or not."""
-    batch_limits: dict[str, int] = field(default_factory=dict)
-    """Per vendor, the most messages a call held that it took after refusing a larger one (413)."""
     gates: dict[UUID, tuple[float, asyncpg.Record | None]] = field(default_factory=dict)
     """Per campaign, its state row and when it was read (`deliveries.campaign_state`)."""
     campaign_rates: dict[UUID, TokenBucket] = field(default_factory=dict)

@@ -24,7 +24,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from minicrm import sessions, topics
 from minicrm.db import migrate
-from minicrm.settings import load_settings
+from minicrm.settings import SOLO_ROLES, load_settings
 from minicrm.topics import create_topics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +42,7 @@ class Process:
         self.role = role
         self.log_path = log_path
         self.log = open(log_path, "ab")  # noqa: SIM115 - the process writes it until `kill` closes it
-        command = "worker" if role == "live" else role  # the live view is a worker of its own
+        command = "worker" if role in SOLO_ROLES else role  # the live view and journeys: workers of their own
         self.popen = subprocess.Popen(
             [sys.executable, "-m", "minicrm.cli", command],
             cwd=ROOT,
@@ -120,13 +120,13 @@ class Pipeline:
     def start(self, role: str, **overrides: str) -> Process:
         """Starts a process; a worker serves its metrics on a port of its own (`proc.metrics_url`)."""
         n = self.started[role] = self.started.get(role, 0) + 1  # a log of its own, also for a replacement
-        if role == "live":
-            overrides["MINICRM_WORKER_ROLES"] = "live"
-        if role in ("worker", "live"):
+        if role in SOLO_ROLES:
+            overrides["MINICRM_WORKER_ROLES"] = role
+        if role in ("worker", *SOLO_ROLES):
             overrides.setdefault("MINICRM_METRICS_PORT", str(free_port()))
         env = {**self.env, **overrides}
         proc = Process(role, env, self.workdir / f"{role}-{n - 1}.log")
-        if role in ("worker", "live"):
+        if role in ("worker", *SOLO_ROLES):
             proc.metrics_url = f"http://127.0.0.1:{env['MINICRM_METRICS_PORT']}/metrics"
         self.processes.append(proc)
         return proc
