@@ -7,12 +7,15 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import os
 import subprocess
 import sys
 import time
 import urllib.request
 import uuid
+from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import aiohttp
 import pytest
@@ -22,100 +25,88 @@ from hypothesis import strategies as st
 from support.deployment import ROOT
 
 pytestmark = pytest.mark.integration
-SEED = 20261203
-EXAMPLES = 8  # per operation and phase (the coverage phase's cases are fixed): about four minutes here
+SEED = 20261203  # the seed issue 26 was checked with; docs/api.md has the run with three others
+EXAMPLES = 5  # per operation and phase; the coverage phase's cases are fixed by the document
 
 
-def schemathesis(url: str, token: str, seed: int = SEED, examples: int = EXAMPLES) -> subprocess.CompletedProcess:
+def schemathesis(url: str, token: str, seed: int = SEED) -> subprocess.CompletedProcess:
     """`st run` with every check and phase, as docs/api.md shows it, against `url`."""
     command = [
-        str(ROOT / ".venv" / "bin" / "st"),
-        "--config-file",
-        "tests/support/schemathesis.toml",
-        "run",
-        f"{url}/openapi.json",
-        "-H",
-        f"Authorization: Bearer {token}",
-        "--seed",
-        str(seed),
-        "--max-examples",
-        str(examples),
-        "--generation-database",
-        "none",
-        "--no-color",
+        *(str(ROOT / ".venv" / "bin" / "st"), "--config-file", "tests/support/schemathesis.toml", "run"),
+        *(f"{url}/openapi.json", "-c", "all", "-H", f"Authorization: Bearer {token}"),
+        *("--seed", str(seed), "--max-examples", str(EXAMPLES), "--generation-database", "none", "--no-color"),
     ]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
 async def test_schemathesis_finds_nothing_with_every_check_and_phase(pipeline, user):
-    started = time.monotonic()
     # An edge of its own that lets sign-in be fuzzed: at the usual limit it answers mostly 429.
     async with pipeline.extra_web(MINICRM_AUTH_ATTEMPTS_PER_MINUTE="100000") as (url, _):
         run = await asyncio.to_thread(schemathesis, url, user[1])
     report = run.stdout[-6000:] + "\n" + "\n".join(line for line in run.stdout.splitlines() if " ST" in line)
     assert run.returncode == 0, report
     for phase in ("Coverage", "Fuzzing", "Stateful"):
-        assert f"✅ {phase}" in run.stdout, report
+        assert f"✅  {phase}" in run.stdout, report
     assert "Warnings:" not in run.stdout, report  # none: no operation answered only 401/403, or only 404
-    assert time.monotonic() - started < 300, "keep the run bounded: fewer examples"
+
+
+def generated_client(url: str, where: Path) -> Any:
+    """A Python client generated from the served document (`openapi-python-client`), imported."""
+    with urllib.request.urlopen(f"{url}/openapi.json") as answer:
+        (where / "openapi.json").write_bytes(answer.read())
+    env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}  # its ruff
+    generator = ROOT / ".venv" / "bin" / "openapi-python-client"
+    command = [
+        str(generator),
+        "generate",
+        "--path",
+        "openapi.json",
+        "--output-path",
+        "minicrm_client",
+        "--meta",
+        "none",
+    ]
+    done = subprocess.run(command, cwd=where, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "Warning" not in done.stdout, done.stdout + done.stderr
+    sys.path.insert(0, str(where))
+    try:
+        return importlib.import_module("minicrm_client")
+    finally:
+        sys.path.remove(str(where))
 
 
 def test_a_generated_client_creates_reads_and_pauses_a_campaign(pipeline, user, tmp_path):
-    (tmp_path / "openapi.json").write_bytes(urllib.request.urlopen(f"{pipeline.url}/openapi.json").read())
-    generator = ROOT / ".venv" / "bin" / "openapi-python-client"
-    out = tmp_path / "minicrm_client"
-    subprocess.run(
-        [str(generator), "generate", "--path", "openapi.json", "--output-path", str(out), "--meta", "none"],
-        cwd=tmp_path,
-        check=True,
-        capture_output=True,
-        timeout=300,
+    client_package = generated_client(pipeline.url, tmp_path)
+    models = importlib.import_module("minicrm_client.models")
+    calls = SimpleNamespace(
+        **{
+            name: importlib.import_module(f"minicrm_client.api.default.{name}")
+            for name in ("create_customers", "search_customers", "create_campaign", "get_campaigns", "pause_campaign")
+        }
     )
-    sys.path.insert(0, str(tmp_path))
-    try:
-        client_module = importlib.import_module("minicrm_client")
-        models = importlib.import_module("minicrm_client.models")
-        operations = ("create_customers", "search_customers", "create_campaign", "get_campaigns")
-        api = SimpleNamespace(
-            **{
-                name: importlib.import_module(f"minicrm_client.api.default.{name}")
-                for name in (*operations, "pause_campaign", "cancel_campaign")
-            }
-        )
-    finally:
-        sys.path.remove(str(tmp_path))
     city = f"Client-{uuid.uuid4().hex[:6]}"
-    client = client_module.AuthenticatedClient(base_url=pipeline.url, token=user[1])
-    customers = [
-        models.CustomerIn.from_dict({"name": f"C {i}", "email": f"{city}.{i}@example.com", "city": city})
-        for i in range(20)
-    ]
-    assert api.create_customers.sync_detailed(client=client, body=customers).status_code == 202
-    rule = {"combinator": "AND", "rules": [{"attribute": "city", "operator": "=", "value": city}]}
+    with client_package.AuthenticatedClient(base_url=pipeline.url, token=user[1]) as client:
+        people = [{"name": f"C {i}", "email": f"{city}.{i}@example.com", "city": city} for i in range(20)]
+        body = [models.CustomerIn.from_dict(person) for person in people]
+        assert calls.create_customers.sync_detailed(client=client, body=body).status_code == 202
+        rule = {"combinator": "AND", "rules": [{"attribute": "city", "operator": "=", "value": city}]}
+        wait(lambda: len(json.loads(calls.search_customers.sync_detailed(client=client, body=rule).content)) == 20)
+        campaign = {"name": "Generated client", "ruleGroup": rule, "message": "Hi {{name}}", "ratePerSecond": 1}
+        created = calls.create_campaign.sync(client=client, body=models.CampaignIn.from_dict(campaign))
+        assert isinstance(created, models.CampaignCreated), created
 
-    def stored() -> bool:
-        found = api.search_customers.sync_detailed(client=client, body=rule)
-        return len(json.loads(found.content)) == 20
+        def read() -> dict:
+            query = models.GetCampaignsBodyType0.from_dict({"campaignId": str(created.campaign_id)})
+            answer = calls.get_campaigns.sync_detailed(client=client, body=query)
+            assert answer.status_code == 200, answer.content
+            return json.loads(answer.content)
 
-    wait(stored)
-    body = {"name": "Generated client", "ruleGroup": rule, "message": "Hi {{name}}", "ratePerSecond": 1}
-    created = api.create_campaign.sync(client=client, body=models.CampaignIn.from_dict(body))
-    assert isinstance(created, models.CampaignCreated), created
-
-    def read() -> dict:
-        answer = api.get_campaigns.sync_detailed(
-            client=client, body=models.GetCampaignsBodyType0.from_dict({"campaignId": str(created.campaign_id)})
-        )
-        assert answer.status_code == 200, answer.content
-        return json.loads(answer.content)
-
-    wait(lambda: read()["status"] in ("SEGMENTING", "RUNNING"))  # started: it can be paused
-    paused = api.pause_campaign.sync(client=client, id=created.campaign_id)
-    assert isinstance(paused, models.Campaign), paused
-    assert paused.status == models.CampaignStatus.PAUSED and read()["paused_by"] == "user"
-    cancelled = api.cancel_campaign.sync(client=client, id=created.campaign_id)
-    assert cancelled.status == models.CampaignStatus.CANCELLED
-    client.get_httpx_client().close()
+        assert read()["name"] == "Generated client"
+        wait(lambda: read()["status"] in ("SEGMENTING", "RUNNING"))  # started: it can be paused
+        paused = calls.pause_campaign.sync(client=client, id=created.campaign_id)
+        assert isinstance(paused, models.Campaign), paused
+        assert paused.status == models.CampaignStatus.PAUSED
+        assert read()["status"] == "PAUSED" and read()["paused_by"] == "user"
 
 
 def wait(check, timeout: float = 60) -> None:
@@ -126,8 +117,10 @@ def wait(check, timeout: float = 60) -> None:
 
 
 def test_docs_page_lists_every_path(pipeline):
-    described = json.loads(urllib.request.urlopen(f"{pipeline.url}/openapi.json").read())
-    page = urllib.request.urlopen(f"{pipeline.url}/docs").read().decode()
+    with urllib.request.urlopen(f"{pipeline.url}/openapi.json") as answer:
+        described = json.loads(answer.read())
+    with urllib.request.urlopen(f"{pipeline.url}/docs") as answer:
+        page = answer.read().decode()
     for path in described["paths"]:
         assert path in page
 

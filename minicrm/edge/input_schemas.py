@@ -11,6 +11,7 @@ schema's description says."""
 
 from __future__ import annotations
 
+import zoneinfo
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -28,6 +29,13 @@ FREE = (r"[^\x00]", rf"[^\x00{SPACE}]")
 EMAIL_CHAR = rf"[^@{CONTROL} \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 NO_NUL = {"type": "string", "pattern": r"^[^\x00]*$"}
 JSON = {"$ref": REF.format(model="Json")}
+# What pydantic's lax mode reads as a boolean: also 0 and 1, and words of either case.
+WORDS = ("0", "off", "f", "false", "n", "no", "1", "on", "t", "true", "y", "yes")
+LAX_BOOLEAN = [
+    {"type": "boolean"},
+    {"type": "integer", "enum": [0, 1]},
+    {"type": "string", "pattern": "^(?:" + "|".join("".join(f"[{c}{c.upper()}]" for c in w) for w in WORDS) + ")$"},
+]
 JSON_DEPTH = 1
 TEMPLATE_TOKEN = r"\{\{(?:" + "|".join(schemas.templating.PLACEHOLDERS) + r")\}\}"
 
@@ -77,6 +85,9 @@ def _string(schema: dict[str, Any]) -> dict[str, Any]:
     pattern = schema.get("pattern")
     if pattern in PATTERNS:
         return {**kept, **PATTERNS[pattern](schema)}
+    if pattern is not None:  # a model's own, anchored at both ends: matched once stripped
+        assert pattern.startswith("^") and pattern.endswith("$") and "minLength" not in schema, pattern
+        return {**kept, "type": "string", "pattern": f"^{PAD}(?:{pattern[1:-1]}){PAD}$"}
     return {**kept, **trimmed(schema.get("minLength", 0), schema.get("maxLength"))}
 
 
@@ -88,6 +99,8 @@ def accepted(schema: Any) -> Any:
         return schema
     if schema.get("type") == "string":
         return _string(schema)
+    if schema.get("type") == "boolean":
+        return {**{k: v for k, v in schema.items() if k != "type"}, "anyOf": LAX_BOOLEAN}
     out = {key: accepted(value) for key, value in schema.items()}
     if out.get("type") == "object" and "properties" in out:
         out["additionalProperties"] = JSON  # ignored, as long as it holds no NUL
@@ -169,9 +182,13 @@ def lax(components: dict[str, Any]) -> None:
     campaign_send_at["description"] += "; " + future
     reschedule = components["RescheduleIn"]["properties"]
     reschedule["sendAt"] = {"anyOf": [reschedule["sendAt"], unix_time()], "description": future}
-    for schema in components.values():  # every message template
-        if "message" in schema.get("properties", {}):
-            schema["properties"]["message"] = _with_string(schema["properties"]["message"], message())
+    zones = {"enum": sorted(zoneinfo.available_timezones()), "description": "an IANA time zone"}
+    for schema in components.values():
+        properties = schema.get("properties", {})
+        if "message" in properties:  # every message template
+            properties["message"] = _with_string(properties["message"], message())
+        if "timezone" in properties:  # `schemas.TimeZone`: a zone ZoneInfo knows
+            properties["timezone"] = _with_string(properties["timezone"], zones)
 
 
 def _with_string(schema: dict[str, Any], text: dict[str, Any]) -> dict[str, Any]:

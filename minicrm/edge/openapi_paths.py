@@ -15,6 +15,7 @@ from minicrm.edge import (
     campaigns,
     customers,
     dead_letters,
+    journeys,
     logs,
     monitoring,
     orders,
@@ -37,6 +38,7 @@ from minicrm.edge.openapi_operations import (
 from minicrm.edge.schemas import (
     CampaignIn,
     CustomerIn,
+    JourneyIn,
     OrderIn,
     ReceiptIn,
     RescheduleIn,
@@ -47,6 +49,7 @@ from minicrm.edge.schemas import (
 from minicrm.order_effects import ORDER_STATUSES
 
 CAMPAIGNS = "/api/campaigns"
+JOURNEYS = "/api/journeys"
 CAMPAIGN_READS = {
     "anyOf": [
         {"type": "object", "required": ["campaignId"], "properties": {"campaignId": UUID}},
@@ -79,6 +82,11 @@ SSE = {
 def _control(op_id: str, summary: str, **more: Any) -> Operation:
     """A campaign control: answers the campaign, 404 for none of yours, 409 for a move not allowed now."""
     return Operation(op_id, summary, answer="Campaign", errors=(400, 404, 409), id_at="/id", **more)
+
+
+def _journey(op_id: str, summary: str) -> Operation:
+    """A journey control: answers the journey, 404 for none of yours, 409 for a move not allowed now."""
+    return Operation(op_id, summary, answer=OBJECT, errors=(400, 404, 409), id_at="/id")
 
 
 OPERATIONS: dict[Any, Operation] = {
@@ -176,6 +184,19 @@ OPERATIONS: dict[Any, Operation] = {
         errors=(404, 409),
         id_at="/campaignId",
     ),
+    journeys.create: Operation(
+        "createJourney",
+        "Create a journey: each customer who enters its segment (or places an order) gets its message",
+        JourneyIn,
+        ok=201,
+        answer={"type": "object", "required": ["journeyId", "status"], "properties": {"journeyId": UUID}},
+        id_at="/journeyId",
+    ),
+    journeys.list_journeys: Operation("listJourneys", "Your journeys", answer=ARRAY_OF_OBJECTS),
+    journeys.get: Operation("getJourney", "A journey with its figures", answer=OBJECT, errors=(400, 404)),
+    journeys.delete: _journey("deleteJourney", "Delete: no more entries; messages waiting are not sent"),
+    journeys.pause: _journey("pauseJourney", "Pause an ACTIVE journey: entries wait (409 otherwise)"),
+    journeys.resume: _journey("resumeJourney", "Resume a PAUSED journey (409 otherwise)"),
     suppressions.create: Operation(
         "createSuppressions",
         "Opt customers out (by email or customerId, which must name a customer) of every campaign",
@@ -204,11 +225,12 @@ OPERATIONS: dict[Any, Operation] = {
         paging=logs.OLDEST_FIRST,
         query=(
             query("campaignId", UUID, "one of your campaigns (404 otherwise)"),
+            query("journeyId", UUID, "one of your journeys (404 otherwise): its messages"),
             uuid_filter("customerId"),
             choice("status", states.MESSAGE_STATUSES),
         ),
         errors=(400, 404),
-        names=((CAMPAIGNS, "query.campaignId"),),
+        names=((CAMPAIGNS, "query.campaignId"), (JOURNEYS, "query.journeyId")),
     ),
     receipts.create: Operation(
         "createReceipts",

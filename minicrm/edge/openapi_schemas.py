@@ -102,7 +102,8 @@ def components(models: list[type]) -> dict[str, Any]:
 
 def _campaign_rules(schemas: dict[str, Any]) -> None:
     """What the models' own validators hold, said in the schema: a campaign's ruleGroup, a message or
-    variants (an A/B test needs variants), an opt-out by email or customerId (one of them)."""
+    variants (an A/B test needs variants), a journey's trigger (entering a segment needs its
+    ruleGroup), an opt-out by email or customerId (one of them)."""
     campaign = schemas["CampaignIn"]
     campaign["properties"]["ruleGroup"] = {**ref("RuleGroup"), "description": "`{}`: every customer"}
     none = {"type": "null"}
@@ -112,6 +113,9 @@ def _campaign_rules(schemas: dict[str, Any]) -> None:
             {"required": ["abTest"], "properties": {"abTest": {"type": "object"}, "variants": none}},
         ]
     }
+    trigger = schemas["TriggerIn"]
+    trigger["properties"]["ruleGroup"] = {"anyOf": [ref("RuleGroup"), none], "description": "the segment"}
+    trigger["not"] = {"required": ["type"], "properties": {"type": {"const": "enters_segment"}, "ruleGroup": none}}
     suppression = schemas["SuppressionIn"]
     suppression["oneOf"] = [{"required": ["email"]}, {"required": ["customerId"]}]
     for name in ("email", "customerId"):  # exactly one of them, not null

@@ -50,26 +50,19 @@ def _rule(attributes: Any, operators: Any, value: dict[str, Any], days: dict[str
 
 def _kinds() -> list[dict[str, Any]]:
     """One schema per kind of attribute: numbers, dates (days ago), text, and windows over orders."""
-    window = getattr(rules, "WINDOW_ATTRIBUTES", None)  # orders_within, spend_within
-    no_days = NONE if window else JSON
     kinds = [
-        _rule(rules.NUMBER_ATTRIBUTES, rules.NUMBER_OPERATORS, NUMBER, no_days),
-        _rule(rules.DATE_ATTRIBUTES, rules.NUMBER_OPERATORS, _whole(0, rules.MAX_DAYS), no_days),
+        _rule(rules.NUMBER_ATTRIBUTES, rules.NUMBER_OPERATORS, NUMBER, NONE),
+        _rule(rules.DATE_ATTRIBUTES, rules.NUMBER_OPERATORS, _whole(0, rules.MAX_DAYS), NONE),
         _rule(
             rules.STRING_ATTRIBUTES,
             rules.STRING_OPERATORS,
             {"anyOf": [{**NO_NUL, "maxLength": 200}, {"type": "number"}]},
-            no_days,
+            NONE,
         ),
     ]
-    if window:
-        days = {
-            **_whole(1, getattr(rules, "MAX_WINDOW_DAYS", 365)),
-            "description": "the window: orders since the day this many ago",
-        }
-        window_rule = _rule(window, rules.NUMBER_OPERATORS, NUMBER, days)
-        kinds.append({**window_rule, "required": [*window_rule["required"], "days"]})
-    return kinds
+    days = {**_whole(1, rules.MAX_WINDOW_DAYS), "description": "the window: orders since the day this many ago"}
+    window = _rule(rules.WINDOW_ATTRIBUTES, rules.NUMBER_OPERATORS, NUMBER, days)
+    return [*kinds, {**window, "required": [*window["required"], "days"]}]
 
 
 def rule_schemas() -> dict[str, Any]:
@@ -78,8 +71,7 @@ def rule_schemas() -> dict[str, Any]:
     count of rules over the whole tree, at most `rules.MAX_RULES`, cannot be said: each group is
     held to it). Unrolled by depth: a schema that refers to itself is one that client generators
     cannot follow, and the depth is a limit the edge holds."""
-    no_days = NONE if getattr(rules, "WINDOW_ATTRIBUTES", None) else JSON
-    blank = {"properties": {"attribute": {"enum": [None, ""]}, "operator": {"enum": [None, ""]}, "days": no_days}}
+    blank = {"properties": {"attribute": {"enum": [None, ""]}, "operator": {"enum": [None, ""]}}}  # days: any
     out: dict[str, Any] = {
         "Rule": {
             "type": "object",
