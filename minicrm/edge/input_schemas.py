@@ -99,6 +99,8 @@ def accepted(schema: Any) -> Any:
         return schema
     if schema.get("type") == "string":
         return _string(schema)
+    if schema.get("type") == "integer" and {"minimum", "exclusiveMinimum"} & set(schema):
+        return lax_integer(schema)
     if schema.get("type") == "boolean":
         return {**{k: v for k, v in schema.items() if k != "type"}, "anyOf": LAX_BOOLEAN}
     out = {key: accepted(value) for key, value in schema.items()}
@@ -160,10 +162,7 @@ def lax(components: dict[str, Any]) -> None:
     """What pydantic's lax mode accepts beside the JSON type its schema names, where clients send it."""
     phone = components["CustomerIn"]["properties"]["phone"]
     phone["anyOf"].append({"type": "integer", "minimum": 10**9, "maximum": 10**10 - 1})
-    visit = components["CustomerIn"]["properties"]["visit"]
-    visit["anyOf"][0] = lax_integer(visit["anyOf"][0])
     item = components["OrderItemIn"]["properties"]
-    item["quantity"] = lax_integer(item["quantity"])
     for money in (item["unitPrice"], item["total"], components["OrderIn"]["properties"]["amount"]):
         money["anyOf"][1] = number_text(11)
     order = components["OrderIn"]["properties"]
@@ -182,7 +181,9 @@ def lax(components: dict[str, Any]) -> None:
     campaign_send_at["description"] += "; " + future
     reschedule = components["RescheduleIn"]["properties"]
     reschedule["sendAt"] = {"anyOf": [reschedule["sendAt"], unix_time()], "description": future}
-    zones = {"enum": sorted(zoneinfo.available_timezones()), "description": "an IANA time zone"}
+    names = "|".join(zone.replace("+", r"\+") for zone in sorted(zoneinfo.available_timezones()))
+    # A pattern, not an enum: the fuzzer's coverage phase would send each of the six hundred names.
+    zones = {"type": "string", "pattern": f"^{PAD}(?:{names}){PAD}$", "description": "an IANA time zone"}
     for schema in components.values():
         properties = schema.get("properties", {})
         if "message" in properties:  # every message template

@@ -178,7 +178,8 @@ def fixtures(schema: Any) -> dict[str, str]:
     """What positive cases name, made once per run: customers (one messaged by test sends, one
     opted out by positive opt-outs, and a town of them), an email on the opt-out list, and
     campaigns in the states the controls act on: started (pause), paused (resume), scheduled
-    (reschedule; another for cancel) and completed (events, test sends, resend, reads)."""
+    (reschedule; another for cancel) and completed (events, test sends, resend, reads), and
+    journeys: one active, one paused."""
     api = Api(schema)
     if api.base in made:
         return made[api.base]
@@ -209,6 +210,9 @@ def fixtures(schema: Any) -> dict[str, str]:
         api.until(lambda: status(ids[started])["status"] in ("SEGMENTING", "RUNNING"), "a campaign starts")
     api.call("POST", f"/api/campaigns/{ids['paused']}/pause")
     api.until(lambda: status(ids["completed"])["summary"] is not None, "a campaign completes")
+    journey = {"name": "fuzz", "trigger": {"type": "order_placed"}, "message": "Hi {{name}}"}
+    ids["journey"], ids["paused journey"] = (str(api.call("POST", "/api/journeys", journey)["journeyId"]) for _ in "12")
+    api.call("POST", f"/api/journeys/{ids['paused journey']}/pause")
     made[api.base] = ids
     return ids
 
@@ -223,6 +227,10 @@ FIXTURE_OF = {
     "POST /api/campaigns/{id}/resend": "completed",
     "POST /api/campaigns/{id}/test": "completed",
     "GET /api/campaigns/{id}/events": "completed",
+    "GET /api/journeys/{id}": "journey",
+    "POST /api/journeys/{id}/pause": "journey",
+    "POST /api/journeys/{id}/resume": "paused journey",
+    "DELETE /api/journeys/{id}": "journey",
 }
 
 
