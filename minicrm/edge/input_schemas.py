@@ -200,13 +200,14 @@ def _with_string(schema: dict[str, Any], text: dict[str, Any]) -> dict[str, Any]
 
 
 def message() -> dict[str, Any]:
-    """A message template: text and the placeholders `templating` knows, at most 2000 characters
-    (a subset: braces only in placeholders, written without spaces)."""
+    """A message template: text and the placeholders `templating` knows (a subset: braces only in
+    placeholders, written without spaces), at most 2000 characters once stripped: one pattern for
+    each, as a placeholder is one step of the first and eight characters of the second."""
     solid = rf"(?:[^{{}}\x00{SPACE}]|{TEMPLATE_TOKEN})"
     return {
         "type": "string",
-        "maxLength": 2000,
         "pattern": rf"^{PAD}{solid}(?:[^{{}}\x00]|{TEMPLATE_TOKEN})*$",
+        "allOf": [{"pattern": trimmed(1, 2000)["pattern"]}],
         "description": "text with placeholders " + ", ".join(f"{{{{{p}}}}}" for p in schemas.templating.PLACEHOLDERS),
     }
 
