@@ -12,8 +12,9 @@ twentieth of the rate, 20 posts a second. Then it waits for every entry's outcom
 - events_per_s: orders stored per second over the run (the rate the edge and ingest sustained);
 - entries, messages, and the check that each entry has one log row and one vendor message;
 - journeys_worker_rss_mb (peak) and its CPU seconds per 1,000 orders;
-- recovery_seconds: the journeys worker SIGKILLed and started again, until an order posted at the
-  restart has its message at the vendor;
+- recovery_seconds: the journeys worker SIGKILLed and started again, until it has taken and
+  committed the change of an order posted at the restart;
+- midnight's look-up of the customers whose verdict time alone may change, for the run's day;
 - the state's size in PostgreSQL (members and entries, bytes a row).
 
     bin/bench --journeys [--customers 1000000] [--rate 5000] [--seconds 60]
@@ -42,6 +43,7 @@ import psutil
 from campaign import CITIES, cpu_seconds, cpu_used, seed
 
 from harness import ROOT, Pipeline
+from minicrm.sql import journeys as journeys_sql
 from support.deployment import free_port
 
 JOURNEYS_PER_KIND = 50
@@ -212,6 +214,10 @@ async def main(n: int, rate: int, seconds: float) -> None:
             if e["id"] in arrivals and e["triggered_at"] is not None
         ]
         entered = [(e["entered_at"] - e["triggered_at"]).total_seconds() * 1000 for e in messaged if e["triggered_at"]]
+        # Midnight's look-up for one day, on the day all the run's orders fell on (the worst day).
+        started = time.perf_counter()
+        candidates = await journeys_sql.on_days(conn, datetime.now(UTC).date(), datetime.now(UTC).date())
+        midnight_ms = (time.perf_counter() - started) * 1000
         sizes = await conn.fetchrow(
             "SELECT pg_total_relation_size('journey_members') AS members_bytes,"
             " (SELECT count(*) FROM journey_members) AS members,"
@@ -245,6 +251,8 @@ async def main(n: int, rate: int, seconds: float) -> None:
         "journeys_worker_cpu_s_per_1000_orders": round(cpu.get("journeys", 0) / posted * 1000, 3),
         "cpu_seconds": cpu,
         "recovery_seconds": round(recovered, 2),
+        "midnight_lookup_ms_for_a_day": round(midnight_ms),
+        "midnight_candidates_that_day": len(candidates),
         "state_members": sizes["members"],
         "state_member_bytes": round(sizes["members_bytes"] / max(1, sizes["members"])),
         "state_entry_bytes": round(sizes["entries_bytes"] / max(1, len(entries))),
