@@ -103,6 +103,7 @@ RULES = [
     {"attribute": "last_order_date", "operator": "<", "value": "36501"},
     {"attribute": "last_order_date", "operator": "<", "value": 2.5},
     {"attribute": "orders_within", "operator": ">=", "value": "2", "days": " 365 "},
+    {"attribute": "spend_within", "operator": ">", "value": "2", "days": "\u2029\u2009\u2004364\r\x1d "},
     {"attribute": "orders_within", "operator": ">=", "value": "2", "days": 366},
     {"attribute": "orders_within", "operator": ">=", "value": "2", "days": 0},
     {"attribute": "spend_within", "operator": ">=", "value": "2"},
