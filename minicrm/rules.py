@@ -99,7 +99,7 @@ def _days(days: Any, attribute: str, where: str) -> int | None:
             raise RuleError(where, f"days applies only to {' and '.join(sorted(WINDOW_ATTRIBUTES))}, not {attribute}")
         return None
     if isinstance(days, str) and days.strip().isdecimal() and days.strip().isascii():
-        days = int(days)
+        days = int(days.strip())  # int() strips less than str.strip() (\x1c-\x1f, \u2029 with others)
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_WINDOW_DAYS:
         raise RuleError(where, f"days for {attribute} must be a whole number from 1 to {MAX_WINDOW_DAYS}, got {days!r}")
     return days

@@ -165,6 +165,10 @@ async def get(request: web.Request) -> web.StreamResponse:
     body = await read_json(request)
     if not isinstance(body, dict):
         raise InvalidInput("expected a JSON object: {userId}, {campaignId}, {ruleGroup} or {}")
+    settings = request.app[SETTINGS]
+    listed = page(request, settings)  # checked whatever the body, as the OpenAPI document says
+    if listed.cursor is not None:
+        NEWEST_FIRST.decode(listed.cursor)
     if "campaignId" in body:
         return await one(request, body["campaignId"])
     if "ruleGroup" in body:
@@ -175,8 +179,6 @@ async def get(request: web.Request) -> web.StreamResponse:
     if scope(request) is not None:
         user_id = scope(request)  # a marketer sees their own campaigns only; an operator everyone's, or one user's
     where, params = ("c.user_id = $1", [user_id]) if user_id else ("TRUE", [])
-    settings = request.app[SETTINGS]
-    listed = page(request, settings)
     return await listing(
         request,
         request.app[POOL],

@@ -15,6 +15,8 @@ from minicrm.edge.responses import json_response
 from minicrm.edge.schemas import ReplayIn
 from minicrm.edge.state import POOL, PUBLISHER, SETTINGS
 
+NEWEST_FIRST = SortOrder((("d.id", "bigint"),), descending=True)
+
 
 async def list_dead_letters(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS]
@@ -39,7 +41,7 @@ async def list_dead_letters(request: web.Request) -> web.StreamResponse:
         source="dead_letters d",
         where=" AND ".join(conditions) or "TRUE",
         params=params,
-        order=SortOrder((("d.id", "bigint"),), descending=True),
+        order=NEWEST_FIRST,
         shape=dead_letters.shape,
     )
 

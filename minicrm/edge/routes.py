@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import NamedTuple
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from minicrm.edge import (
     ai,
@@ -95,10 +96,20 @@ def role_of(method: str, path: str) -> str | None:
     return ROLES.get(("GET" if method == "HEAD" else method, path))
 
 
+def not_allowed(*methods: str) -> Handler:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPMethodNotAllowed(request.method, methods)
+
+    return handler
+
+
 def setup_routes(app: web.Application) -> None:
     for route in ROUTES:
         if route.method == "GET":
             app.router.add_get(route.path, route.handler)  # and HEAD
         else:
             app.router.add_route(route.method, route.path, route.handler)
+        if route.path == "/api/campaigns/get":
+            # Its own resource: `PATCH /api/campaigns/{id}` would take it as an id, and answer 400, not 405.
+            app.router.add_route("*", route.path, not_allowed(route.method))
     app[ROUTE_ROLES] = ROLES
