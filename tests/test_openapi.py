@@ -11,7 +11,7 @@ from minicrm import rules
 from minicrm.edge import openapi
 from minicrm.edge.openapi_paths import OPERATIONS
 from minicrm.edge.requests import validate_items
-from minicrm.edge.routes import setup_routes
+from minicrm.edge.routes import role_of, setup_routes
 from minicrm.edge.schemas import CustomerIn
 from minicrm.settings import Settings
 
@@ -29,7 +29,9 @@ def test_every_route_is_an_operation_with_its_path_parameters():
     routes = {
         (route.method.lower(), route.resource.canonical)
         for route in app.router.routes()
-        if route.method not in ("*", "HEAD") and route.resource is not None
+        if route.method not in ("*", "HEAD")
+        and route.resource is not None
+        and not route.resource.canonical.startswith(openapi.CONSOLE)  # pages, not operations
     }
     described = {(method, path) for path, methods in DOCUMENT["paths"].items() for method in methods}
     assert described == routes
@@ -37,6 +39,11 @@ def test_every_route_is_an_operation_with_its_path_parameters():
         for op in methods.values():
             named = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
             assert named == set(openapi.PARAMETER.findall(path)), path
+            assert op["x-minicrm-role"] == role_of(op_method(methods, op), path), path
+
+
+def op_method(methods: dict, op: dict) -> str:
+    return next(method for method, other in methods.items() if other is op).upper()
 
 
 def test_a_route_without_an_operation_stops_the_document():
