@@ -151,7 +151,7 @@ async def on_changes(db: asyncpg.Pool, items: list[dict[str, Any]]) -> None:
         if c.get("customer_id") and c.get("accepted_at"):
             accepted[UUID(c["customer_id"])] = datetime.fromtimestamp(c["accepted_at"], UTC)
     started = time.perf_counter()
-    async with db.acquire() as conn, conn.transaction():
+    async with db.acquire() as conn, sql.planning.planned(conn, sql.planning.BY_KEY):  # each row by its key
         messages = await evaluate(conn, live, sorted(ids), orders, accepted)
     metrics.JOURNEY_BATCH_SECONDS.observe(time.perf_counter() - started)
     await publish(db, messages)
@@ -332,7 +332,7 @@ async def due(conn: asyncpg.Connection) -> None:
     db = await pool()
     while True:
         live = {j.id: j for j in await live_journeys(conn)}
-        async with conn.transaction():
+        async with sql.planning.planned(conn, sql.planning.BY_KEY):
             rows = await sql.journeys.due(conn, DUE_BATCH)
             if not rows:
                 return
