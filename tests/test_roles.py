@@ -166,6 +166,7 @@ async def test_an_operator_sees_and_acts_on_every_campaign(pipeline, world):
     newest = {"limit": 1000}  # a page, as the console reads them: everyone's campaigns can be many
     async with aiohttp.ClientSession(base_url=pipeline.url, headers=headers["operator"]) as s:
         async with s.post("/api/campaigns/get", json={}, params=newest) as r:
+            assert r.status == 200, await r.text()
             assert campaign in {c["id"] for c in await r.json()}
     async with aiohttp.ClientSession(base_url=pipeline.url, headers=headers["other marketer"]) as s:
         async with s.post("/api/campaigns/get", json={}, params=newest) as r:

@@ -103,7 +103,7 @@ def components(models: list[type]) -> dict[str, Any]:
 def _campaign_rules(schemas: dict[str, Any]) -> None:
     """What the models' own validators hold, said in the schema: a campaign's ruleGroup, a message or
     variants (an A/B test needs variants), a journey's trigger (entering a segment needs its
-    ruleGroup), an opt-out by email or customerId (one of them)."""
+    ruleGroup), an opt-out by email or customerId (one of them), a replay of an id or a topic."""
     campaign = schemas["CampaignIn"]
     campaign["properties"]["ruleGroup"] = {**ref("RuleGroup"), "description": "`{}`: every customer"}
     none = {"type": "null"}
@@ -116,6 +116,7 @@ def _campaign_rules(schemas: dict[str, Any]) -> None:
     trigger = schemas["TriggerIn"]
     trigger["properties"]["ruleGroup"] = {"anyOf": [ref("RuleGroup"), none], "description": "the segment"}
     trigger["not"] = {"required": ["type"], "properties": {"type": {"const": "enters_segment"}, "ruleGroup": none}}
+    schemas["ReplayIn"]["not"] = {"properties": {"id": none, "topic": none}}  # absent or null, both
     suppression = schemas["SuppressionIn"]
     suppression["oneOf"] = [{"required": ["email"]}, {"required": ["customerId"]}]
     for name in ("email", "customerId"):  # exactly one of them, not null
