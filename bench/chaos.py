@@ -5,7 +5,9 @@ an all-in-one worker, a second worker for the hot path (deliveries, receipts), a
 vendor simulator, which honours Idempotency-Key and never delivers a commId twice, as real
 providers do. Faults: SIGKILL of either worker, SIGKILL of the web edge while receipts are
 posted, a Kafka broker restart, a PostgreSQL restart, and a vendor answering 30% 5xx, 429
-with Retry-After, 413, calls that time out, and a 30 s outage. One row per fault (what,
+with Retry-After, calls that time out, and a 30 s outage; and the workers forgetting the
+vendor's body limit (10 kB, the vendor's from the start, as a real vendor's is), so that
+their calls meet 413s until they learn it again. One row per fault (what,
 when, recovery seconds: from the fault's end until messages move again; calls and messages
 the vendor saw again), then exactly one closing line:
 
@@ -37,12 +39,14 @@ import asyncpg
 
 from harness import ROOT, Pipeline, vendor, vendor_stats
 from minicrm.outages import TRANSIENT
+from minicrm.sql.deliveries import forget as forget_vendor_limit
 
 sys.path.insert(0, str(Path(__file__).parent))
 from campaign import seed
 
 HOT = "deliveries,receipts"
 VENDOR_FAULT_SECONDS = 5.0
+VENDOR_BODY_LIMIT = 10_000  # bytes: the vendor's limit for the whole run (a 100-message call is ~30 kB)
 FINISH_TIMEOUT = 900.0
 STUCK = 120.0  # no message moved for this long after a fault: reported, and the run goes on
 
@@ -76,7 +80,18 @@ class Chaos:
     async def vendor_for(self, seconds: float, **behaviour) -> None:
         await vendor(self.pipeline, **behaviour)
         await asyncio.sleep(seconds)
-        await vendor(self.pipeline, error_rate=0, throttle_rate=0, hang_rate=0, body_limit=0)
+        await vendor(self.pipeline, error_rate=0, throttle_rate=0, hang_rate=0)
+
+    async def forget_limit(self) -> None:
+        """The learnt body limit gone, as when it expires (`LIMIT_TRUSTED`): the workers split by
+        the full size again and learn the limit from the vendor's 413s. The vendor's own limit
+        stays what it was from the start: a real vendor's limit does not come and go, and one
+        that did would refuse a replayed call it once took (see docs/operations.md)."""
+        conn = await asyncpg.connect(self.pipeline.settings.database_url)
+        try:
+            await forget_vendor_limit(conn, self.pipeline.settings.vendor_url)
+        finally:
+            await conn.close()
 
     def faults(self) -> dict[str, object]:
         return {
@@ -87,7 +102,7 @@ class Chaos:
             "PostgreSQL restart": lambda: self.restart_server("postgres"),
             "vendor 30% 5xx": lambda: self.vendor_for(VENDOR_FAULT_SECONDS, error_rate=0.3),
             "vendor 429 + Retry-After": lambda: self.vendor_for(VENDOR_FAULT_SECONDS, throttle_rate=0.5),
-            "vendor 413 (10 kB limit)": lambda: self.vendor_for(VENDOR_FAULT_SECONDS, body_limit=10_000),
+            "vendor 413 (learnt limit forgotten)": self.forget_limit,
             "vendor timeouts": lambda: self.vendor_for(VENDOR_FAULT_SECONDS, hang_rate=0.3, hang_seconds=8),
             "vendor 30 s outage": lambda: self.vendor_for(30, outage_seconds=30),
         }
@@ -158,6 +173,7 @@ async def main(n: int, faults: int, seed_value: int) -> None:
         MINICRM_BATCH_SIZE="100",
         MINICRM_VENDOR_RATE="5",
         MINICRM_VENDOR_TIMEOUT="3",
+        MINICRM_SIMULATOR_BODY_LIMIT=str(VENDOR_BODY_LIMIT),
     )
     await pipeline.create()
     try:
@@ -170,6 +186,8 @@ async def main(n: int, faults: int, seed_value: int) -> None:
         await pipeline.wait_http(f"{pipeline.vendor_url}/vendor/stats", sim)
         for w in workers:
             await pipeline.wait_worker(w)
+        await vendor(pipeline, log_calls=True)  # each call's key and messages in vendor-0.log
+        print(f"logs in {pipeline.workdir}", flush=True)
         chaos = Chaos(pipeline, rng)
         _, token = await pipeline.new_user("chaos@minicrm.local")
         async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
