@@ -55,8 +55,10 @@ class WorkerApp(faust.App):
             topic_replication_factor=1,
             consumer_auto_offset_reset="earliest",
             broker_commit_interval=1.0,
-            # A worker that dies without leaving the group holds its partitions until this runs out.
-            broker_session_timeout=10.0,
+            # A worker that dies (or, as a static member, stops) holds its partitions until this runs
+            # out; one restarted under its instance name takes them back at once.
+            consumer_group_instance_id=settings.worker_instance or None,
+            broker_session_timeout=settings.worker_session_timeout,
             broker_heartbeat_interval=1.0,
             producer_acks=-1,
             # Records are split to fit max_record_bytes (minicrm.sizing); a request holds one with room.
