@@ -127,7 +127,8 @@ class Pipeline:
             overrides["MINICRM_WORKER_ROLES"] = role
         if role in ("worker", *SOLO_ROLES):
             overrides.setdefault("MINICRM_METRICS_PORT", str(free_port()))
-            overrides.setdefault("MINICRM_WORKER_INSTANCE", self.free_instance(role))
+            if "MINICRM_WORKER_INSTANCE" not in self.env:  # a deployment may ask for dynamic membership
+                overrides.setdefault("MINICRM_WORKER_INSTANCE", self.free_instance(role))
         env = {**self.env, **overrides}
         proc = Process(role, env, self.workdir / f"{role}-{n - 1}.log")
         if role in ("worker", *SOLO_ROLES):
