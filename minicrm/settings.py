@@ -121,6 +121,11 @@ class Settings:
     m, h, d) (MINICRM_FREQUENCY_CAP); customers over it are skipped at segmentation and counted.
     Test sends do not count. Empty: no cap."""
 
+    receipt_timeout: float = 6 * 3600.0
+    """Seconds a message may wait for its receipt after the vendor last took a call of its campaign
+    (MINICRM_RECEIPT_TIMEOUT): past it, the campaign's pending messages end FAILED ("no receipt"),
+    so a vendor that lost messages, or receipts refused, do not keep a campaign RUNNING for ever."""
+
     vendor_url: str = "http://127.0.0.1:3500/vendor"
     """Where deliveries are sent (MINICRM_VENDOR_URL); the original vendor's address."""
 
@@ -247,6 +252,8 @@ def load_settings() -> Settings:
             raise SettingsError(f"MINICRM_WORKER_ROLES: `{role}` runs in a worker of its own")
     if not 0 < settings.worker_session_timeout <= 90:
         raise SettingsError("MINICRM_WORKER_SESSION_TIMEOUT must be over 0 and at most 90 s (Faust's request timeout)")
+    if settings.receipt_timeout <= 0:
+        raise SettingsError("MINICRM_RECEIPT_TIMEOUT must be over 0 seconds")
     if settings.partitions < 1 or settings.batch_size < 1:
         raise SettingsError("MINICRM_PARTITIONS and MINICRM_BATCH_SIZE must be at least 1")
     if not 1_000 <= settings.max_record_bytes <= 4 * 1024 * 1024:

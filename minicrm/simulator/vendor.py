@@ -5,7 +5,7 @@ four in flight, each after `latency` seconds. Failure rate, latency, duplicates,
 and outages come from the settings and can be changed while it runs with
 `POST /vendor/control {failure_rate, latency, duplicate_rate, shuffle, receipt_batch,
 outage_seconds, reject_status, body_limit, throttle_rate, error_rate, hang_rate, hang_seconds,
-bounce_rate, unsubscribe_rate}`; `GET /vendor/stats` counts what it took (also per campaign) and
+bounce_rate, unsubscribe_rate, loss_rate, log_calls}`; `GET /vendor/stats` counts what it took (also per campaign) and
 reported, and the repeats it saw; `POST /vendor/seen` (an array of commIds) says which it took.
 Recipients bounce (BOUNCED) or unsubscribe after delivery (SENT, then UNSUBSCRIBED), as real
 ones do. Like a real provider it honours `Idempotency-Key` (a repeated call is answered, not
@@ -55,6 +55,7 @@ class Behaviour:
     hang_seconds: float = 10.0
     bounce_rate: float = 0.0  # share of messages reported BOUNCED (the address does not exist)
     unsubscribe_rate: float = 0.0  # share of delivered messages followed by UNSUBSCRIBED
+    loss_rate: float = 0.0  # share of messages taken and never reported, as a vendor that lost them
     signed: bool = True  # sign receipts (Standard Webhooks); the original vendor did not
     log_calls: bool = False  # log every call: its answer, key, size and first and last commIds
 
@@ -63,6 +64,8 @@ def outcomes(deliveries: list[dict[str, Any]], behaviour: Behaviour, rng: random
     """The receipts for a list of deliveries, with the configured failures, duplicates and order."""
     receipts = []
     for d in deliveries:
+        if behaviour.loss_rate and rng.random() < behaviour.loss_rate:
+            continue
         failed = rng.random() < behaviour.failure_rate
         bounced = not failed and rng.random() < behaviour.bounce_rate
         receipt = {
@@ -209,6 +212,7 @@ class Simulator:
             "hang_seconds",
             "bounce_rate",
             "unsubscribe_rate",
+            "loss_rate",
         ):
             if name in body:
                 setattr(self.behaviour, name, float(body[name]))

@@ -64,6 +64,7 @@ RETRYABLE_4XX = {408, 425, 429}
 HEALTH_FRESH = 10.0  # seconds the live view's vendor figures are trusted
 GATE_TTL = 0.5  # seconds a campaign's state is trusted: a pause stops its calls within this
 LIMIT_TRUSTED = 3600.0  # seconds a learnt body limit is kept: a vendor that raised its limit is asked again
+HANDED_EVERY = 10.0  # seconds between a worker's notes that the vendor took a campaign's calls
 learnt = resources.fan_out
 
 
@@ -232,6 +233,20 @@ async def report_call(ok: bool) -> None:
     await vendor_calls_topic.send(key=settings.vendor_url, value=VendorCall(vendor=settings.vendor_url, ok=ok))
 
 
+async def note_handed(campaign_id: UUID) -> None:
+    """The vendor took a call of the campaign: its receipts are awaited afresh (`receipt_timeout`).
+    Written at most every HANDED_EVERY seconds per campaign by each worker."""
+    now = time.monotonic()
+    every = min(HANDED_EVERY, settings.receipt_timeout / 10)
+    if now - learnt.handed.get(campaign_id, -every) < every:
+        return
+    if len(learnt.handed) > 10_000:
+        learnt.handed.clear()
+    learnt.handed[campaign_id] = now
+    db = await pool()
+    await retry_forever(lambda: sql.receipts.handed(db, campaign_id), "campaign handed")
+
+
 async def send(batch: DeliveryBatch, deliveries: list[dict]) -> None:
     """One call's worth of messages, retried until the vendor takes or refuses them, or until
     the campaign no longer sends (paused by its user, cancelled, resumed since)."""
@@ -244,6 +259,8 @@ async def send(batch: DeliveryBatch, deliveries: list[dict]) -> None:
             except VendorRejected as exc:  # the vendor works; it refuses these messages
                 await record_outcomes(campaign_id, failed(deliveries, str(exc)))
             await report_call(ok=True)
+            if not batch.test:
+                await note_handed(campaign_id)
             if paused:
                 await vendor_status(campaign_id, sql.campaigns.vendor_resume)
             return

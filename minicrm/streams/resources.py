@@ -31,6 +31,8 @@ class FanOutState:
     """Per campaign, its state row and when it was read (`deliveries.campaign_state`)."""
     campaign_rates: dict[UUID, TokenBucket] = field(default_factory=dict)
     """Per campaign with a `rate_per_second`, its limiter."""
+    handed: dict[UUID, float] = field(default_factory=dict)
+    """Per campaign, when this worker last noted that the vendor took a call of it."""
 
 
 class Resources:
