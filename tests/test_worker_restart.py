@@ -6,9 +6,12 @@ import signal
 import time
 
 import aiohttp
+import pytest
 from test_campaigns import add_customers, campaign, start_campaign
 
 from support.deployment import deployment, eventually, vendor, vendor_stats
+
+pytestmark = pytest.mark.integration
 
 
 async def test_receipts_waiting_at_a_clean_restart_are_read_at_once(stack, tmp_path):
