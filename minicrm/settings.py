@@ -133,7 +133,8 @@ class Settings:
     """Seconds before a vendor call is abandoned and retried (MINICRM_VENDOR_TIMEOUT)."""
 
     vendor_rate: float = 200.0
-    """Most vendor calls per second per worker (MINICRM_VENDOR_RATE)."""
+    """Most vendor calls per second, all workers together (MINICRM_VENDOR_RATE): each worker takes
+    its share, the share of the deliveries partitions it holds."""
 
     vendor_pause_after: int = 5
     """Consecutive failed vendor calls after which the campaign is PAUSED (MINICRM_VENDOR_PAUSE_AFTER)."""

@@ -24,7 +24,7 @@ class FanOutState:
     """What the fan-out learns while the worker runs (`streams.deliveries`)."""
 
     vendor_rate: TokenBucket
-    """The vendor-wide rate of calls."""
+    """This worker's share of the vendor-wide rate of calls (`deliveries.vendor_rate`)."""
     errors: ErrorWindow
     """This worker's recent vendor calls, failed or not."""
     gates: dict[UUID, tuple[float, asyncpg.Record | None]] = field(default_factory=dict)
