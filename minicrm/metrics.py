@@ -49,3 +49,16 @@ OUTCOMES = Counter(
     "counters count them (test sends not)",
     ["status"],
 )
+
+# The journeys worker.
+JOURNEY_ENTRIES = Counter(
+    "minicrm_journey_entries_total", "Journey entries recorded: WAITING (due later), or SKIPPED at entry", ["status"]
+)
+JOURNEY_BATCH_SECONDS = Histogram(
+    "minicrm_journey_batch_seconds", "Seconds per batch of customer changes evaluated, entered and committed"
+)
+JOURNEY_TRIGGER_SECONDS = Histogram(
+    "minicrm_journey_trigger_seconds",
+    "Seconds from the edge's acceptance of an order to its entry's message being published",
+    buckets=(0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.0, 5.0, 10.0, 30.0),
+)

@@ -228,6 +228,8 @@ async def test_include_existing_pause_and_delete(pipeline, http, journeys_worker
     await settled(http, pipeline, journey_id, messages=3)
     assert sorted(r["customer_id"] for r in await log_rows(pipeline, journey_id)) == sorted(ids)
 
+    async with http.post(f"/api/campaigns/{journey_id}/pause") as r:
+        assert r.status == 409  # its campaign is the journey's: paused through the journey
     async with http.post(f"/api/journeys/{journey_id}/pause") as r:
         assert r.status == 200 and (await r.json())["status"] == "PAUSED"
     async with http.post(f"/api/journeys/{journey_id}/pause") as r:

@@ -32,6 +32,8 @@ Apply = Callable[[asyncpg.Pool, uuid.UUID, states.State, states.Move], Awaitable
 async def act(request: web.Request, action: str, apply: Apply) -> web.Response:
     campaign_id = campaign_uuid(request.match_info["id"])
     db = request.app[POOL]
+    if await sql.journeys.exists(db, campaign_id):
+        raise Conflict(f"this is journey {campaign_id}'s campaign: pause, resume or delete the journey instead")
     for _ in range(ATTEMPTS):
         state = await sql.campaign_controls.control_state(db, campaign_id, current_user(request))
         try:

@@ -71,7 +71,10 @@ def view(row: asyncpg.Record) -> dict[str, Any]:
         "createdAt": row["created_at"],
     }
     if "entered_count" in row:
-        skipped = dict(row["skipped"])
+        # An entry's message skipped for an opt-out or the cap is counted by its campaign (so is one
+        # skipped at send time, whose entry was messaged): those reasons are the campaign's figures.
+        message_reasons = (states.OPTED_OUT, states.FREQUENCY_CAPPED)
+        skipped = {reason: n for reason, n in row["skipped"].items() if reason not in message_reasons}
         for reason, n in ((states.OPTED_OUT, row["suppressed_count"]), (states.FREQUENCY_CAPPED, row["capped_count"])):
             if n:
                 skipped[reason] = n

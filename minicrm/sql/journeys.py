@@ -32,6 +32,8 @@ COLUMNS = (
     "j.cooldown_days, j.quiet_hours, j.include_existing, j.status, j.started_at, j.created_at, j.deleted_at"
 )
 
+EXISTS = "SELECT EXISTS (SELECT 1 FROM journeys WHERE id = $1)"
+
 # Journeys the worker evaluates: started, not deleted (a paused one keeps its members, enters nobody).
 LIVE = f"SELECT {COLUMNS} FROM journeys j WHERE j.status <> '{journeys.DELETED}' AND j.started_at IS NOT NULL"
 
@@ -128,18 +130,20 @@ WHERE e.status <> '{journeys.SKIPPED}'
 GROUP BY e.journey_id, e.customer_id
 """
 
-# Entries; an order's second entry into one journey is none (a replayed order).
-ENTER = """
+# Entries, into journeys still active; an order's second entry into one journey is none (a replayed order).
+ENTER = f"""
 INSERT INTO journey_entries (id, journey_id, customer_id, order_id, triggered_at, due_at, status, reason)
-SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[], $6::timestamptz[],
-                     $7::text[], $8::text[])
+SELECT t.* FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[], $6::timestamptz[],
+                       $7::text[], $8::text[]) AS t(id, journey_id, customer_id, order_id, triggered_at, due_at, status,
+                                                    reason)
+JOIN journeys j ON j.id = t.journey_id AND j.status = '{journeys.ACTIVE}'
 ON CONFLICT DO NOTHING
 RETURNING id
 """
 
 # Entries due, oldest first, taken by this transaction alone.
 DUE = f"""
-SELECT e.id, e.journey_id, e.customer_id, e.due_at
+SELECT e.id, e.journey_id, e.customer_id, e.due_at, e.triggered_at
 FROM journey_entries e JOIN journeys j ON j.id = e.journey_id
 WHERE e.status = '{journeys.WAITING}' AND e.due_at <= now() AND j.status = '{journeys.ACTIVE}'
 ORDER BY e.due_at
@@ -228,6 +232,10 @@ WHERE last_order_date >= $1::date::timestamptz AND last_order_date <= ($2::date 
 
 async def create(conn: asyncpg.Connection, values: Sequence[Any]) -> None:
     await conn.execute(CREATE, *values)
+
+
+async def exists(db: Db, journey_id: UUID) -> bool:
+    return bool(await db.fetchval(EXISTS, journey_id))
 
 
 async def live(db: Db) -> list[asyncpg.Record]:

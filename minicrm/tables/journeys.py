@@ -23,17 +23,18 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import asyncpg
 
 from minicrm import campaign_states as states
-from minicrm import exclusions, journeys, rules, sizing, sql, templating, topics, verdicts
+from minicrm import exclusions, journeys, metrics, rules, sizing, sql, templating, topics, verdicts
 from minicrm.journeys import QuietHours
 from minicrm.records import DeliveryBatch, delivery
 from minicrm.rule_index import RuleIndex
@@ -100,6 +101,31 @@ class Candidate:
     journey: Journey
     customer_id: UUID
     order_id: str | None
+    triggered_at: datetime | None  # when the edge accepted the order that made it
+
+
+class Due(NamedTuple):
+    """An entry whose message is due."""
+
+    entry: UUID
+    journey: Journey
+    customer_id: UUID
+    triggered_at: datetime | None
+
+
+class Message(NamedTuple):
+    """A due entry's log row (`sql.journeys.write_messages`'s columns first)."""
+
+    id: UUID
+    journey_id: UUID
+    customer_id: UUID
+    name: str
+    email: str
+    phone: str | None
+    text: str
+    skipped: str | None  # why it is not sent: opted out, over the cap
+    city: str | None
+    spend: Any
     triggered_at: datetime | None
 
 
@@ -124,8 +150,10 @@ async def on_changes(db: asyncpg.Pool, items: list[dict[str, Any]]) -> None:
     for c in items:
         if c.get("customer_id") and c.get("accepted_at"):
             accepted[UUID(c["customer_id"])] = datetime.fromtimestamp(c["accepted_at"], UTC)
+    started = time.perf_counter()
     async with db.acquire() as conn, conn.transaction():
         messages = await evaluate(conn, live, sorted(ids), orders, accepted)
+    metrics.JOURNEY_BATCH_SECONDS.observe(time.perf_counter() - started)
     await publish(db, messages)
 
 
@@ -135,7 +163,7 @@ async def evaluate(
     ids: list[UUID],
     orders: dict[str, dict[str, Any]],
     accepted: dict[UUID, datetime],
-) -> list[tuple]:
+) -> list[Message]:
     """Moves the customers `ids` in and out of the journeys' segments and enters them; returns the
     messages to publish. In the caller's transaction, which holds the customers' locks."""
     now = await sql.journeys.lock_customers(conn, ids)
@@ -176,7 +204,7 @@ def index_of(live: tuple[Journey, ...]) -> RuleIndex[Journey]:
     return RuleIndex((j, j.group) for j in live)
 
 
-async def enter(conn: asyncpg.Connection, candidates: list[Candidate], now: datetime) -> list[tuple]:
+async def enter(conn: asyncpg.Connection, candidates: list[Candidate], now: datetime) -> list[Message]:
     """Records the candidates' entries (or why not), and queues the messages of those due now."""
     if not candidates:
         return []
@@ -202,58 +230,63 @@ async def enter(conn: asyncpg.Connection, candidates: list[Candidate], now: date
         if reason is None:
             last[key] = now
             if due <= now:
-                due_now.append((entry, c.journey, c.customer_id))
+                due_now.append(Due(entry, c.journey, c.customer_id, c.triggered_at))
     inserted = await sql.journeys.enter(conn, rows)
-    return await queue(conn, [d for d in due_now if d[0] in inserted], now)
+    metrics.JOURNEY_ENTRIES.labels(journeys.WAITING).inc(sum(r[6] == journeys.WAITING for r in rows))
+    metrics.JOURNEY_ENTRIES.labels(journeys.SKIPPED).inc(sum(r[6] == journeys.SKIPPED for r in rows))
+    return await queue(conn, [d for d in due_now if d.entry in inserted], now)
 
 
-async def queue(conn: asyncpg.Connection, entries: Sequence[tuple[UUID, Journey, UUID]], now: datetime) -> list[tuple]:
+async def queue(conn: asyncpg.Connection, entries: Sequence[Due], now: datetime) -> list[Message]:
     """Writes the log rows of entries that are due (PENDING, or SKIPPED: opted out, over the cap);
     an entry inside its quiet hours waits for their end. Returns the messages to publish."""
     if not entries:
         return []
     skip, skip_params = exclusions.skip_reason(settings.cap, 2)
     customers = {
-        r["id"]: r for r in await sql.journeys.recipients(conn, sorted({c for _, _, c in entries}), skip, skip_params)
+        r["id"]: r
+        for r in await sql.journeys.recipients(conn, sorted({d.customer_id for d in entries}), skip, skip_params)
     }
-    held, rows = [], []
-    for entry, journey, customer_id in entries:
-        c = customers.get(customer_id)
+    held, messages = [], []
+    for d in entries:
+        c = customers.get(d.customer_id)
         if c is None:
             continue
-        if journey.quiet is not None:
-            release = journey.quiet.release(now, c["timezone"])
+        if d.journey.quiet is not None:
+            release = d.journey.quiet.release(now, c["timezone"])
             if release > now:
-                held.append((entry, release))
+                held.append((d.entry, release))
                 continue
-        message = "" if c["skipped"] else templating.render(journey.message, c)
-        rows.append(
-            (
-                entry,
-                journey.id,
-                customer_id,
+        text = "" if c["skipped"] else templating.render(d.journey.message, c)
+        messages.append(
+            Message(
+                d.entry,
+                d.journey.id,
+                d.customer_id,
                 c["name"],
                 c["email"],
                 c["phone"],
-                message,
+                text,
                 c["skipped"],
                 c["city"],
                 c["total_spend"],
+                d.triggered_at,
             )
         )
     await sql.journeys.reschedule(conn, [e for e, _ in held], [r for _, r in held])
-    await sql.journeys.write_messages(conn, rows)
-    return [r for r in rows if r[7] is None]
+    await sql.journeys.write_messages(conn, [m[:10] for m in messages])
+    return [m for m in messages if m.skipped is None]
 
 
-async def publish(db: asyncpg.Pool, messages: Sequence[tuple]) -> None:
-    """Publishes the messages `(entry/log id, journey, customer, name, email, phone, message, …)`
-    to the fan-out, a batch per journey, then marks their entries MESSAGED."""
+async def publish(db: asyncpg.Pool, messages: Sequence[Message]) -> None:
+    """Publishes the messages to the fan-out, a batch per journey, then marks their entries MESSAGED."""
     if not messages:
         return
     by_journey: dict[UUID, list[dict[str, Any]]] = {}
     for m in messages:
-        by_journey.setdefault(m[1], []).append(delivery(m[0], m[1], m[2], m[3], m[4], m[5], m[6]))
+        by_journey.setdefault(m.journey_id, []).append(
+            delivery(m.id, m.journey_id, m.customer_id, m.name, m.email, m.phone, m.text)
+        )
     for journey_id, deliveries in by_journey.items():
         for part, value in sizing.fit(
             deliveries,
@@ -261,7 +294,11 @@ async def publish(db: asyncpg.Pool, messages: Sequence[tuple]) -> None:
             settings.max_record_bytes,
         ):
             await deliveries_topic.send(key=f"{journey_id}:{part[-1]['customerId']}", value=value)
-    await retry_forever(lambda: sql.journeys.messaged(db, [m[0] for m in messages]), "entries messaged")
+    await retry_forever(lambda: sql.journeys.messaged(db, [m.id for m in messages]), "entries messaged")
+    published = time.time()
+    for m in messages:
+        if m.triggered_at is not None:
+            metrics.JOURNEY_TRIGGER_SECONDS.observe(published - m.triggered_at.timestamp())
 
 
 @app.timer(1.0)
@@ -309,7 +346,11 @@ async def due(conn: asyncpg.Connection) -> None:
                 and (r["journey_id"], r["customer_id"]) not in members
             ]
             await sql.journeys.skip(conn, left, journeys.LEFT_SEGMENT)
-            staying = [(r["id"], live[r["journey_id"]], r["customer_id"]) for r in rows if r["id"] not in set(left)]
+            staying = [
+                Due(r["id"], live[r["journey_id"]], r["customer_id"], r["triggered_at"])
+                for r in rows
+                if r["id"] not in set(left)
+            ]
             messages = await queue(conn, staying, now)
         await publish(db, messages)
         if len(rows) < DUE_BATCH:
@@ -326,8 +367,24 @@ async def publish_lost(conn: asyncpg.Connection) -> None:
     died between the commit and the publication (a message published twice has one id, which
     the vendor's idempotency and the receipts' fold absorb)."""
     rows = await sql.journeys.unpublished(conn, REPUBLISH_AFTER, DUE_BATCH)
-    pending = [r for r in rows if r["status"] == states.PENDING]
-    await publish(await pool(), [tuple(r)[1:] for r in pending])
+    pending = [
+        Message(
+            r["id"],
+            r["campaign_id"],
+            r["customer_id"],
+            r["customer_name"],
+            r["email"],
+            r["phone"],
+            r["personalized_msg"],
+            None,
+            None,
+            None,
+            None,
+        )
+        for r in rows
+        if r["status"] == states.PENDING
+    ]
+    await publish(await pool(), pending)
     await sql.journeys.messaged(conn, [r["entry_id"] for r in rows if r["status"] != states.PENDING])
 
 
