@@ -94,18 +94,28 @@ class Chaos:
             await conn.close()
 
     def faults(self) -> dict[str, object]:
+        servers = {
+            "Kafka broker restart": lambda: self.restart_server("kafka"),
+            "PostgreSQL restart": lambda: self.restart_server("postgres"),
+        }
         return {
             "SIGKILL worker (all roles)": lambda: self.restart_worker("all"),
             "SIGKILL worker (deliveries, receipts)": lambda: self.restart_worker("hot"),
             "SIGKILL web during receipts": self.restart_web,
-            "Kafka broker restart": lambda: self.restart_server("kafka"),
-            "PostgreSQL restart": lambda: self.restart_server("postgres"),
+            **(servers if owns_servers() else {}),
             "vendor 30% 5xx": lambda: self.vendor_for(VENDOR_FAULT_SECONDS, error_rate=0.3),
             "vendor 429 + Retry-After": lambda: self.vendor_for(VENDOR_FAULT_SECONDS, throttle_rate=0.5),
             "vendor 413 (learnt limit forgotten)": self.forget_limit,
             "vendor timeouts": lambda: self.vendor_for(VENDOR_FAULT_SECONDS, hang_rate=0.3, hang_seconds=8),
             "vendor 30 s outage": lambda: self.vendor_for(30, outage_seconds=30),
         }
+
+
+def owns_servers() -> bool:
+    """Whether this checkout's bin/stack started the Kafka broker and PostgreSQL, so that it may
+    restart them. Another checkout's (a worktree's) are not its to stop: their faults are left out."""
+    stack = ROOT / ".stack"
+    return (stack / "run" / "kafka.pid").is_file() and (stack / "pg" / "PG_VERSION").is_file()
 
 
 async def query(pipeline: Pipeline, sql: str, *args):
@@ -167,11 +177,13 @@ async def verdict(pipeline: Pipeline, campaign_id: uuid.UUID, n: int) -> tuple[i
 async def main(n: int, faults: int, seed_value: int) -> None:
     rng = random.Random(seed_value)
     print(f"chaos seed {seed_value}: {n:,} customers, {faults} faults", flush=True)
-    # Paced (100-message calls, 5 calls a second per worker) so that the faults land mid-campaign.
+    if not owns_servers():
+        print("  (Kafka and PostgreSQL belong to another checkout: no broker or PostgreSQL restarts)", flush=True)
+    # Paced (100-message batches, 5 calls a second per worker) so that the faults land mid-campaign.
     pipeline = Pipeline(
         Path(tempfile.mkdtemp(prefix="minicrm-chaos-")),
         MINICRM_BATCH_SIZE="100",
-        MINICRM_VENDOR_RATE="5",
+        MINICRM_VENDOR_RATE="10",  # calls a second, both workers together
         MINICRM_VENDOR_TIMEOUT="3",
         MINICRM_SIMULATOR_BODY_LIMIT=str(VENDOR_BODY_LIMIT),
     )
