@@ -43,7 +43,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from harness import ROOT, Pipeline
-from minicrm import webhooks
+from minicrm import kafka_clients, topics, webhooks
+from minicrm.settings import Settings
 from minicrm.sql.planning import BY_KEY, planned
 
 CITIES = ["Mumbai", "Delhi", "Pune", "Chennai", "Kolkata", "Jaipur"]
@@ -228,7 +229,7 @@ async def floor_ingest(conn: asyncpg.Connection, n: int) -> dict[str, float]:
     return {key: round(seconds, 3) for key, seconds in floor.items()}
 
 
-async def floor_kafka(bootstrap: str, n: int, per_record: int = 1000) -> dict[str, float]:
+async def floor_kafka(settings: Settings, n: int, per_record: int = 1000) -> dict[str, float]:
     """Produce and consume of the campaign's bytes in the records the pipeline writes: one record
     per `per_record` deliveries (its batch size), not one per message."""
     topic = f"bench-floor-{uuid.uuid4().hex[:8]}"
@@ -243,16 +244,16 @@ async def floor_kafka(bootstrap: str, n: int, per_record: int = 1000) -> dict[st
     }
     value = orjson.dumps({"campaign_id": delivery["campaignId"], "deliveries": [delivery] * per_record})
     records = -(-n // per_record)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka_clients.client_options(settings))
     await admin.start()
-    await admin.create_topics([NewTopic(topic, num_partitions=4, replication_factor=1)])
+    await admin.create_topics(
+        [NewTopic(topic, 4, settings.replication_factor, topic_configs=topics.replica_configs(settings))]
+    )
     await admin.close()
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
-        linger_ms=5,
-        max_batch_size=1024 * 1024,
-        max_request_size=2 * len(value),
-        enable_idempotence=True,
+        **kafka_clients.producer_options(
+            settings, linger_ms=5, max_batch_size=1024 * 1024, max_request_size=2 * len(value)
+        )
     )
     await producer.start()
     start = time.perf_counter()
@@ -261,7 +262,10 @@ async def floor_kafka(bootstrap: str, n: int, per_record: int = 1000) -> dict[st
     produce = time.perf_counter() - start
     await producer.stop()
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", max_partition_fetch_bytes=8 * 1024 * 1024
+        topic,
+        **kafka_clients.client_options(settings),
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=8 * 1024 * 1024,
     )
     await consumer.start()
     start = time.perf_counter()
@@ -271,7 +275,7 @@ async def floor_kafka(bootstrap: str, n: int, per_record: int = 1000) -> dict[st
         seen += sum(len(v) for v in batches.values())
     consume = time.perf_counter() - start
     await consumer.stop()
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka_clients.client_options(settings))
     await admin.start()
     await admin.delete_topics([topic])
     await admin.close()
@@ -521,7 +525,7 @@ async def main(n: int, workers: int, http_n: int, attribution: bool) -> None:
         # Each floor is measured right after what it is the floor of: this machine's speed
         # wanders within minutes, and a ratio should compare like with like.
         print("Measuring the campaign's floor on the same machine ...", flush=True)
-        kafka = await floor_kafka(pipeline.settings.kafka_bootstrap, n)
+        kafka = await floor_kafka(pipeline.settings, n)
         floor = {**await floor_postgres(conn, n), **kafka}
         bare = {**await floor_postgres(conn, n, shaped=False), **kafka}
         print(

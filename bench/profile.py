@@ -33,6 +33,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from campaign import cpu_seconds, cpu_used, ingest, run_campaign, seed
 
 from harness import ROOT, Pipeline
+from minicrm import kafka_clients
 
 OUT = ROOT / "bench" / "results"
 ROLES = {"ingest": ("web", "worker"), "campaign": ("web", "worker", "live", "vendor")}
@@ -40,8 +41,8 @@ ROLES = {"ingest": ("web", "worker"), "campaign": ("web", "worker", "live", "ven
 
 async def records_by_topic(pipeline: Pipeline) -> dict[str, int]:
     """Records written so far to each of the deployment's topics, its tables' changelogs included."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=pipeline.settings.kafka_bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=pipeline.settings.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(**kafka_clients.client_options(pipeline.settings))
+    consumer = AIOKafkaConsumer(**kafka_clients.client_options(pipeline.settings))
     await admin.start()
     await consumer.start()
     try:

@@ -34,13 +34,15 @@ def run_vendor(settings) -> None:
     run(settings)
 
 
-async def issue_key(settings, email: str, name: str):
+async def issue_key(settings, email: str, name: str, role: str):
+    from minicrm import roles
     from minicrm.db import create_pool
     from minicrm.edge.auth import issue_login_key
 
+    operator = role == roles.OPERATOR or settings.is_operator_email(email)
     pool = await create_pool(settings.database_url, max_size=1)
     try:
-        return await issue_login_key(pool, email, name)
+        return await issue_login_key(pool, email, name, operator)
     finally:
         await pool.close()
 
@@ -72,6 +74,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--limit", type=int, default=100, help="dead-letters list: how many, newest first")
     parser.add_argument("--email", help="issue-key: the user's email (created if new)")
     parser.add_argument("--name", default="", help="issue-key: the user's name")
+    parser.add_argument(
+        "--role",
+        choices=["marketer", "operator"],
+        help="issue-key: make the user an operator (a key issued without it leaves the role as it is)",
+    )
     parser.add_argument("--metrics-port", type=int, help="worker: serve Prometheus metrics on this port")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -92,8 +99,10 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "issue-key":
         if not args.email:
             sys.exit("issue-key needs --email")
-        user_id, key = asyncio.run(issue_key(settings, args.email, args.name))
-        print(f"login key for {args.email} (user {user_id}); shown once, keep it secret:\n{key}")
+        user_id, key = asyncio.run(issue_key(settings, args.email, args.name, args.role or ""))
+        console = f"http://{settings.web_host}:{settings.web_port}/console"
+        print(f"login key for {args.email} (user {user_id}), for the API and {console};")
+        print(f"shown once, keep it secret:\n{key}")  # the last line: scripts read it
     elif args.command == "dead-letters":
         dead_letters_command(settings, args)
     elif args.command == "worker":

@@ -7,14 +7,16 @@ publishes exactly that; every write downstream is idempotent, so replaying twice
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from minicrm import sql
+from minicrm import kafka_clients, sql
 from minicrm.settings import Settings
+from minicrm.sql.planning import Db
 
 
 def topic_name(settings: Settings, topic: str | None) -> str | None:
@@ -41,25 +43,36 @@ async def latest(settings: Settings, topic: str | None, letter_id: int | None, l
     return [shape(row) for row in rows]
 
 
+Send = Callable[[list[tuple[str, bytes | None, bytes]]], Awaitable[None]]
+"""Publishes (topic, key, value) records and returns once the broker has them all."""
+
+
+async def replay_with(
+    db: Db, send: Send, settings: Settings, topic: str | None, letter_id: int | None, limit: int
+) -> list[int]:
+    """Publishes dead letters not replayed yet (one, or a topic's, or all; oldest first, at most
+    `limit`) back onto their topics with `send`, then marks them replayed; returns their ids."""
+    rows = await sql.dead_letters.to_replay(db, topic_name(settings, topic), letter_id, limit)
+    if rows:
+        await send([(r["topic"], r["key"].encode() if r["key"] else None, r["payload"].encode()) for r in rows])
+        await sql.dead_letters.mark_replayed(db, [r["id"] for r in rows])
+    return [row["id"] for row in rows]
+
+
 async def replay(
     settings: Settings, topic: str | None = None, letter_id: int | None = None, limit: int = 10_000
 ) -> list[int]:
-    """Publishes dead letters not replayed yet (one, or a topic's, or all) back onto their topics
-    and marks them replayed; returns their ids."""
+    """`replay_with` on a connection and a producer of its own (the command line's)."""
     conn = await asyncpg.connect(settings.database_url)
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        enable_idempotence=True,
-        max_request_size=2 * settings.max_record_bytes,
-    )
+    producer = AIOKafkaProducer(**kafka_clients.producer_options(settings))
     await producer.start()
+
+    async def send(records: list[tuple[str, bytes | None, bytes]]) -> None:
+        for name, key, value in records:
+            await producer.send_and_wait(name, value, key=key)
+
     try:
-        rows = await sql.dead_letters.to_replay(conn, topic_name(settings, topic), letter_id, limit)
-        for row in rows:
-            key = row["key"].encode() if row["key"] else None
-            await producer.send_and_wait(row["topic"], row["payload"].encode(), key=key)
-            await sql.dead_letters.mark_replayed(conn, row["id"])
-        return [row["id"] for row in rows]
+        return await replay_with(conn, send, settings, topic, letter_id, limit)
     finally:
         await producer.stop()
         await conn.close()

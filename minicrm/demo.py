@@ -137,6 +137,10 @@ async def main(customers: int, orders_per_customer: int) -> None:
     people, orders = sample(customers, orders_per_customer)
     timings: dict[str, float] = {}
     token = await sign_in(settings, base)
+    print(
+        f"Kafka at {settings.kafka_bootstrap} ({settings.kafka_security_protocol}): topics of "
+        f"{settings.replication_factor} replica(s), min.insync.replicas {settings.min_insync}, producers at acks=all"
+    )
     async with aiohttp.ClientSession(base_url=base, headers={"Authorization": f"Bearer {token}"}) as session:
         client = Client(session)
         print(f"Loading {len(people):,} customers and {len(orders):,} orders through {base}/api")

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
 
+from minicrm.order_effects import COMPLETED
+
 MAX_DEPTH = 6
 MAX_RULES = 100
 MAX_NUMBER = Decimal("1e12")
@@ -31,8 +33,8 @@ STRING_OPERATORS = {"=": "=", "!=": "<>"}
 COMBINATORS = {"AND", "OR"}
 WINDOW_START = "date_trunc('day', now()) - make_interval(days => {days}::int)"
 WINDOW_SQL = (
-    "(SELECT {aggregate} FROM orders o WHERE o.customer_id = c.id AND o.status = 'COMPLETED'"
-    " AND o.order_date >= " + WINDOW_START + ")"
+    "(SELECT {aggregate} FROM orders o WHERE o.customer_id = c.id"
+    f" AND o.status = '{COMPLETED}' AND o.order_date >= " + WINDOW_START + ")"
 )
 
 
@@ -97,7 +99,7 @@ def _days(days: Any, attribute: str, where: str) -> int | None:
             raise RuleError(where, f"days applies only to {' and '.join(sorted(WINDOW_ATTRIBUTES))}, not {attribute}")
         return None
     if isinstance(days, str) and days.strip().isdecimal() and days.strip().isascii():
-        days = int(days)
+        days = int(days.strip())  # int() strips less than str.strip() (\x1c-\x1f, \u2029 with others)
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_WINDOW_DAYS:
         raise RuleError(where, f"days for {attribute} must be a whole number from 1 to {MAX_WINDOW_DAYS}, got {days!r}")
     return days

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from minicrm.exclusions import FrequencyCap, parse_cap
@@ -40,7 +40,37 @@ class Settings:
     """PostgreSQL DSN (MINICRM_DATABASE_URL). The local stack serves port 5433."""
 
     kafka_bootstrap: str = "127.0.0.1:9092"
-    """Kafka bootstrap servers, host:port (MINICRM_KAFKA_BOOTSTRAP)."""
+    """Kafka bootstrap servers, host:port, comma-separated (MINICRM_KAFKA_BOOTSTRAP): on a cluster
+    name several, so that a process starting while one broker is down still connects."""
+
+    kafka_security_protocol: str = "PLAINTEXT"
+    """How every Kafka client connects (MINICRM_KAFKA_SECURITY_PROTOCOL): PLAINTEXT, SSL (TLS),
+    SASL_PLAINTEXT or SASL_SSL (SASL over TLS, what managed clusters ask for)."""
+
+    kafka_sasl_mechanism: str = "SCRAM-SHA-512"
+    """SASL mechanism with SASL_PLAINTEXT and SASL_SSL (MINICRM_KAFKA_SASL_MECHANISM): PLAIN,
+    SCRAM-SHA-256 or SCRAM-SHA-512."""
+
+    kafka_username: str = ""
+    """SASL user name (MINICRM_KAFKA_USERNAME); required with SASL_PLAINTEXT and SASL_SSL."""
+
+    kafka_password: str = field(default="", repr=False)
+    """SASL password (MINICRM_KAFKA_PASSWORD); required with SASL_PLAINTEXT and SASL_SSL."""
+
+    kafka_ca_file: str = ""
+    """PEM file of the CA that signed the brokers' certificates, with SSL and SASL_SSL
+    (MINICRM_KAFKA_CA_FILE); empty: the system's CAs (enough for most managed clusters). Broker
+    certificates are always verified, host name included."""
+
+    replication_factor: int = 1
+    """Replicas of every topic the project creates, Faust's changelogs included
+    (MINICRM_REPLICATION_FACTOR): 1 on the local broker, 3 on a cluster (`bin/stack` sets it)."""
+
+    min_insync_replicas: int = 0
+    """`min.insync.replicas` of those topics (MINICRM_MIN_INSYNC_REPLICAS): replicas that must
+    have a record before a producer (all at `acks=all`) is answered. 0: one less than the
+    replication factor, at least 1 (2 of 3), so one broker may be down and nothing acknowledged
+    is lost with another."""
 
     topic_prefix: str = "minicrm"
     """Prefix of every topic name and of the Faust app id (MINICRM_TOPIC_PREFIX)."""
@@ -204,6 +234,16 @@ class Settings:
     """Shared secret of the original frontend's server-side `{gId, name, email, avatar}` call, sent
     as `X-MiniCRM-Secret` (MINICRM_TRUSTED_CALLER_SECRET); empty refuses that call."""
 
+    operator_emails: tuple[str, ...] = ()
+    """Emails of the users who are operators, comma-separated (MINICRM_OPERATOR_EMAILS): each is
+    made an operator when it signs in (Google or a login key) or is issued a key. For the first
+    operator; `minicrm issue-key --role operator` does the same for one user. Other users are
+    marketers (minicrm/roles.py)."""
+
+    role_cache_seconds: float = 5.0
+    """How long the edge keeps a user's role before reading it again (MINICRM_ROLE_CACHE_SECONDS):
+    a role changed in the database holds within so many seconds, without signing in again."""
+
     auth_attempts_per_minute: float = 20
     """Sign-in attempts a client address may make per minute (MINICRM_AUTH_ATTEMPTS_PER_MINUTE)."""
 
@@ -226,8 +266,16 @@ class Settings:
     ai_timeout: float = 8.0
     """Seconds before an AI call falls back to the local provider (MINICRM_AI_TIMEOUT)."""
 
+    @property
+    def min_insync(self) -> int:
+        return self.min_insync_replicas or max(1, self.replication_factor - 1)
+
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}.{name}"
+
+    def is_operator_email(self, email: str | None) -> bool:
+        """Whether MINICRM_OPERATOR_EMAILS names this email (case aside)."""
+        return bool(email) and str(email).lower() in {e.lower() for e in self.operator_emails}
 
     @property
     def cap(self) -> FrequencyCap | None:
@@ -267,4 +315,27 @@ def load_settings() -> Settings:
         raise SettingsError(f"MINICRM_FREQUENCY_CAP: {exc}") from None
     if settings.session_secret and len(settings.session_secret) < 32:
         raise SettingsError("MINICRM_SESSION_SECRET must be at least 32 characters")
+    _check_kafka(settings)
     return settings
+
+
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+
+def _check_kafka(settings: Settings) -> None:
+    if settings.kafka_security_protocol not in SECURITY_PROTOCOLS:
+        raise SettingsError(f"MINICRM_KAFKA_SECURITY_PROTOCOL must be one of {', '.join(SECURITY_PROTOCOLS)}")
+    if settings.kafka_security_protocol.startswith("SASL_"):
+        if settings.kafka_sasl_mechanism not in SASL_MECHANISMS:
+            raise SettingsError(f"MINICRM_KAFKA_SASL_MECHANISM must be one of {', '.join(SASL_MECHANISMS)}")
+        if not (settings.kafka_username and settings.kafka_password):
+            raise SettingsError(
+                f"{settings.kafka_security_protocol} needs MINICRM_KAFKA_USERNAME and MINICRM_KAFKA_PASSWORD"
+            )
+    if settings.kafka_ca_file and not os.path.isfile(settings.kafka_ca_file):
+        raise SettingsError(f"MINICRM_KAFKA_CA_FILE: no such file {settings.kafka_ca_file!r}")
+    if settings.replication_factor < 1 or not 0 <= settings.min_insync_replicas <= settings.replication_factor:
+        raise SettingsError(
+            "MINICRM_REPLICATION_FACTOR must be at least 1, and MINICRM_MIN_INSYNC_REPLICAS between 0 and it"
+        )

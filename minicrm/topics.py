@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from minicrm import records
+from minicrm import kafka_clients, records
 from minicrm.settings import Settings
 
 
@@ -32,9 +32,16 @@ CHANGES = Topic("customer-changes", records.CustomerChanges, edge_publishes=Fals
 ALL = (CUSTOMERS, ORDERS, CAMPAIGNS, DELIVERIES, RECEIPTS, SUMMARIES, OUTCOMES, VENDOR_CALLS, CHANGES)
 
 
+def replica_configs(settings: Settings) -> dict[str, str]:
+    """Topic configuration every topic the project creates carries, Faust's changelogs too:
+    `min.insync.replicas`, so that an `acks=all` send is answered once that many replicas have it."""
+    return {"min.insync.replicas": str(settings.min_insync)}
+
+
 async def create_topics(settings: Settings) -> list[str]:
-    """Creates the topics missing, with their partition counts (idempotent)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    """Creates the topics missing, with their partition counts, replication factor and
+    `replica_configs` (idempotent)."""
+    admin = AIOKafkaAdminClient(**kafka_clients.client_options(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -42,7 +49,15 @@ async def create_topics(settings: Settings) -> list[str]:
         missing = [name for name in wanted if name not in existing]
         if missing:
             await admin.create_topics(
-                [NewTopic(name, num_partitions=settings.partitions, replication_factor=1) for name in missing]
+                [
+                    NewTopic(
+                        name,
+                        num_partitions=settings.partitions,
+                        replication_factor=settings.replication_factor,
+                        topic_configs=replica_configs(settings),
+                    )
+                    for name in missing
+                ]
             )
         return missing
     finally:

@@ -52,6 +52,19 @@ async def http(pipeline, user) -> aiohttp.ClientSession:
 
 
 @pytest.fixture(scope="session")
+async def operator(pipeline) -> tuple[str, str]:
+    """(user id, session token) of an operator: dead letters, suppressions, every campaign."""
+    return await pipeline.new_user(role="operator")
+
+
+@pytest.fixture
+async def operator_http(pipeline, operator) -> aiohttp.ClientSession:
+    headers = {"Authorization": f"Bearer {operator[1]}"}
+    async with aiohttp.ClientSession(base_url=pipeline.url, headers=headers) as session:
+        yield session
+
+
+@pytest.fixture(scope="session")
 async def db_pool(pipeline):
     """A pool on the test deployment's real database, for tests of the storage paths."""
     from minicrm.db import create_pool

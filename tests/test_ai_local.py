@@ -21,6 +21,19 @@ def R(attribute, operator, value):
     return {"attribute": attribute, "operator": operator, "value": value}
 
 
+def W(attribute, operator, value, days):
+    return {"attribute": attribute, "operator": operator, "value": value, "days": days}
+
+
+def orders(c, days):
+    """The customer's completed orders in the last `days` days (none lies on a window's first day)."""
+    return sum(1 for ago, _ in c["orders"] if ago < days)
+
+
+def spent(c, days):
+    return sum(amount for ago, amount in c["orders"] if ago < days)
+
+
 def AND(*rules_):
     return {"combinator": "AND", "rules": list(rules_)}
 
@@ -29,8 +42,38 @@ def OR(*rules_):
     return {"combinator": "OR", "rules": list(rules_)}
 
 
-# (words, expected tree, what the words mean for a customer c: spend, visit, city, days since last order)
+# (words, expected tree, what the words mean for a customer c: spend, visit, city, days since last
+# order, and completed orders (days ago, amount))
 PHRASES = [
+    ("customers who ordered 3 times this month", AND(W("orders_within", ">=", "3", 30)), lambda c: orders(c, 30) >= 3),
+    (
+        "spent more than 5000 in the last 7 days",
+        AND(W("spend_within", ">", "5000", 7)),
+        lambda c: spent(c, 7) > 5000,
+    ),
+    (
+        "ordered at least twice in the last 90 days",
+        AND(W("orders_within", ">=", "2", 90)),
+        lambda c: orders(c, 90) >= 2,
+    ),
+    (
+        "placed at least 3 orders in the past 2 weeks",
+        AND(W("orders_within", ">=", "3", 14)),
+        lambda c: orders(c, 14) >= 3,
+    ),
+    ("more than 2 orders in the last 60 days", AND(W("orders_within", ">", "2", 60)), lambda c: orders(c, 60) > 2),
+    ("fewer than 2 orders in the last 90 days", AND(W("orders_within", "<", "2", 90)), lambda c: orders(c, 90) < 2),
+    ("ordered once in the last 6 months", AND(W("orders_within", ">=", "1", 180)), lambda c: orders(c, 180) >= 1),
+    (
+        "spent between 1000 and 5000 in the last month",
+        AND(W("spend_within", ">=", "1000", 30), W("spend_within", "<=", "5000", 30)),
+        lambda c: 1000 <= spent(c, 30) <= 5000,
+    ),
+    (
+        "customers in Mumbai who spent over 2k this week",
+        AND(R("city", "=", "Mumbai"), W("spend_within", ">", "2000", 7)),
+        lambda c: c["city"] == "Mumbai" and spent(c, 7) > 2000,
+    ),
     ("customers who spent over 5000", AND(R("total_spend", ">", "5000")), lambda c: c["spend"] > 5000),
     ("spent more than ₹10,000", AND(R("total_spend", ">", "10000")), lambda c: c["spend"] > 10000),
     ("spend above 10k", AND(R("total_spend", ">", "10000")), lambda c: c["spend"] > 10000),
@@ -152,16 +195,16 @@ PHRASES = [
 ]
 
 CUSTOMERS = [
-    {"spend": spend, "visit": visit, "city": city, "days": days}
+    {"spend": spend, "visit": visit, "city": city, "days": days, "orders": history}
     for spend in (0, 400, 999, 1000, 2500, 5000, 5001, 9000, 12000, 60000, 250000)
-    for visit, city, days in (
-        (0, "Mumbai", None),
-        (2, "Delhi", 3),
-        (3, "Pune", 20),
-        (4, "Goa", 50),
-        (6, "Navi Mumbai", 100),
-        (1, None, 200),
-        (5, "Mumbai", 13),
+    for visit, city, days, history in (
+        (0, "Mumbai", None, []),
+        (2, "Delhi", 3, [(3, 6000)]),
+        (3, "Pune", 20, [(2, 100), (5, 200), (20, 300)]),
+        (4, "Goa", 50, [(10, 1000), (20, 1000), (45, 4000), (50, 500)]),
+        (6, "Navi Mumbai", 100, [(100, 9000)]),
+        (1, None, 200, [(200, 50)]),
+        (5, "Mumbai", 13, [(2, 2000), (2, 2500), (5, 1000), (13, 700), (13, 10)]),
     )
 ]
 
@@ -204,6 +247,22 @@ def population(stack):
             ],
         )
     )
+    # Their completed orders, and a refunded one each that no window counts.
+    loop.run_until_complete(
+        conn.execute(
+            "CREATE TEMP TABLE orders (customer_id int, order_date timestamptz, amount numeric(14,2), status text)"
+        )
+    )
+    loop.run_until_complete(
+        conn.executemany(
+            "INSERT INTO orders VALUES ($1, $2, $3, $4)",
+            [
+                (i, now - timedelta(days=ago, hours=12), amount, status)
+                for i, c in enumerate(CUSTOMERS)
+                for ago, amount, status in [*((a, m, "COMPLETED") for a, m in c["orders"]), (1, 99_999, "REFUNDED")]
+            ],
+        )
+    )
     yield loop, conn
     loop.run_until_complete(conn.close())
     loop.close()
@@ -231,13 +290,16 @@ values = {
     "visit": st.integers(0, 500).map(str),
     "city": st.sampled_from(["Mumbai", "Navi Mumbai", "Delhi", "São Paulo"]),
     "last_order_date": st.integers(0, 3650).map(str),
+    "orders_within": st.integers(0, 50).map(str),
+    "spend_within": st.integers(0, 10**7).map(str),
 }
 rule_st = st.sampled_from(sorted(values)).flatmap(
     lambda a: st.builds(
-        R,
+        lambda *args: W(*args) if a in rules.WINDOW_ATTRIBUTES else R(*args[:3]),
         st.just(a),
         st.sampled_from(sorted(rules.STRING_OPERATORS if a == "city" else rules.NUMBER_OPERATORS)),
         values[a],
+        st.integers(1, 365),
     )
 )
 tree_st = st.recursive(
@@ -250,7 +312,14 @@ tree_st = st.recursive(
     max_leaves=8,
 ).map(lambda t: t if "rules" in t else AND(t))
 
-WORDS = {"total_spend": "spent", "visit": "visited", "city": "live in", "last_order_date": "order"}
+WORDS = {
+    "total_spend": "spent",
+    "visit": "visited",
+    "city": "live in",
+    "last_order_date": "order",
+    "orders_within": "ordered",
+    "spend_within": "spent",
+}
 
 
 @settings(max_examples=200, deadline=None)
@@ -268,8 +337,11 @@ def test_intents_name_every_attribute_and_value(tree):
 
     for r in walk(tree):
         assert WORDS[r["attribute"]] in text
-        shown = f"₹{int(r['value']):,}" if r["attribute"] == "total_spend" else r["value"]
+        money = r["attribute"] in ("total_spend", "spend_within")
+        shown = f"₹{int(r['value']):,}" if money else r["value"]
         assert shown in text, (shown, text)
+        if "days" in r:
+            assert f"in the last {r['days']} day" in text, (r, text)
 
 
 def test_suggestions_use_only_allowed_placeholders():

@@ -227,6 +227,7 @@ async def test_sessions_are_required_and_checked(pipeline, user):
             "email",
             "name",
             "avatar",
+            "role",
             "createdAt",
             "updatedAt",
         }

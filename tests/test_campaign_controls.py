@@ -226,7 +226,7 @@ async def test_resend_to_the_failed_targets_exactly_them(pipeline, http, normal_
     assert (again["sent_count"], again["failed_count"]) == (first["sent_count"], first["failed_count"])
 
 
-async def test_a_suppressed_customer_is_never_sent_to(pipeline, http, normal_vendor):
+async def test_a_suppressed_customer_is_never_sent_to(operator_http, pipeline, http, normal_vendor):
     city = await add_customers(pipeline, http, 50)
     async with http.post("/api/campaigns/get", json={"ruleGroup": city_rule(city)}) as r:
         preview = await r.json()
@@ -242,10 +242,10 @@ async def test_a_suppressed_customer_is_never_sent_to(pipeline, http, normal_ven
         {"email": customers[1]["email"]},
         {"customerId": str(customers[2]["id"]), "reason": "complaint"},
     ]
-    async with http.post("/api/suppressions", json=opted) as r:
+    async with operator_http.post("/api/suppressions", json=opted) as r:
         assert r.status == 201, await r.text()
     suppressed = {c["email"] for c in customers[:3]}
-    async with http.post("/api/suppressions", json=[{"customerId": str(uuid.uuid4())}]) as r:
+    async with operator_http.post("/api/suppressions", json=[{"customerId": str(uuid.uuid4())}]) as r:
         assert r.status == 400 and "customerId" in await r.text()
 
     created = await create(http, city)
@@ -258,12 +258,12 @@ async def test_a_suppressed_customer_is_never_sent_to(pipeline, http, normal_ven
         skipped = await r.json()
     assert {row["email"] for row in skipped} == suppressed and {row["reason"] for row in skipped} == {"opted out"}
 
-    async with http.get("/api/suppressions", params={"limit": 1000}) as r:
+    async with operator_http.get("/api/suppressions", params={"limit": 1000}) as r:
         listed = {row["email"]: row for row in await r.json()}
     assert suppressed <= set(listed) and listed[customers[0]["email"]]["reason"] == "asked by phone"
-    async with http.delete(f"/api/suppressions/{customers[0]['email']}") as r:
+    async with operator_http.delete(f"/api/suppressions/{customers[0]['email']}") as r:
         assert r.status == 204
-    async with http.delete(f"/api/suppressions/{customers[0]['email']}") as r:
+    async with operator_http.delete(f"/api/suppressions/{customers[0]['email']}") as r:
         assert r.status == 404
 
 

@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from test_campaign_controls import GRACE, act, create, log_counts, sent_by_vendor
 from test_campaigns import add_customers, campaign, finished
 
-from minicrm import topics
+from minicrm import kafka_clients, topics
 from support.deployment import eventually, vendor, vendor_stats
 
 pytestmark = pytest.mark.integration
@@ -60,8 +60,11 @@ async def _at_least(coro, low: int) -> bool:
     return await coro >= low
 
 
-async def suppress(http, emails: list[str]) -> None:
-    async with http.post("/api/suppressions", json=[{"email": e, "reason": "asked to stop"} for e in emails]) as r:
+async def suppress(operator_http, emails: list[str]) -> None:
+    """The emails on the suppression list (an operator's)."""
+    async with operator_http.post(
+        "/api/suppressions", json=[{"email": e, "reason": "asked to stop"} for e in emails]
+    ) as r:
         assert r.status == 201, await r.text()
 
 
@@ -75,11 +78,11 @@ async def assert_counted(pipeline, c: dict, customers: int, opted_out: int) -> N
     assert await sent_by_vendor(pipeline, c["id"]) == c["sent_count"] + c["failed_count"]
 
 
-async def test_a_customer_who_opts_out_while_messages_wait_gets_none(pipeline, http, normal_vendor):
+async def test_a_customer_who_opts_out_while_messages_wait_gets_none(pipeline, http, operator_http, normal_vendor):
     cid, pending = await held_after_a_pause(pipeline, http, 40, rate=4)
     opted = pending[::2]  # every other waiting message: calls with some opted out and some not
     [already] = (await messages(pipeline, cid, "SENT"))[:1] or (await messages(pipeline, cid, "FAILED"))[:1]
-    await suppress(http, [m["email"] for m in opted] + [already["email"]])
+    await suppress(operator_http, [m["email"] for m in opted] + [already["email"]])
 
     await act(http, cid, "resume")
     c = await finished(http, cid)
@@ -91,9 +94,9 @@ async def test_a_customer_who_opts_out_while_messages_wait_gets_none(pipeline, h
     await assert_counted(pipeline, c, 40, len(opted))
 
 
-async def test_a_campaign_whose_last_waiting_customers_opt_out_completes(pipeline, http, normal_vendor):
+async def test_a_campaign_whose_last_waiting_customers_opt_out_completes(pipeline, http, operator_http, normal_vendor):
     cid, pending = await held_after_a_pause(pipeline, http, 12, rate=1)
-    await suppress(http, [m["email"] for m in pending])
+    await suppress(operator_http, [m["email"] for m in pending])
 
     await act(http, cid, "resume")
     c = await finished(http, cid)  # no receipt is left to finish it: the opt-outs do
@@ -103,7 +106,7 @@ async def test_a_campaign_whose_last_waiting_customers_opt_out_completes(pipelin
 
 async def delivery_records(pipeline, campaign_id: str) -> list[bytes]:
     """The campaign's delivery records as they are on the topic, to publish again as a replay would."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=pipeline.settings.kafka_bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka_clients.client_options(pipeline.settings), enable_auto_commit=False)
     await consumer.start()
     try:
         name = pipeline.topic(topics.DELIVERIES.name)

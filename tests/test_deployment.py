@@ -6,6 +6,7 @@ import asyncpg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
+from minicrm import kafka_clients
 from support.deployment import ADMIN_DSN, Pipeline, eventually
 
 pytestmark = pytest.mark.integration
@@ -17,7 +18,7 @@ async def test_a_dropped_deployment_leaves_no_database_and_no_topics(stack, tmp_
     prefix = pipeline.settings.topic_prefix
 
     async def ours() -> list[str]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=pipeline.settings.kafka_bootstrap)
+        admin = AIOKafkaAdminClient(**kafka_clients.client_options(pipeline.settings))
         await admin.start()
         try:
             return [t for t in await admin.list_topics() if t.startswith(prefix)]

@@ -198,7 +198,7 @@ async def test_every_reentry_and_order_placed(pipeline, http, journeys_worker, n
     assert all(r["customer_id"] == a for r in await log_rows(pipeline, again))
 
 
-async def test_a_delayed_entry_is_checked_again_when_due(pipeline, http, journeys_worker, normal_vendor):
+async def test_a_delayed_entry_is_checked_again_when_due(operator_http, pipeline, http, journeys_worker, normal_vendor):
     city = await add_customers(pipeline, http, 3)
     stays, leaves, opts_out = await customer_ids(pipeline, city)
     journey_id = await create_journey(
@@ -209,7 +209,7 @@ async def test_a_delayed_entry_is_checked_again_when_due(pipeline, http, journey
     await stored(pipeline, orders)
     await eventually(lambda: _count(entries(pipeline, journey_id), 3))
     await post_orders(http, [{**orders[1], "status": "REFUNDED"}])
-    async with http.post("/api/suppressions", json={"customerId": str(opts_out)}) as r:
+    async with operator_http.post("/api/suppressions", json={"customerId": str(opts_out)}) as r:
         assert r.status == 201, await r.text()
 
     j = await settled(http, pipeline, journey_id, messages=1)

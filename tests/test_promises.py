@@ -127,7 +127,7 @@ async def test_customers_may_share_a_phone(pipeline, http):
         await conn.close()
 
 
-async def test_records_no_stage_can_use_end_in_dead_letters_and_campaigns_end_failed(pipeline, http):
+async def test_records_no_stage_can_use_end_in_dead_letters_and_campaigns_end_failed(operator_http, pipeline, http):
     """Records past the edge that the pipeline cannot use: each is dead-lettered with its
     reason, the rest of its batch is stored, and a campaign whose request fails ends FAILED."""
     tag = uuid.uuid4().hex[:8]
@@ -161,18 +161,18 @@ async def test_records_no_stage_can_use_end_in_dead_letters_and_campaigns_end_fa
         assert "shoe_size" in failed["failure_reason"]
     finally:
         await conn.close()
-    async with http.get("/api/dead-letters", params={"topic": "orders", "limit": "1000"}) as r:
+    async with operator_http.get("/api/dead-letters", params={"topic": "orders", "limit": "1000"}) as r:
         letters = {d["key"]: d for d in await r.json()}
     assert letters[f"{tag}-nan"]["payload"] == {"orders": [bad_amount]}
     assert "InvalidOperation" in letters[f"{tag}-nan"]["reason"]
     assert "not-a-uuid" in letters[f"{tag}-bad"]["reason"] or "UUID" in letters[f"{tag}-bad"]["reason"]
     async with http.get("/readyz") as r:
         assert (await r.json())["dead_letters"] >= 4
-    async with http.get("/api/dead-letters", params={"since": "2000-01-01T00:00:00", "limit": "1"}) as r:
+    async with operator_http.get("/api/dead-letters", params={"since": "2000-01-01T00:00:00", "limit": "1"}) as r:
         assert r.status == 200 and int(r.headers["X-Total-Count"]) >= 4
-    async with http.get("/api/dead-letters", params={"since": "0001-01-01T00:00:00+14:00"}) as r:
+    async with operator_http.get("/api/dead-letters", params={"since": "0001-01-01T00:00:00+14:00"}) as r:
         assert r.status == 400  # before the year 1 in UTC
-    async with http.get("/api/dead-letters", params={"topic": "orders\x00"}) as r:
+    async with operator_http.get("/api/dead-letters", params={"topic": "orders\x00"}) as r:
         assert r.status == 400 and (await r.json())["detail"][0]["field"] == "topic"
 
 

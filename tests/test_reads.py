@@ -122,12 +122,12 @@ async def test_a_concurrent_migration_stopped_part_way_completes_when_run_again(
 
 
 @pytest.mark.integration
-async def test_campaign_logs_page_by_cursor_with_exact_totals(pipeline, http, normal_vendor):
+async def test_campaign_logs_page_by_cursor_with_exact_totals(pipeline, http, operator_http, normal_vendor):
     city = await add_customers(pipeline, http, 1200)
     cid = await start_campaign(http, city)
     conn = await pipeline.db()
     try:
-        async with http.post(
+        async with operator_http.post(
             "/api/suppressions", json=[{"email": f"{city}.{i}@example.com".lower()} for i in range(3)]
         ) as r:
             assert r.status == 201, await r.text()

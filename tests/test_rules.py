@@ -92,6 +92,34 @@ def test_values_are_bind_parameters():
         ),
         ({"rules": [{"attribute": "visit", "operator": ">", "value": True}]}, "rules[0]", "must be a number"),
         ({"rules": "all"}, "ruleGroup", "rules must be an array"),
+        (
+            {"rules": [{"id": "w1", "attribute": "orders_within", "operator": ">=", "value": "3"}]},
+            "rules[0] (id 'w1')",
+            "days for orders_within must be a whole number from 1 to 365, got None",
+        ),
+        *(
+            (
+                {"rules": [{"attribute": "spend_within", "days": days, "operator": ">", "value": "5000"}]},
+                "rules[0]",
+                f"days for spend_within must be a whole number from 1 to 365, got {days!r}",
+            )
+            for days in (0, 366, -7, 7.5, "7.5", "seven", True, [7])
+        ),
+        (
+            {"rules": [{"attribute": "total_spend", "days": 30, "operator": ">", "value": "1"}]},
+            "rules[0]",
+            "days applies only to orders_within and spend_within, not total_spend",
+        ),
+        (
+            {"rules": [{"attribute": "orders_within", "days": 30, "operator": "LIKE", "value": "1"}]},
+            "rules[0]",
+            "operator 'LIKE' is not allowed for orders_within",
+        ),
+        (
+            {"rules": [{"attribute": "spend_within", "days": 30, "operator": ">", "value": "lots"}]},
+            "rules[0]",
+            "value for spend_within must be a number",
+        ),
         ({"rules": [42]}, "ruleGroup.rules[0]", "must be an object"),
         ({"attribute": "total_spend; DROP TABLE x", "operator": ">", "value": "1"}, "ruleGroup", "unknown attribute"),
     ],
@@ -100,6 +128,19 @@ def test_bad_trees_name_the_offending_rule(tree, where, words):
     with pytest.raises(rules.RuleError) as info:
         rules.compile_tree(tree)
     assert where in info.value.path and words in info.value.message
+
+
+def test_window_rules_take_days_as_a_json_integer_or_its_digits():
+    orders = {"attribute": "orders_within", "days": 30, "operator": ">=", "value": "2.5"}
+    spend = {"attribute": "spend_within", "days": " 7 ", "operator": ">", "value": "5000"}
+    group = rules.parse({"combinator": "AND", "rules": [orders, spend]})
+    assert group.rules == (
+        rules.Rule("orders_within", ">=", Decimal("2.5"), 30),
+        rules.Rule("spend_within", ">", Decimal(5000), 7),
+    )
+    sql, params = rules.compile_sql(group)
+    assert params == [30, 3, 7, Decimal(5000)]  # orders_within >= 2.5 counts as >= 3
+    assert sql.count("FROM orders o WHERE o.customer_id = c.id AND o.status = 'COMPLETED'") == 2
 
 
 def test_limits_on_depth_and_size():

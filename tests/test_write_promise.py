@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from minicrm import kafka_clients
 from minicrm.edge.customers import customer_id
 from support.deployment import eventually
 
@@ -151,7 +152,7 @@ class Client:
 
     async def start(self) -> None:
         self.http = aiohttp.ClientSession(headers={"Authorization": f"Bearer {self.token}"})
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=self.pipeline.settings.kafka_bootstrap)
+        self.consumer = AIOKafkaConsumer(**kafka_clients.client_options(self.pipeline.settings))
         await self.consumer.start()
         self.partitions = [
             TopicPartition(self.pipeline.topic(t), p)

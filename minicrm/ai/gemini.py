@@ -17,12 +17,14 @@ SUGGESTIONS_SCHEMA = {
     "properties": {"suggestions": {"type": "ARRAY", "items": {"type": "STRING"}, "minItems": 3, "maxItems": 3}},
     "required": ["suggestions"],
 }
+ATTRIBUTES = ["total_spend", "visit", "city", "last_order_date", "orders_within", "spend_within"]
 _RULE = {
     "type": "OBJECT",
     "properties": {
-        "attribute": {"type": "STRING", "enum": ["total_spend", "visit", "city", "last_order_date"]},
+        "attribute": {"type": "STRING", "enum": ATTRIBUTES},
         "operator": {"type": "STRING", "enum": [">", "<", "=", ">=", "<=", "!="]},
         "value": {"type": "STRING"},
+        "days": {"type": "INTEGER", "minimum": 1, "maximum": 365},
         "combinator": {"type": "STRING", "enum": ["AND", "OR"]},
         "rules": {
             "type": "ARRAY",
@@ -32,6 +34,7 @@ _RULE = {
                     "attribute": {"type": "STRING"},
                     "operator": {"type": "STRING"},
                     "value": {"type": "STRING"},
+                    "days": {"type": "INTEGER"},
                 },
             },
         },
@@ -46,7 +49,11 @@ RULE_GROUP_SCHEMA = {
 RULES_HELP = (
     "Attributes: total_spend (number, money), visit (number of visits), city (string), last_order_date "
     "(a number of days N: '<' N means last order more than N days ago, '>' N means ordered within the last N "
-    "days). Operators for numbers: > < = >= <= !=; for city: = and !=. Values are strings."
+    "days), orders_within (how many completed orders the customer placed in the last `days` days) and "
+    "spend_within (their amount, money), each with an integer `days` from 1 to 365 that no other attribute "
+    "takes: 'ordered 3 times this month' is orders_within >= 3 with days 30, 'spent more than 5000 in the "
+    "last 7 days' is spend_within > 5000 with days 7. Operators for numbers: > < = >= <= !=; for city: = "
+    "and !=. Values are strings."
 )
 
 

@@ -33,6 +33,12 @@ def _rule_words(rule: rules.Rule, currency: str) -> str:
         return f"visited {OPERATOR_WORDS[op]} {_count(rule.number)} times"
     if rule.attribute == "city":
         return f"live in {rule.value}" if op == "=" else f"do not live in {rule.value}"
+    if rule.days is not None:
+        window = f"in the last {rule.days} day{'s' if rule.days != 1 else ''}"
+        if rule.attribute == "spend_within":
+            return f"spent {OPERATOR_WORDS[op]} {money(rule.number, currency)} {window}"
+        times = "time" if rule.number == 1 else "times"
+        return f"ordered {OPERATOR_WORDS[op]} {_count(rule.number)} {times} {window}"
     days = _count(rule.number)
     return {
         "<": f"last ordered more than {days} days ago",

@@ -2,8 +2,9 @@
 
 Understands spend over, under or between amounts (5000, 5,000, 5k, 2 lakh, ₹ or Rs),
 visit counts, one city or several, not in a city, no order in N days/weeks/months,
-ordered within N days, and clauses joined with "and" and "or". Returns None when it
-finds nothing it understands.
+ordered within N days, orders counted or spend summed over a window ("ordered 3 times
+this month", "spent more than 5000 in the last 7 days"), and clauses joined with "and" and
+"or". Returns None when it finds nothing it understands.
 """
 
 from __future__ import annotations
@@ -25,6 +26,15 @@ _UNITS = {
 }
 _PERIOD = r"(\d+)\s*(day|days|week|weeks|month|months|year|years)"
 _PERIOD_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
+# A window of days back from today: "in the last 7 days", "over the past 2 weeks", "in the last
+# month", "this week" (7 days: a window of N days starts at the start of the UTC day N days ago,
+# so "today" has none). Groups: a count and its unit, or the unit of "this".
+_WITHIN = (
+    r"(?:(?:in|within|during|over)\s+(?:the\s+)?(?:last|past)\s+(?:(\d+)\s*)?(days?|weeks?|months?|years?)"
+    r"|this\s+(week|month|year))\b"
+)
+_TIMES = r"(once|twice|thrice|\d+\s+times?)"
+_TIMES_COUNT = {"once": "1", "twice": "2", "thrice": "3"}
 _CITY = r"([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*)"
 _CITY_LIST = _CITY + r"(?:\s*(?:,|\bor\b|\band\b)\s*" + _CITY + r")*"
 
@@ -57,6 +67,38 @@ def _rule(attribute: str, operator: str, value: str) -> dict[str, Any]:
     return {"attribute": attribute, "operator": operator, "value": value}
 
 
+def _window(count: str | None, unit: str | None, this: str | None) -> int:
+    """The days of a `_WITHIN` match ("this month" is the last 30 days)."""
+    return int(count or 1) * _PERIOD_DAYS[(unit or this or "day").lower().rstrip("s")]
+
+
+def _window_rule(attribute: str, operator: str, value: str, days: int) -> dict[str, Any] | None:
+    """A window rule, or None past the longest window a rule may have."""
+    return {**_rule(attribute, operator, value), "days": days} if days <= 365 else None
+
+
+def _times(words: str) -> str:
+    words = words.lower()
+    return _TIMES_COUNT.get(words) or words.split()[0]
+
+
+def _count_op(word: str | None) -> str:
+    """The operator of a count: "3 times" alone means at least 3."""
+    if not word:
+        return ">="
+    word = word.lower()
+    return "=" if word == "exactly" else "<" if word == "fewer than" else _op(word)
+
+
+def _between(attribute: str, low: str, high: str, days: int | None = None) -> dict[str, Any] | None:
+    rules = [_rule(attribute, ">=", low), _rule(attribute, "<=", high)]
+    if days is None:
+        return {"combinator": "AND", "rules": rules}
+    if days > 365:
+        return None
+    return {"combinator": "AND", "rules": [{**r, "days": days} for r in rules]}
+
+
 def _cities(text: str) -> list[str]:
     names = re.split(r"\s*(?:,|\bor\b|\band\b)\s*", text)
     return [n.strip() for n in names if n.strip()]
@@ -65,12 +107,34 @@ def _cities(text: str) -> list[str]:
 # Each pattern: (regex, builder(match) -> rule or group). Searched case-insensitively except
 # city names, which must be capitalised so that "in the last 30 days" is no city.
 _PATTERNS: list[tuple[re.Pattern[str], Any]] = [
+    # Windows first: "spent over 5000 in the last 7 days" is no total spend.
+    (
+        re.compile(rf"{_SPEND}\s+between\s+{_NUM}\s+and\s+{_NUM}\s+{_WITHIN}", re.I),
+        lambda m: _between("spend_within", _amount(m[1], m[2]), _amount(m[3], m[4]), _window(*m.groups()[4:])),
+    ),
+    (
+        re.compile(rf"{_SPEND}\s+(?:of\s+)?({_MORE}|{_LESS})\s+{_NUM}\s+{_WITHIN}", re.I),
+        lambda m: _window_rule("spend_within", _op(m[1]), _amount(m[2], m[3]), _window(*m.groups()[3:])),
+    ),
+    (
+        re.compile(
+            rf"(?:ordered|purchased|bought|shopped|placed\s+(?:an\s+)?orders?|orders?)\s+"
+            rf"(?:(exactly|fewer than|{_MORE}|{_LESS})\s+)?{_TIMES}\s+{_WITHIN}",
+            re.I,
+        ),
+        lambda m: _window_rule("orders_within", _count_op(m[1]), _times(m[2]), _window(*m.groups()[2:])),
+    ),
+    (
+        re.compile(
+            rf"(?:(exactly|fewer than|{_MORE}|{_LESS})\s+)?(\d+)\s+(or more\s+)?orders\s+"
+            rf"(?:(?:placed|made)\s+)?{_WITHIN}",
+            re.I,
+        ),
+        lambda m: _window_rule("orders_within", ">=" if m[3] else _count_op(m[1]), m[2], _window(*m.groups()[3:])),
+    ),
     (
         re.compile(rf"{_SPEND}\s+between\s+{_NUM}\s+and\s+{_NUM}", re.I),
-        lambda m: {
-            "combinator": "AND",
-            "rules": [_rule("total_spend", ">=", _amount(m[1], m[2])), _rule("total_spend", "<=", _amount(m[3], m[4]))],
-        },
+        lambda m: _between("total_spend", _amount(m[1], m[2]), _amount(m[3], m[4])),
     ),
     (
         re.compile(rf"{_SPEND}\s+(?:of\s+)?({_MORE}|{_LESS})\s+{_NUM}", re.I),
@@ -168,7 +232,7 @@ def rule_group(query: str) -> dict[str, Any] | None:
             if any(m.start() < end and start < m.end() for start, end in taken):
                 continue
             node = build(m)
-            if "combinator" in node and node["rules"] and node["rules"][0]["attribute"] == "city":
+            if node is not None and "combinator" in node and node["rules"] and node["rules"][0]["attribute"] == "city":
                 node = _clean_city_rule(node)
             if node is None:
                 continue

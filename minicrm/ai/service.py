@@ -56,12 +56,13 @@ def finalize_rule_group(tree: Any) -> dict[str, Any]:
     def shape(node: rules.Group | rules.Rule, root: bool = False) -> dict[str, Any]:
         if isinstance(node, rules.Rule):
             counter["rule"] += 1
-            return {
+            shaped: dict[str, Any] = {
                 "id": f"rule-{counter['rule']}",
                 "attribute": node.attribute,
                 "operator": node.operator,
                 "value": node.value if isinstance(node.value, str) else f"{node.value.normalize():f}",
             }
+            return shaped if node.days is None else shaped | {"days": node.days}
         counter["group"] += 1
         group_id = "group-root" if root else f"group-{counter['group']}"
         simple = [shape(r) for r in node.rules if isinstance(r, rules.Rule)]

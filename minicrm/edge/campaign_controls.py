@@ -3,7 +3,8 @@ send, and a resend to the customers whose messages ended as they say.
 
 Each action is decided by `campaign_states.decide` on the state read, and applied only if
 the status is still the one decided on (otherwise decided again): an illegal action answers
-409 with the reason, a campaign that is not the caller's 404. The answer is the campaign.
+409 with the reason, a campaign that is not the caller's 404 (an operator acts on every
+campaign). The answer is the campaign.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from aiohttp import web
 
 from minicrm import campaign_states as states
 from minicrm import sql, templating, topics
-from minicrm.edge.auth import current_user
+from minicrm.edge.auth import scope
 from minicrm.edge.campaigns import campaign_uuid, one, publish_request, submit
 from minicrm.edge.errors import ApiError, Conflict, InvalidInput
 from minicrm.edge.requests import read_json, validate_one
@@ -35,7 +36,7 @@ async def act(request: web.Request, action: str, apply: Apply) -> web.Response:
     if await sql.journeys.exists(db, campaign_id):
         raise Conflict(f"this is journey {campaign_id}'s campaign: pause, resume or delete the journey instead")
     for _ in range(ATTEMPTS):
-        state = await sql.campaign_controls.control_state(db, campaign_id, current_user(request))
+        state = await sql.campaign_controls.control_state(db, campaign_id, scope(request))
         try:
             move = states.decide(action, state)
         except states.IllegalTransition as exc:
@@ -107,7 +108,7 @@ async def test_send(request: web.Request) -> web.Response:
     campaign_id = campaign_uuid(request.match_info["id"])
     db = request.app[POOL]
     async with db.acquire() as conn:
-        campaign = await sql.campaigns.owned(conn, campaign_id, current_user(request), "c.id, c.message")
+        campaign = await sql.campaigns.owned(conn, campaign_id, scope(request), "c.id, c.message")
         ids, emails = split_recipients(body.to)
         customers = await sql.customers.by_id_or_email(conn, ids, emails)
     by_key = {key: c for c in customers for key in (str(c["id"]), c["email"])}
@@ -171,7 +172,7 @@ async def resend(request: web.Request) -> web.Response:
         first = await sql.campaigns.owned(
             conn,
             campaign_id,
-            current_user(request),
+            scope(request),
             "c.id, c.user_id, c.name, c.segment, c.message, c.status, c.variants, c.assignment_seed,"
             " c.attribution_days, c.winner",
         )

@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from minicrm import campaign_states as states
-from minicrm.edge.auth import current_user
+from minicrm.edge.auth import scope
 from minicrm.edge.campaigns import campaign_uuid, view
 from minicrm.edge.errors import InvalidInput
 from minicrm.edge.responses import dumps
@@ -49,7 +49,7 @@ def last_event_id(request: web.Request) -> int:
 
 async def events(request: web.Request) -> web.StreamResponse:
     campaign_id = campaign_uuid(request.match_info["id"])
-    user = current_user(request)
+    user = scope(request)
     event_id = last_event_id(request)
     pool = request.app[POOL]
     async with pool.acquire() as conn:

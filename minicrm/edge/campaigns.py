@@ -11,7 +11,7 @@ from aiohttp import web
 
 from minicrm import campaign_states as states
 from minicrm import experiments, sql, topics
-from minicrm.edge.auth import current_user
+from minicrm.edge.auth import current_user, scope
 from minicrm.edge.errors import ApiError, InvalidInput
 from minicrm.edge.listing import SortOrder, listing
 from minicrm.edge.requests import page, read_json, segment_condition, validate_one
@@ -121,7 +121,7 @@ def campaign_uuid(value: Any) -> uuid.UUID:
 
 async def one(request: web.Request, campaign_id: Any) -> web.Response:
     async with request.app[POOL].acquire() as conn:
-        return json_response(await view(conn, campaign_uuid(campaign_id), current_user(request)))
+        return json_response(await view(conn, campaign_uuid(campaign_id), scope(request)))
 
 
 async def view(conn: asyncpg.Connection, campaign_id: uuid.UUID, user: str | None) -> dict[str, Any]:
@@ -165,6 +165,10 @@ async def get(request: web.Request) -> web.StreamResponse:
     body = await read_json(request)
     if not isinstance(body, dict):
         raise InvalidInput("expected a JSON object: {userId}, {campaignId}, {ruleGroup} or {}")
+    settings = request.app[SETTINGS]
+    listed = page(request, settings)  # checked whatever the body, as the OpenAPI document says
+    if listed.cursor is not None:
+        NEWEST_FIRST.decode(listed.cursor)
     if "campaignId" in body:
         return await one(request, body["campaignId"])
     if "ruleGroup" in body:
@@ -172,11 +176,9 @@ async def get(request: web.Request) -> web.StreamResponse:
     user_id = body.get("userId")
     if user_id is not None and not isinstance(user_id, str):
         raise InvalidInput("userId must be a string")
-    if current_user(request) is not None:
-        user_id = current_user(request)  # signed in, you see your own campaigns only
+    if scope(request) is not None:
+        user_id = scope(request)  # a marketer sees their own campaigns only; an operator everyone's, or one user's
     where, params = ("c.user_id = $1", [user_id]) if user_id else ("TRUE", [])
-    settings = request.app[SETTINGS]
-    listed = page(request, settings)
     return await listing(
         request,
         request.app[POOL],

@@ -1,4 +1,5 @@
-"""`GET /api/dead-letters`: what the pipeline could not store, with the reason, newest first."""
+"""`GET /api/dead-letters`: what the pipeline could not store, with the reason, newest first;
+`POST /api/dead-letters/replay`: one of them, or a topic's, back onto its topic (operators only)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ from aiohttp import web
 from minicrm import dead_letters, sql
 from minicrm.edge.errors import InvalidInput
 from minicrm.edge.listing import SortOrder, listing
-from minicrm.edge.requests import page, query_text
-from minicrm.edge.state import POOL, SETTINGS
+from minicrm.edge.requests import page, query_text, read_json, validate_one
+from minicrm.edge.responses import json_response
+from minicrm.edge.schemas import ReplayIn
+from minicrm.edge.state import POOL, PUBLISHER, SETTINGS
+
+NEWEST_FIRST = SortOrder((("d.id", "bigint"),), descending=True)
 
 
 async def list_dead_letters(request: web.Request) -> web.StreamResponse:
@@ -36,6 +41,16 @@ async def list_dead_letters(request: web.Request) -> web.StreamResponse:
         source="dead_letters d",
         where=" AND ".join(conditions) or "TRUE",
         params=params,
-        order=SortOrder((("d.id", "bigint"),), descending=True),
+        order=NEWEST_FIRST,
         shape=dead_letters.shape,
     )
+
+
+async def replay(request: web.Request) -> web.Response:
+    """`{id}` or `{topic}` (never all topics at once, as on the command line): the dead letters not
+    replayed yet, published again and marked replayed; every write downstream is idempotent."""
+    body = validate_one(ReplayIn, await read_json(request))
+    ids = await dead_letters.replay_with(
+        request.app[POOL], request.app[PUBLISHER].publish_raw, request.app[SETTINGS], body.topic, body.id, body.limit
+    )
+    return json_response({"message": f"replayed {len(ids)} dead letter(s)", "replayed": ids})

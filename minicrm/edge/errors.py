@@ -32,6 +32,10 @@ class Unauthorized(ApiError):
     status, error = 401, "unauthorized"
 
 
+class Forbidden(ApiError):
+    status, error = 403, "forbidden"
+
+
 class Conflict(ApiError):
     status, error = 409, "conflict"
 
@@ -70,7 +74,8 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return json_response({"error": exc.reason.lower(), "detail": exc.text}, status=exc.status)
+        allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None  # a 405 says what is allowed
+        return json_response({"error": exc.reason.lower(), "detail": exc.text}, status=exc.status, headers=allow)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return json_response({"error": "internal error", "detail": None}, status=500)

@@ -2,7 +2,7 @@
 
 The journey's row and its campaign row (same id: its messages' log rows, counters and summary)
 are written here, in one transaction; the `journeys` worker starts it within a second. A user
-sees and changes only their own journeys (404 otherwise).
+sees and changes only their own journeys (404 otherwise); an operator, everyone's.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from aiohttp import web
 
 from minicrm import campaign_states as states
 from minicrm import journeys, sql, topics
-from minicrm.edge.auth import current_user
+from minicrm.edge.auth import current_user, scope
 from minicrm.edge.campaigns import campaign_uuid
 from minicrm.edge.errors import Conflict, InvalidInput
 from minicrm.edge.requests import read_json, validate_one
@@ -92,7 +92,7 @@ def view(row: asyncpg.Record) -> dict[str, Any]:
 
 
 async def list_journeys(request: web.Request) -> web.Response:
-    rows = await sql.journeys.of_user(request.app[POOL], current_user(request))
+    rows = await sql.journeys.of_user(request.app[POOL], scope(request))
     return json_response([view(r) for r in rows])
 
 
@@ -101,7 +101,7 @@ async def get(request: web.Request) -> web.Response:
 
 
 async def one(request: web.Request, journey_id: uuid.UUID) -> dict[str, Any]:
-    return view(await sql.journeys.one(request.app[POOL], journey_id, current_user(request)))
+    return view(await sql.journeys.one(request.app[POOL], journey_id, scope(request)))
 
 
 async def set_status(request: web.Request, status: str, allowed_from: tuple[str, ...]) -> web.Response:
@@ -111,7 +111,7 @@ async def set_status(request: web.Request, status: str, allowed_from: tuple[str,
         raise Conflict(f"the journey is {current['status']}")
     delivered = False
     async with request.app[POOL].acquire() as conn, conn.transaction():
-        await sql.journeys.set_status(conn, journey_id, current_user(request), status)
+        await sql.journeys.set_status(conn, journey_id, scope(request), status)
         if status == journeys.DELETED:
             delivered = await sql.journeys.end(conn, journey_id)
     if delivered:

@@ -1,269 +1,171 @@
-"""The OpenAPI 3 description of the edge (`GET /openapi.json`) and a browsable page (`GET /docs`)."""
+"""The OpenAPI 3.1 description of the edge (`GET /openapi.json`) and a browsable page (`GET /docs`),
+built from the route table: each route's method, path and role (`routes.ROUTES`), its handler's
+`Operation` (`openapi_paths`), its path parameters from the path; the request bodies' schemas from
+the pydantic models that validate them (`openapi_schemas`). Each operation says its role
+(`x-minicrm-role`); an operator's answers 403 to a marketer. The console's page and files are not
+API operations, and are left out."""
 
 from __future__ import annotations
 
 import html
+import re
 from functools import lru_cache
 from typing import Any
 
 import orjson
 from aiohttp import web
 
-from minicrm import campaign_states as states
-from minicrm.edge.openapi_schemas import ARRAY_OF_OBJECTS, ERROR, OBJECT, PAGING, TOTAL, components
+from minicrm import roles
+from minicrm.edge.openapi_operations import (
+    OBJECT,
+    PATH_PARAMETERS,
+    Operation,
+    paging,
+    ref,
+    responses,
+)
+from minicrm.edge.openapi_paths import OPERATIONS
+from minicrm.edge.openapi_schemas import components
 from minicrm.edge.responses import json_response
+from minicrm.edge.state import SETTINGS
+from minicrm.settings import Settings
+
+PARAMETER = re.compile(r"\{(\w+)\}")
+CONSOLE = "/console"
 
 
-def _one_or_many(name: str) -> dict[str, Any]:
-    ref = {"$ref": f"#/components/schemas/{name}"}
-    return {"oneOf": [ref, {"type": "array", "items": ref, "minItems": 1, "maxItems": 10000}]}
+class Undescribed(LookupError):
+    """A route whose handler has no `Operation` in `openapi_paths.OPERATIONS`."""
 
 
-def _op(
-    summary: str,
-    body: dict | None = None,
-    ok: int = 200,
-    answer: dict | None = None,
-    params: list | None = None,
-    public: bool = False,
-    headers: dict | None = None,
-) -> dict[str, Any]:
-    op: dict[str, Any] = {
-        "summary": summary,
-        "responses": {
-            str(ok): {
-                "description": "success",
-                **({} if ok == 204 else {"content": {"application/json": {"schema": answer or OBJECT}}}),
-                **({"headers": headers} if headers else {}),
-            },
-            "default": {
-                "description": "an error: 4xx for bad input, 401 without a session, 503 when Kafka or "
-                "PostgreSQL is unreachable",
-                "content": {"application/json": {"schema": ERROR}},
-            },
-        },
+def _routes(router: web.UrlDispatcher) -> list[tuple[str, str, Operation]]:
+    """(method, path, operation) of every route, in the table's order; a catch-all (`*`, a 405
+    with Allow) is not an operation."""
+    found = []
+    for route in router.routes():
+        path = route.resource.canonical if route.resource else ""
+        if route.method in ("*", "HEAD") or path.startswith(CONSOLE):
+            continue
+        operation = OPERATIONS.get(route.handler) or DOCUMENT.get(route.handler)
+        if operation is None:
+            raise Undescribed(f"{route.method} {path}: add its handler's Operation to minicrm/edge/openapi_paths.py")
+        found.append((route.method, path, operation))
+    return found
+
+
+def _body(op: Operation, settings: Settings) -> dict[str, Any] | None:
+    if op.body is None or isinstance(op.body, dict):
+        return op.body
+    if isinstance(op.body, tuple):
+        return {"anyOf": [ref(model.__name__) for model in op.body]}
+    one = ref(op.body.__name__)
+    many = {"type": "array", "items": one, "minItems": 1}
+    limit = f"at most {settings.max_items} (413 past it)"
+    if op.items == "many":
+        return {**many, "description": limit}
+    if op.items == "one or many":
+        return {"oneOf": [one, many], "description": f"one, or an array of {limit}"}
+    return one
+
+
+def _models(operations: list[tuple[str, str, Operation]]) -> list[type]:
+    models: list[type] = []
+    for _, _, op in operations:
+        bodies = op.body if isinstance(op.body, tuple) else (op.body,)
+        models += [body for body in bodies if isinstance(body, type) and body not in models]
+    return models
+
+
+def _links(operations: list[tuple[str, str, Operation]]) -> dict[str, dict[str, Any]]:
+    """Links from each operation with `id_at` to every operation on its collection's `/{id}` (or
+    another path parameter) and to those that name its collection's ids: what a stateful fuzzer
+    and a client generator follow."""
+    links: dict[str, dict[str, Any]] = {}
+    for _, path, op in operations:
+        if op.id_at is None:
+            continue
+        collection = path.split("/{")[0]
+        pointer = f"$response.body#{op.id_at}"
+        links[op.id] = {
+            other.id: {"operationId": other.id, "parameters": {PARAMETER.findall(other_path)[0]: pointer}}
+            for _, other_path, other in operations
+            if other_path.startswith(f"{collection}/{{")
+        }
+        for _, _, other in operations:
+            for named, where in other.names:
+                if named == collection:
+                    place, name = where.split(".")
+                    key = "requestBody" if place == "body" else "parameters"
+                    link = {"operationId": other.id, key: {name: pointer}}
+                    links[op.id][other.id] = link
+    return links
+
+
+def _operation(method: str, path: str, op: Operation, settings: Settings, links: dict[str, Any]) -> dict[str, Any]:
+    from minicrm.edge.routes import role_of  # the routes import this module
+
+    role = role_of(method, path)
+    public = role == roles.PUBLIC
+    answer = ref(op.answer) if isinstance(op.answer, str) else op.answer
+    out: dict[str, Any] = {
+        "operationId": op.id,
+        "summary": op.summary,
+        "x-minicrm-role": role,
+        "responses": responses(op, public, answer, operator=role == roles.OPERATOR),
     }
-    if body is not None:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
-    if params:
-        op["parameters"] = params
-    if public:
-        op["security"] = []
-    return op
+    if links:
+        out["responses"][str(op.ok)]["links"] = links
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": PATH_PARAMETERS[name]}
+        for name in PARAMETER.findall(path)
+    ]
+    parameters += list(op.query)
+    if op.paging:
+        parameters.append(paging(settings, op.paging, [p["name"] for p in parameters if p["in"] == "query"]))
+    if parameters:
+        out["parameters"] = parameters
+    if (body := _body(op, settings)) is not None:
+        out["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    if op.signed:
+        out["security"] = [{"webhookSignature": []}]
+    elif public:
+        out["security"] = []
+    return out
 
 
-def _stream(summary: str, media_type: str, params: list | None = None, public: bool = False) -> dict[str, Any]:
-    """An operation whose answer is not JSON."""
-    op = _op(summary, params=params, public=public)
-    op["responses"]["200"]["content"] = {media_type: {"schema": {"type": "string"}}}
-    return op
+@lru_cache(maxsize=4)
+def spec(settings: Settings) -> dict[str, Any]:
+    from minicrm.edge.routes import setup_routes  # the table this document describes
 
-
-CAMPAIGN_ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}]
-UUID_QUERY = lambda name: {"name": name, "in": "query", "schema": {"type": "string", "format": "uuid"}}  # noqa: E731
-
-
-@lru_cache(maxsize=1)
-def spec() -> dict[str, Any]:
-    schemas = components()
-    ref = lambda name: {"$ref": f"#/components/schemas/{name}"}  # noqa: E731
-    CAMPAIGN = ref("Campaign")
-    paths = {
-        "/api/auth": {
-            "post": _op(
-                "Sign in with a Google ID token, a login key, or as the trusted frontend",
-                {"oneOf": [ref("GoogleLogin"), ref("KeyLogin"), ref("TrustedLogin")]},
-                answer={"type": "object", "properties": {"token": {"type": "string"}, "user": OBJECT}},
-                public=True,
-            ),
-            "get": _op("The signed-in user"),
-        },
-        "/api/customers": {
-            "post": _op("Create or update customers (upsert by email)", _one_or_many("CustomerIn"), 202)
-        },
-        "/api/customers/get": {
-            "post": _op(
-                "Customers matching a ruleGroup, paged",
-                {"anyOf": [ref("RuleGroup"), {"type": "object", "maxProperties": 0}]},
-                answer=ARRAY_OF_OBJECTS,
-                params=PAGING,
-                headers=TOTAL,
-            )
-        },
-        "/api/orders": {
-            "post": _op("Create or update orders", _one_or_many("OrderIn"), 202),
-            "get": _op(
-                "Orders, filtered and paged",
-                answer=ARRAY_OF_OBJECTS,
-                headers=TOTAL,
-                params=PAGING
-                + [
-                    UUID_QUERY("customerId"),
-                    {
-                        "name": "status",
-                        "in": "query",
-                        "schema": {"type": "string", "enum": ["PENDING", "COMPLETED", "CANCELLED", "REFUNDED"]},
-                    },
-                ],
-            ),
-        },
-        "/api/campaigns": {
-            "post": _op(
-                "Create a campaign; it runs in the pipeline (with sendAt: SCHEDULED, started when due)",
-                ref("CampaignIn"),
-                201,
-            )
-        },
-        "/api/campaigns/{id}": {
-            "patch": _op(
-                "Reschedule a SCHEDULED campaign (409 otherwise)",
-                ref("RescheduleIn"),
-                answer=CAMPAIGN,
-                params=CAMPAIGN_ID,
-            )
-        },
-        "/api/campaigns/{id}/pause": {
-            "post": _op(
-                "Pause: no further vendor calls within a second or two (409 unless started and not final)",
-                answer=CAMPAIGN,
-                params=CAMPAIGN_ID,
-            )
-        },
-        "/api/campaigns/{id}/resume": {
-            "post": _op(
-                "Resume a PAUSED campaign where it stopped (409 otherwise)", answer=CAMPAIGN, params=CAMPAIGN_ID
-            )
-        },
-        "/api/campaigns/{id}/cancel": {
-            "post": _op(
-                "Cancel: final; messages not yet sent become CANCELLED and are counted (409 once final)",
-                answer=CAMPAIGN,
-                params=CAMPAIGN_ID,
-            )
-        },
-        "/api/campaigns/{id}/test": {
-            "post": _op(
-                "Send the personalised message to up to 10 customers (ids or emails), marked test, not counted",
-                ref("TestSendIn"),
-                202,
-                params=CAMPAIGN_ID,
-            )
-        },
-        "/api/campaigns/{id}/resend": {
-            "post": _op(
-                "A new campaign, linked to this final one, to its customers whose messages ended in `statuses`",
-                ref("ResendIn"),
-                201,
-                params=CAMPAIGN_ID,
-            )
-        },
-        "/api/suppressions": {
-            "post": _op(
-                "Opt customers out (by email or customerId) of every campaign", _one_or_many("SuppressionIn"), 201
-            ),
-            "get": _op("The opt-out list, newest first", answer=ARRAY_OF_OBJECTS, headers=TOTAL, params=PAGING),
-        },
-        "/api/suppressions/{email}": {
-            "delete": {
-                **_op("Take an email off the opt-out list", ok=204),
-                "parameters": [{"name": "email", "in": "path", "required": True, "schema": {"type": "string"}}],
-            }
-        },
-        "/api/campaigns/get": {
-            "post": _op(
-                "{} or {userId}: your campaigns; {campaignId}: one with metrics; {ruleGroup}: a preview",
-                {
-                    "type": "object",
-                    "properties": {
-                        "userId": {"type": "string"},
-                        "campaignId": {"type": "string", "format": "uuid"},
-                        "ruleGroup": ref("RuleGroup"),
-                    },
-                },
-                answer={"oneOf": [OBJECT, ARRAY_OF_OBJECTS]},
-                params=PAGING,
-            )
-        },
-        "/api/logs": {
-            "get": _op(
-                "Communication log rows of your campaigns, filtered and paged",
-                answer=ARRAY_OF_OBJECTS,
-                headers=TOTAL,
-                params=PAGING
-                + [
-                    UUID_QUERY("campaignId"),
-                    UUID_QUERY("customerId"),
-                    {
-                        "name": "status",
-                        "in": "query",
-                        "schema": {"type": "string", "enum": list(states.MESSAGE_STATUSES)},
-                    },
-                ],
-            )
-        },
-        "/api/receipts": {
-            "post": _op(
-                "Vendor delivery receipts, signed (Standard Webhooks)",
-                {"type": "array", "items": ref("ReceiptIn"), "maxItems": 10000},
-                201,
-                public=True,
-            )
-        },
-        "/api/dead-letters": {
-            "get": _op(
-                "Records the pipeline could not store, newest first: topic, key, payload (as it was on the topic), "
-                "reason, created_at, replayed_at. Replay with `minicrm dead-letters replay`",
-                answer=ARRAY_OF_OBJECTS,
-                headers=TOTAL,
-                params=PAGING
-                + [
-                    {
-                        "name": "topic",
-                        "in": "query",
-                        "schema": {"type": "string"},
-                        "description": "e.g. orders (or the full topic name)",
-                    },
-                    {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
-                ],
-            )
-        },
-        "/api/ai/campaign": {"post": _op("Three message suggestions", ref("CampaignIdea"))},
-        "/api/ai/dynamic": {"post": _op("Plain words to a ruleGroup", ref("Query"))},
-        "/api/campaigns/{id}/events": {
-            "get": _stream(
-                "The campaign's progress as Server-Sent Events: every second the campaign's read (without `timeline`, "
-                "with `eta_seconds`) until it is final; the last event (`event: final`) is the final read. "
-                "`Last-Event-ID` resumes the numbering",
-                "text/event-stream",
-                params=CAMPAIGN_ID
-                + [{"name": "Last-Event-ID", "in": "header", "schema": {"type": "string", "pattern": "^[0-9]{0,12}$"}}],
-            )
-        },
-        "/metrics": {"get": _stream("Prometheus metrics of this edge (text format)", "text/plain", public=True)},
-        "/healthz": {"get": _op("The process is up", public=True)},
-        "/readyz": {"get": _op("Kafka and PostgreSQL are reachable; dead letters not replayed", public=True)},
-    }
+    app = web.Application()
+    setup_routes(app)
+    operations = _routes(app.router)
+    links = _links(operations)
+    paths: dict[str, dict[str, Any]] = {}
+    for method, path, op in operations:
+        paths.setdefault(path, {})[method.lower()] = _operation(method, path, op, settings, links.get(op.id, {}))
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "MiniCRM core backend",
             "version": "0.1.0",
-            "description": "Customers, orders, segments and campaigns; compatible with the original API.",
+            "description": "Customers, orders, segments and campaigns; compatible with the original API. Text "
+            "is stripped of surrounding whitespace; no string may hold a NUL; unknown fields are ignored.",
         },
         "servers": [{"url": "/"}],
         "paths": paths,
-        "components": {"schemas": schemas, "securitySchemes": {"session": {"type": "http", "scheme": "bearer"}}},
+        "components": components(_models(operations)),
         "security": [{"session": []}],
     }
 
 
 async def openapi_json(request: web.Request) -> web.Response:
-    return json_response(spec())
+    return json_response(spec(request.app[SETTINGS]))
 
 
 async def docs(request: web.Request) -> web.Response:
     rows = []
-    for path, methods in spec()["paths"].items():
+    for path, methods in spec(request.app[SETTINGS])["paths"].items():
         for method, op in methods.items():
             body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
             rows.append(
@@ -279,3 +181,9 @@ async def docs(request: web.Request) -> web.Response:
         "<code>Authorization: Bearer &lt;token&gt;</code>.</p>" + "".join(rows) + "</body></html>"
     )
     return web.Response(text=page, content_type="text/html")
+
+
+DOCUMENT: dict[Any, Operation] = {
+    openapi_json: Operation("openapi", "This document", answer=OBJECT),
+    docs: Operation("docs", "This document as a page", answer={"type": "string"}, media_type="text/html"),
+}

@@ -1,166 +1,122 @@
-"""The OpenAPI document's component schemas: the request bodies, from the pydantic models
-that validate them, and the shapes the answers share."""
+"""The OpenAPI document's component schemas: the request bodies, from the pydantic models that
+validate them (`input_schemas`), the rule tree (`rule_schemas`), and the shapes answers share."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import TypeAdapter
-
 from minicrm import campaign_states as states
-from minicrm.edge.ai import CampaignIdea, Query
-from minicrm.edge.auth import GoogleLogin, KeyLogin, TrustedLogin
-from minicrm.edge.schemas import (
-    CampaignIn,
-    CustomerIn,
-    OrderIn,
-    ReceiptIn,
-    RescheduleIn,
-    ResendIn,
-    SuppressionIn,
-    TestSendIn,
+from minicrm.edge import input_schemas
+from minicrm.edge.openapi_operations import UUID, ref
+from minicrm.edge.rule_schemas import rule_schemas
+
+COUNTERS = (
+    "audience_size",
+    "pending_count",
+    "sent_count",
+    "failed_count",
+    "cancelled_count",
+    "suppressed_count",
+    "capped_count",
+    "attribution_days",
+    "conversions",
+    "holdout_size",
+    "holdout_conversions",
+    "waiting_count",
 )
-
-ERROR = {"$ref": "#/components/schemas/Error"}
-OBJECT = {"type": "object"}
-ARRAY_OF_OBJECTS = {"type": "array", "items": OBJECT}
-PAGING = [
-    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
-    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-    {
-        "name": "cursor",
-        "in": "query",
-        "schema": {"type": "string"},
-        "description": "the page after this position: a page's `X-Next-Cursor` (not with offset)",
+VARIANT = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "message": {"type": "string"},
+        **{name: {"type": "integer"} for name in ("audience_size", "sent_count", "failed_count", "conversions")},
+        "conversion_rate": {"type": ["number", "null"]},
+        "attributed_revenue": {"type": "number"},
     },
-    {
-        "name": "count",
-        "in": "query",
-        "schema": {"type": "string", "enum": ["exact"]},
-        "description": "X-Total-Count exact whatever it costs (by default estimated past MINICRM_EXACT_COUNT_CAP)",
+}
+CAMPAIGN = {
+    "type": "object",
+    "required": ["id", "status"],
+    "properties": {
+        "id": UUID,
+        "status": ref("CampaignStatus"),
+        "paused_by": {"enum": [states.USER, states.VENDOR, None]},
+        "pause_reason": {"type": ["string", "null"]},
+        **{name: {"type": ["integer", "null"]} for name in COUNTERS},
+        "conversion_rate": {"type": ["number", "null"], "description": "conversions of the messages SENT"},
+        "attributed_revenue": {"type": "number"},
+        "lift": {"type": ["number", "null"], "description": "conversion rate less the holdout's"},
+        "lift_interval": {"type": ["array", "null"], "items": {"type": "number"}, "description": "95%"},
+        "attribution_closes_at": {"type": ["string", "null"], "format": "date-time"},
+        "winner": {"type": ["string", "null"]},
+        "decision": {"type": ["object", "null"], "description": "the A/B decision, its reason and figures"},
+        "variants": {"type": ["array", "null"], "items": VARIANT},
     },
-]
-
-TOTAL = {
-    "X-Total-Count": {
-        "schema": {"type": "integer"},
-        "description": "rows matching, over all pages: exact up to "
-        "MINICRM_EXACT_COUNT_CAP (or a campaign's counters), else PostgreSQL's estimate",
+}
+SHARED = {
+    "Error": {
+        "type": "object",
+        "required": ["error", "detail"],
+        "properties": {"error": {"type": "string"}, "detail": {}},
     },
-    "X-Total-Count-Estimated": {
-        "schema": {"type": "string", "enum": ["true"]},
-        "description": "present when X-Total-Count is an estimate",
+    "CampaignStatus": {
+        "type": "string",
+        "enum": list(states.STATUSES),
+        "description": "COMPLETED, FAILED and CANCELLED are final; PAUSED says `paused_by` (user or vendor) "
+        "and `pause_reason`",
     },
-    "X-Next-Cursor": {"schema": {"type": "string"}, "description": "on a full page: `?cursor=` for the next"},
+    "Campaign": CAMPAIGN,
+    "CampaignCreated": {
+        "type": "object",
+        "required": ["campaignId", "status"],
+        "properties": {"campaignId": UUID, "status": ref("CampaignStatus"), "audience_size": {"type": "integer"}},
+    },
+}
+SECURITY = {
+    "session": {"type": "http", "scheme": "bearer", "description": "a session token from POST /api/auth"},
+    "webhookSignature": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "webhook-signature",
+        "description": "Standard Webhooks: `webhook-id`, `webhook-timestamp` and `webhook-signature` "
+        "(v1, HMAC-SHA256 with a secret of MINICRM_WEBHOOK_SECRETS)",
+    },
 }
 
 
-def _model(model: type) -> dict[str, Any]:
-    return TypeAdapter(model).json_schema(ref_template="#/components/schemas/{model}")
-
-
-def components() -> dict[str, Any]:
+def components(models: list[type]) -> dict[str, Any]:
+    """The schemas of `models` (the request bodies) and of what they and the answers refer to."""
     schemas: dict[str, Any] = {
-        "Error": {
-            "type": "object",
-            "required": ["error", "detail"],
-            "properties": {"error": {"type": "string"}, "detail": {}},
-        },
-        "Rule": {
-            "type": "object",
-            "properties": {
-                "id": {"type": "string"},
-                "attribute": {"type": "string", "enum": ["total_spend", "visit", "city", "last_order_date", ""]},
-                "operator": {"type": "string", "enum": [">", "<", "=", ">=", "<=", "!=", ""]},
-                "value": {"type": "string"},
-            },
-        },
-        "RuleGroup": {
-            "type": "object",
-            "properties": {
-                "id": {"type": "string"},
-                "combinator": {"type": "string", "enum": ["AND", "OR"]},
-                "rules": {
-                    "type": "array",
-                    "items": {
-                        "anyOf": [{"$ref": "#/components/schemas/Rule"}, {"$ref": "#/components/schemas/RuleGroup"}]
-                    },
-                },
-            },
-        },
-        "CampaignStatus": {
-            "type": "string",
-            "enum": list(states.STATUSES),
-            "description": "COMPLETED, FAILED and CANCELLED are final; PAUSED says `paused_by` "
-            "(user or vendor) and `pause_reason`",
-        },
-        "Campaign": {
-            "type": "object",
-            "properties": {
-                "id": {"type": "string", "format": "uuid"},
-                "status": {"$ref": "#/components/schemas/CampaignStatus"},
-                "paused_by": {"enum": [states.USER, states.VENDOR, None]},
-                "pause_reason": {"type": ["string", "null"]},
-                **{
-                    name: {"type": ["integer", "null"]}
-                    for name in (
-                        "audience_size",
-                        "pending_count",
-                        "sent_count",
-                        "failed_count",
-                        "cancelled_count",
-                        "suppressed_count",
-                        "capped_count",
-                        "attribution_days",
-                        "conversions",
-                        "holdout_size",
-                        "holdout_conversions",
-                        "waiting_count",
-                    )
-                },
-                "conversion_rate": {"type": ["number", "null"], "description": "conversions of the messages SENT"},
-                "attributed_revenue": {"type": "number"},
-                "lift": {"type": ["number", "null"], "description": "conversion rate less the holdout's"},
-                "lift_interval": {"type": ["array", "null"], "items": {"type": "number"}, "description": "95%"},
-                "attribution_closes_at": {"type": ["string", "null"], "format": "date-time"},
-                "winner": {"type": ["string", "null"]},
-                "decision": {"type": ["object", "null"], "description": "the A/B decision, its reason and figures"},
-                "variants": {
-                    "type": ["array", "null"],
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "name": {"type": "string"},
-                            "message": {"type": "string"},
-                            **{
-                                name: {"type": "integer"}
-                                for name in ("audience_size", "sent_count", "failed_count", "conversions")
-                            },
-                            "conversion_rate": {"type": ["number", "null"]},
-                            "attributed_revenue": {"type": "number"},
-                        },
-                    },
-                },
-            },
-        },
+        **SHARED,
+        **input_schemas.json_without_nul(),
+        **rule_schemas(),
     }
-    for model in (
-        CustomerIn,
-        OrderIn,
-        CampaignIn,
-        ReceiptIn,
-        CampaignIdea,
-        Query,
-        GoogleLogin,
-        KeyLogin,
-        TrustedLogin,
-        RescheduleIn,
-        TestSendIn,
-        ResendIn,
-        SuppressionIn,
-    ):
-        schema = _model(model)
-        schemas.update(schema.pop("$defs", {}))
-        schemas[model.__name__] = schema
-    schemas["CampaignIn"]["properties"]["ruleGroup"] = {"$ref": "#/components/schemas/RuleGroup"}
-    return schemas
+    for cls in models:
+        schema, definitions = input_schemas.model(cls)
+        schemas.update(definitions)
+        schemas[cls.__name__] = schema
+    input_schemas.lax(schemas)
+    _campaign_rules(schemas)
+    return {"schemas": schemas, "securitySchemes": SECURITY}
+
+
+def _campaign_rules(schemas: dict[str, Any]) -> None:
+    """What the models' own validators hold, said in the schema: a campaign's ruleGroup, a message or
+    variants (an A/B test needs variants), a journey's trigger (entering a segment needs its
+    ruleGroup), an opt-out by email or customerId (one of them)."""
+    campaign = schemas["CampaignIn"]
+    campaign["properties"]["ruleGroup"] = {**ref("RuleGroup"), "description": "`{}`: every customer"}
+    none = {"type": "null"}
+    campaign["not"] = {
+        "anyOf": [
+            {"properties": {"message": none, "variants": none}},
+            {"required": ["abTest"], "properties": {"abTest": {"type": "object"}, "variants": none}},
+        ]
+    }
+    trigger = schemas["TriggerIn"]
+    trigger["properties"]["ruleGroup"] = {"anyOf": [ref("RuleGroup"), none], "description": "the segment"}
+    trigger["not"] = {"required": ["type"], "properties": {"type": {"const": "enters_segment"}, "ruleGroup": none}}
+    suppression = schemas["SuppressionIn"]
+    suppression["oneOf"] = [{"required": ["email"]}, {"required": ["customerId"]}]
+    for name in ("email", "customerId"):  # exactly one of them, not null
+        suppression["properties"][name] = suppression["properties"][name]["anyOf"][0]

@@ -17,7 +17,7 @@ from aiokafka.errors import (
     UnknownProducerId,
 )
 
-from minicrm import sizing
+from minicrm import kafka_clients, sizing
 from minicrm.edge.errors import PayloadTooLarge, Unavailable
 from minicrm.records import Record
 from minicrm.settings import Settings
@@ -32,18 +32,16 @@ log = logging.getLogger(__name__)
 class Publisher:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.bootstrap, self.max_record_bytes = settings.kafka_bootstrap, settings.max_record_bytes
+        self.max_record_bytes = settings.max_record_bytes
         self._producer = self._new_producer()
         self._renewing = asyncio.Lock()
 
     def _new_producer(self) -> AIOKafkaProducer:
+        # acks=all (every in-sync replica has the record before the 2xx), idempotent
         return AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap,
-            enable_idempotence=True,  # acks=all, no duplicates from the producer's own retries
-            linger_ms=2,
-            max_batch_size=1024 * 1024,
-            max_request_size=2 * self.max_record_bytes,
-            request_timeout_ms=10_000,
+            **kafka_clients.producer_options(
+                self.settings, linger_ms=2, max_batch_size=1024 * 1024, request_timeout_ms=10_000
+            )
         )
 
     async def _renew(self, broken: AIOKafkaProducer) -> None:
@@ -103,6 +101,12 @@ class Publisher:
                     messages.append({"value": value, **where})
         await self._send(self.settings.topic(topic.name), messages)
         return count
+
+    async def publish_raw(self, records: list[tuple[str, bytes | None, bytes]]) -> None:
+        """Sends (full topic name, key, value) records as they are, such as dead letters replayed,
+        and waits for every ack."""
+        for topic in dict.fromkeys(name for name, _, _ in records):
+            await self._send(topic, [{"value": v, "key": k} for name, k, v in records if name == topic])
 
     def _fitting(self, value: bytes) -> bytes:
         if len(value) > self.max_record_bytes:

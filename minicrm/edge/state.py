@@ -16,6 +16,8 @@ POOL = web.AppKey("pool", asyncpg.Pool)
 PUBLISHER = web.AppKey("publisher", Publisher)
 AI_SERVICE = web.AppKey("ai", AI)
 AUTH: web.AppKey[Auth] = web.AppKey("auth")
+ROUTE_ROLES = web.AppKey("route_roles", dict)
+"""(method, path) of each route: its role, from the route table (`minicrm/edge/routes.py`)."""
 
 if TYPE_CHECKING:
     from minicrm.edge.auth import Auth

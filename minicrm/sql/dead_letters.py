@@ -24,7 +24,7 @@ WHERE ($1::text IS NULL OR d.topic = $1) AND ($2::bigint IS NULL OR d.id = $2)
 ORDER BY d.id DESC LIMIT $3
 """
 
-MARK_REPLAYED = "UPDATE dead_letters SET replayed_at = now() WHERE id = $1"
+MARK_REPLAYED = "UPDATE dead_letters SET replayed_at = now() WHERE id = ANY($1::bigint[])"
 
 UNREPLAYED = "SELECT count(*) FROM dead_letters WHERE replayed_at IS NULL"
 
@@ -43,8 +43,8 @@ async def to_replay(conn: Db, topic: str | None, letter_id: int | None, limit: i
     return await conn.fetch(TO_REPLAY, topic, letter_id, limit)
 
 
-async def mark_replayed(conn: Db, letter_id: int) -> str:
-    return await conn.execute(MARK_REPLAYED, letter_id)
+async def mark_replayed(conn: Db, letter_ids: list[int]) -> str:
+    return await conn.execute(MARK_REPLAYED, letter_ids)
 
 
 async def unreplayed(db: Db) -> int:

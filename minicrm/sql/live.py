@@ -9,6 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
+from minicrm import campaign_states as states
 from minicrm.sql.planning import Db
 
 # The live view's one-second windows (absolute values from its tables: a repeated flush is harmless).
@@ -29,6 +30,36 @@ ON CONFLICT (vendor) DO UPDATE SET ok = excluded.ok, failed = excluded.failed,
 VENDOR_HEALTH = """
 SELECT ok, failed, window_seconds FROM vendor_health
 WHERE vendor = $1 AND updated_at > now() - make_interval(secs => $2)
+"""
+
+# What an operator sees of the vendors: each one's calls, its learnt body limit, and the
+# campaigns its failures paused (minicrm/edge/vendor_health.py).
+VENDORS = """
+SELECT coalesce(h.vendor, l.vendor) AS vendor, h.ok, h.failed, h.window_seconds, h.updated_at,
+       l.max_bytes AS learnt_max_bytes, l.learnt_at
+FROM vendor_health h FULL JOIN vendor_limits l ON l.vendor = h.vendor
+ORDER BY 1
+"""
+
+PAUSED_BY_VENDOR = f"""
+SELECT c.id, c.name, c.user_id AS "userId", c.pause_reason, c.created_at AS "createdAt"
+FROM campaigns c WHERE c.status = '{states.PAUSED}' AND c.paused_by = '{states.VENDOR}'
+ORDER BY c.created_at DESC LIMIT 100
+"""
+
+# What an operator sees of the vendors: each one's calls, its learnt body limit, and the
+# campaigns its failures paused (minicrm/edge/vendor_health.py).
+VENDORS = """
+SELECT coalesce(h.vendor, l.vendor) AS vendor, h.ok, h.failed, h.window_seconds, h.updated_at,
+       l.max_bytes AS learnt_max_bytes, l.learnt_at
+FROM vendor_health h FULL JOIN vendor_limits l ON l.vendor = h.vendor
+ORDER BY 1
+"""
+
+PAUSED_BY_VENDOR = f"""
+SELECT c.id, c.name, c.user_id AS "userId", c.pause_reason, c.created_at AS "createdAt"
+FROM campaigns c WHERE c.status = '{states.PAUSED}' AND c.paused_by = '{states.VENDOR}'
+ORDER BY c.created_at DESC LIMIT 100
 """
 
 TIMELINE = """
@@ -56,3 +87,13 @@ async def vendor_health(db: Db, vendor: str, fresh: float) -> asyncpg.Record | N
 async def timeline(conn: Db, campaign_id: UUID) -> list[dict[str, Any]]:
     """The campaign's one-second windows, oldest first."""
     return [dict(t) for t in await conn.fetch(TIMELINE, campaign_id)]
+
+
+async def vendors(db: Db) -> list[asyncpg.Record]:
+    """Every vendor's calls over the live view's window and its learnt body limit, by name."""
+    return await db.fetch(VENDORS)
+
+
+async def paused_by_vendor(db: Db) -> list[asyncpg.Record]:
+    """The campaigns paused because the vendor failed (they resume when a call succeeds), newest first."""
+    return await db.fetch(PAUSED_BY_VENDOR)

@@ -1,4 +1,4 @@
-"""Users and their login keys (stored hashed)."""
+"""Users, their roles (minicrm/roles.py) and their login keys (stored hashed)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ from uuid import UUID
 
 import asyncpg
 
+from minicrm import roles
 from minicrm.sql.planning import Db
 
 COLUMNS = """
-u.id, u.google_id AS "googleId", u.email, u.name, u.avatar, u.created_at AS "createdAt", u.updated_at AS "updatedAt"
+u.id, u.google_id AS "googleId", u.email, u.name, u.avatar, u.role,
+u.created_at AS "createdAt", u.updated_at AS "updatedAt"
 """
 
 UPSERT_GOOGLE_USER = f"""
@@ -31,6 +33,13 @@ CREATE_KEY_USER = """
 INSERT INTO users AS u (id, email, name) VALUES ($1, $2, $3)
 ON CONFLICT (id) DO NOTHING
 """
+
+# Roles are only ever raised here: a key issued without --role leaves an operator an operator.
+MAKE_OPERATOR = f"""
+UPDATE users SET role = '{roles.OPERATOR}', updated_at = now() WHERE id = $1 AND role <> '{roles.OPERATOR}'
+"""
+
+ROLE = "SELECT role FROM users WHERE id = $1"
 
 INSERT_LOGIN_KEY = "INSERT INTO login_keys (key_hash, user_id) VALUES ($1, $2)"
 
@@ -64,3 +73,12 @@ async def create_key_user(conn: Db, user_id: UUID, email: str, name: str) -> str
 
 async def insert_login_key(conn: Db, key_hash: str, user_id: UUID) -> str:
     return await conn.execute(INSERT_LOGIN_KEY, key_hash, user_id)
+
+
+async def make_operator(conn: Db, user_id: UUID) -> str:
+    return await conn.execute(MAKE_OPERATOR, user_id)
+
+
+async def role(db: Db, user_id: UUID) -> str | None:
+    """The user's role, or None when there is no such user."""
+    return await db.fetchval(ROLE, user_id)

@@ -14,7 +14,7 @@ from typing import Any
 
 import faust
 
-from minicrm import topics
+from minicrm import kafka_clients, topics
 from minicrm.settings import SOLO_ROLES, Settings, load_settings
 from minicrm.streams import faust_patches
 
@@ -57,11 +57,12 @@ class WorkerApp(faust.App):
         self.settings = settings
         super().__init__(
             app_id(settings),
-            broker=f"kafka://{settings.kafka_bootstrap}",
+            broker=kafka_clients.faust_broker(settings),
+            broker_credentials=kafka_clients.faust_credentials(settings),
             store="memory://",
             datadir=f"{settings.worker_datadir}/{app_id(settings)}",
             topic_partitions=settings.partitions,
-            topic_replication_factor=1,
+            topic_replication_factor=settings.replication_factor,  # changelogs: see `replica_configs`
             consumer_auto_offset_reset="earliest",
             broker_commit_interval=1.0,
             # A worker that dies (or, as a static member, stops) holds its partitions until this runs
@@ -69,7 +70,7 @@ class WorkerApp(faust.App):
             consumer_group_instance_id=settings.worker_instance or None,
             broker_session_timeout=settings.worker_session_timeout,
             broker_heartbeat_interval=1.0,
-            producer_acks=-1,
+            producer_acks=-1,  # all in-sync replicas
             # Records are split to fit max_record_bytes (minicrm.sizing); a request holds one with room.
             producer_max_request_size=2 * settings.max_record_bytes,
             # Records are batches (a delivery batch is up to max_record_bytes): Faust's default

@@ -20,6 +20,8 @@ import math
 from datetime import UTC, datetime
 from uuid import UUID
 
+from faust.types import TableT
+
 from minicrm import sql, topics
 from minicrm.streams import timers
 from minicrm.streams.app import app, settings
@@ -32,16 +34,18 @@ vendor_calls_topic = app.topic_of(topics.VENDOR_CALLS)
 TIMELINE_EXPIRES = 3600.0
 VENDOR_WINDOW, VENDOR_STEP = 30.0, 5.0
 
-sent = app.Table("campaign-sent", default=int, partitions=settings.partitions).tumbling(1.0, expires=TIMELINE_EXPIRES)
-failed = app.Table("campaign-failed", default=int, partitions=settings.partitions).tumbling(
-    1.0, expires=TIMELINE_EXPIRES
-)
-calls_ok = app.Table("vendor-ok", default=int, partitions=settings.partitions).hopping(
-    VENDOR_WINDOW, VENDOR_STEP, expires=300.0
-)
-calls_failed = app.Table("vendor-failed", default=int, partitions=settings.partitions).hopping(
-    VENDOR_WINDOW, VENDOR_STEP, expires=300.0
-)
+
+def counts(name: str) -> TableT:
+    """A table of counts, its changelog replicated as the pipeline's topics are."""
+    return app.Table(
+        name, default=int, partitions=settings.partitions, extra_topic_configs=topics.replica_configs(settings)
+    )
+
+
+sent = counts("campaign-sent").tumbling(1.0, expires=TIMELINE_EXPIRES)
+failed = counts("campaign-failed").tumbling(1.0, expires=TIMELINE_EXPIRES)
+calls_ok = counts("vendor-ok").hopping(VENDOR_WINDOW, VENDOR_STEP, expires=300.0)
+calls_failed = counts("vendor-failed").hopping(VENDOR_WINDOW, VENDOR_STEP, expires=300.0)
 
 
 class Changes:

@@ -1,11 +1,15 @@
 """A private deployment on the stack that bin/stack started: its own database and topic
 prefix, and the real web, worker and vendor processes run against them. The integration
-tests and the benchmark use it, so they never touch the data of the main stack."""
+tests and the benchmark use it, so they never touch the data of the main stack. The Kafka
+cluster is the environment's (`KAFKA_SETTINGS`: the local broker unless they say otherwise,
+as `MINICRM_KAFKA_BROKERS=3 bin/chaos` does), and every client here connects through
+`minicrm.kafka_clients`."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import signal
 import socket
@@ -22,9 +26,9 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from minicrm import sessions, topics
+from minicrm import kafka_clients, sessions, topics
 from minicrm.db import migrate
-from minicrm.settings import SOLO_ROLES, load_settings
+from minicrm.settings import SOLO_ROLES, Settings, load_settings
 from minicrm.topics import create_topics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,6 +73,12 @@ class Process:
         self.log.close()
 
 
+# Where the cluster is and how to reach it: taken from the environment, all other settings not.
+KAFKA_SETTINGS = frozenset(
+    f"MINICRM_{f.name.upper()}"
+    for f in dataclasses.fields(Settings)
+    if f.name.startswith("kafka_") or f.name in ("replication_factor", "min_insync_replicas")
+)
 TOPICS = tuple(topic.name for topic in topics.ALL)
 WORKER_TOPICS = tuple(topic.name for topic in topics.ALL if not topic.edge_publishes)
 
@@ -82,7 +92,7 @@ class Pipeline:
         self.database = f"minicrm_test_{tag}"
         self.web_port, self.vendor_port = free_port(), free_port()
         self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("MINICRM_")},
+            **{k: v for k, v in os.environ.items() if not k.startswith("MINICRM_") or k in KAFKA_SETTINGS},
             "MINICRM_DATABASE_URL": f"postgresql://minicrm@127.0.0.1:5433/{self.database}",
             "MINICRM_TOPIC_PREFIX": f"test-{tag}",
             "MINICRM_WEB_PORT": str(self.web_port),
@@ -197,7 +207,7 @@ class Pipeline:
             await admin.close()
         if self.settings is None:
             return
-        kafka = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap)
+        kafka = AIOKafkaAdminClient(**kafka_clients.client_options(self.settings))
         await kafka.start()
         try:
             ours = (f"{self.settings.topic_prefix}.", f"{self.settings.topic_prefix}-")
@@ -222,9 +232,7 @@ class Pipeline:
     async def lag(self, group: str | None = None) -> dict[str, int]:
         """Records not yet committed by the worker group (or `group`), per topic: where a stuck
         pipeline waits."""
-        from aiokafka.admin import AIOKafkaAdminClient
-
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap)
+        admin = AIOKafkaAdminClient(**kafka_clients.client_options(self.settings))
         await admin.start()
         try:
             committed = await admin.list_consumer_group_offsets(group or self.settings.topic_prefix)
@@ -241,7 +249,7 @@ class Pipeline:
         }
 
     async def end_offsets_by_partition(self) -> dict[TopicPartition, int]:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap)
+        consumer = AIOKafkaConsumer(**kafka_clients.client_options(self.settings))
         await consumer.start()
         try:
             parts = [TopicPartition(self.topic(n), p) for n in TOPICS for p in range(self.settings.partitions)]
@@ -251,7 +259,7 @@ class Pipeline:
 
     async def produce(self, name: str, values: list[bytes]) -> None:
         """Raw records straight onto a pipeline topic, past the edge, as another producer could."""
-        producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap)
+        producer = AIOKafkaProducer(**kafka_clients.producer_options(self.settings))
         await producer.start()
         try:
             for value in values:
@@ -262,15 +270,16 @@ class Pipeline:
     async def db(self) -> asyncpg.Connection:
         return await asyncpg.connect(self.settings.database_url)
 
-    async def new_user(self, email: str | None = None) -> tuple[str, str]:
+    async def new_user(self, email: str | None = None, role: str = "marketer") -> tuple[str, str]:
         """A user straight in the database, and a session token for them: (user id, token)."""
         user_id = uuid.uuid4()
         conn = await self.db()
         try:
             await conn.execute(
-                "INSERT INTO users (id, email, name) VALUES ($1, $2, 'Test User')",
+                "INSERT INTO users (id, email, name, role) VALUES ($1, $2, 'Test User', $3)",
                 user_id,
                 email or f"{user_id}@example.com",
+                role,
             )
         finally:
             await conn.close()
