@@ -5,8 +5,10 @@ an all-in-one worker, a second worker for the hot path (deliveries, receipts), a
 vendor simulator, which honours Idempotency-Key and never delivers a commId twice, as real
 providers do. Faults: SIGKILL of either worker, SIGKILL of the web edge while receipts are
 posted, a Kafka broker restart, a PostgreSQL restart (only where this checkout's stack runs
-PostgreSQL: never someone else's), and a vendor answering 30% 5xx, 429 with Retry-After, 413,
-calls that time out, and a 30 s outage. On a cluster (`MINICRM_KAFKA_BROKERS=3 bin/chaos`), the
+PostgreSQL: never someone else's), a vendor answering 30% 5xx, 429 with Retry-After, calls
+that time out, and a 30 s outage, and the workers forgetting the vendor's body limit (10 kB,
+the vendor's from the start, as a real vendor's is), so that their calls meet 413s until they
+learn it again. On a cluster (`MINICRM_KAFKA_BROKERS=3 bin/chaos`), the
 broker faults are "SIGKILL one broker" and "restart one broker" (SIGTERM: a controlled shutdown),
 each recovering on the other two brokers while the broker is started again behind the run's back
 (the next broker fault waits until it is back and every replica in sync), and every other fault
@@ -48,12 +50,14 @@ from aiokafka.errors import KafkaError
 from harness import ROOT, Pipeline, vendor, vendor_stats
 from minicrm import kafka_clients
 from minicrm.outages import TRANSIENT
+from minicrm.sql.deliveries import forget as forget_vendor_limit
 
 sys.path.insert(0, str(Path(__file__).parent))
 from campaign import seed
 
 HOT = "deliveries,receipts"
 VENDOR_FAULT_SECONDS = 5.0
+VENDOR_BODY_LIMIT = 10_000  # bytes: the vendor's limit for the whole run (a 100-message call is ~30 kB)
 FINISH_TIMEOUT = 900.0
 STUCK = 120.0  # no message moved for this long after a fault: reported, and the run goes on
 BROKER_FAULTS = ("SIGKILL one broker", "restart one broker")
@@ -134,7 +138,18 @@ class Chaos:
     async def vendor_for(self, seconds: float, **behaviour) -> None:
         await vendor(self.pipeline, **behaviour)
         await asyncio.sleep(seconds)
-        await vendor(self.pipeline, error_rate=0, throttle_rate=0, hang_rate=0, body_limit=0)
+        await vendor(self.pipeline, error_rate=0, throttle_rate=0, hang_rate=0)
+
+    async def forget_limit(self) -> None:
+        """The learnt body limit gone, as when it expires (`LIMIT_TRUSTED`): the workers split by
+        the full size again and learn the limit from the vendor's 413s. The vendor's own limit
+        stays what it was from the start: a real vendor's limit does not come and go, and one
+        that did would refuse a replayed call it once took (see docs/operations.md)."""
+        conn = await asyncpg.connect(self.pipeline.settings.database_url)
+        try:
+            await forget_vendor_limit(conn, self.pipeline.settings.vendor_url)
+        finally:
+            await conn.close()
 
     def faults(self) -> dict[str, Callable[[], Awaitable[None]]]:
         """Every fault this run may inject: the broker faults fit the cluster, and PostgreSQL is
@@ -155,7 +170,7 @@ class Chaos:
             **postgres,
             "vendor 30% 5xx": lambda: self.vendor_for(VENDOR_FAULT_SECONDS, error_rate=0.3),
             "vendor 429 + Retry-After": lambda: self.vendor_for(VENDOR_FAULT_SECONDS, throttle_rate=0.5),
-            "vendor 413 (10 kB limit)": lambda: self.vendor_for(VENDOR_FAULT_SECONDS, body_limit=10_000),
+            "vendor 413 (learnt limit forgotten)": self.forget_limit,
             "vendor timeouts": lambda: self.vendor_for(VENDOR_FAULT_SECONDS, hang_rate=0.3, hang_seconds=8),
             "vendor 30 s outage": lambda: self.vendor_for(30, outage_seconds=30),
         }
@@ -239,12 +254,13 @@ async def main(n: int, faults: int, seed_value: int) -> None:
     rng = random.Random(seed_value)
     logging.getLogger("aiokafka").setLevel(logging.ERROR)  # a broker down is the point, not news
     print(f"chaos seed {seed_value}: {n:,} customers, {faults} faults", flush=True)
-    # Paced (100-message calls, 5 calls a second per worker) so that the faults land mid-campaign.
+    # Paced (100-message batches, 5 calls a second per worker) so that the faults land mid-campaign.
     pipeline = Pipeline(
         Path(tempfile.mkdtemp(prefix="minicrm-chaos-")),
         MINICRM_BATCH_SIZE="100",
-        MINICRM_VENDOR_RATE="5",
+        MINICRM_VENDOR_RATE="10",  # calls a second, both workers together
         MINICRM_VENDOR_TIMEOUT="3",
+        MINICRM_SIMULATOR_BODY_LIMIT=str(VENDOR_BODY_LIMIT),
     )
     await pipeline.create()
     try:
@@ -257,6 +273,8 @@ async def main(n: int, faults: int, seed_value: int) -> None:
         await pipeline.wait_http(f"{pipeline.vendor_url}/vendor/stats", sim)
         for w in workers:
             await pipeline.wait_worker(w)
+        await vendor(pipeline, log_calls=True)  # each call's key and messages in vendor-0.log
+        print(f"logs in {pipeline.workdir}", flush=True)
         chaos = Chaos(pipeline, rng, await broker_count(pipeline))
         names = list(chaos.faults())
         print(f"faults drawn from ({chaos.brokers} broker(s)): {', '.join(names)}", flush=True)

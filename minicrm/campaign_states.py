@@ -60,6 +60,12 @@ HOLDOUT, WAITING = "HOLDOUT", "WAITING"
 MESSAGE_STATUSES = (PENDING, SENT, MESSAGE_FAILED, MESSAGE_CANCELLED, SKIPPED, HOLDOUT, WAITING)
 RESENDABLE = (SENT, MESSAGE_FAILED, MESSAGE_CANCELLED, SKIPPED)  # final message statuses
 OPTED_OUT, FREQUENCY_CAPPED = "opted out", "frequency cap"  # the reasons of SKIPPED rows
+# The reason of a FAILED row whose receipt never came (the vendor lost the message, or its receipts
+# were refused): still PENDING when the vendor had taken no call of its campaign for the receipt
+# timeout. Counted in `failed_count`, and apart in `no_receipt_count`.
+NO_RECEIPT = "no receipt from the vendor within the receipt timeout"
+# Campaigns whose pending messages may time out: sending, not paused (a paused one sends nothing).
+RECEIPTS_AWAITED = (RUNNING, TESTING)
 # The campaign's counters of its messages in each status (test sends are in none).
 COUNTERS = {
     PENDING: ("pending_count",),

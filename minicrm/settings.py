@@ -116,6 +116,17 @@ class Settings:
     """Agents this worker runs, comma-separated (MINICRM_WORKER_ROLES). `live` (the windowed tables
     of the live view) and `journeys` (live segments and journeys) each run in a worker of their own."""
 
+    worker_instance: str = ""
+    """This worker's own name in its consumer group (MINICRM_WORKER_INSTANCE), unique among the
+    workers of a role: with one, membership is static (Kafka's `group.instance.id`), so a worker
+    restarted under the same name takes its partitions back at once, without a rebalance, and one
+    stopped for good keeps them until `worker_session_timeout` runs out. Empty: dynamic membership
+    (a restarted worker waits for the group to rebalance, and the dead one's session to run out)."""
+
+    worker_session_timeout: float = 6.0
+    """Seconds a worker that stopped heartbeating keeps its partitions before the group moves them
+    (MINICRM_WORKER_SESSION_TIMEOUT); 6 is the broker's least (`group.min.session.timeout.ms`)."""
+
     metrics_port: int = 0
     """Port a worker serves its Prometheus metrics on (MINICRM_METRICS_PORT; also `minicrm worker
     --metrics-port`); 0: none. The web edge serves its own at `GET /metrics`."""
@@ -140,6 +151,11 @@ class Settings:
     m, h, d) (MINICRM_FREQUENCY_CAP); customers over it are skipped at segmentation and counted.
     Test sends do not count. Empty: no cap."""
 
+    receipt_timeout: float = 6 * 3600.0
+    """Seconds a message may wait for its receipt after the vendor last took a call of its campaign
+    (MINICRM_RECEIPT_TIMEOUT): past it, the campaign's pending messages end FAILED ("no receipt"),
+    so a vendor that lost messages, or receipts refused, do not keep a campaign RUNNING for ever."""
+
     vendor_url: str = "http://127.0.0.1:3500/vendor"
     """Where deliveries are sent (MINICRM_VENDOR_URL); the original vendor's address."""
 
@@ -147,7 +163,8 @@ class Settings:
     """Seconds before a vendor call is abandoned and retried (MINICRM_VENDOR_TIMEOUT)."""
 
     vendor_rate: float = 200.0
-    """Most vendor calls per second per worker (MINICRM_VENDOR_RATE)."""
+    """Most vendor calls per second, all workers together (MINICRM_VENDOR_RATE): each worker takes
+    its share, the share of the deliveries partitions it holds."""
 
     vendor_pause_after: int = 5
     """Consecutive failed vendor calls after which the campaign is PAUSED (MINICRM_VENDOR_PAUSE_AFTER)."""
@@ -282,6 +299,10 @@ def load_settings() -> Settings:
     for role in SOLO_ROLES:
         if role in settings.worker_roles and len(settings.worker_roles) > 1:
             raise SettingsError(f"MINICRM_WORKER_ROLES: `{role}` runs in a worker of its own")
+    if not 0 < settings.worker_session_timeout <= 90:
+        raise SettingsError("MINICRM_WORKER_SESSION_TIMEOUT must be over 0 and at most 90 s (Faust's request timeout)")
+    if settings.receipt_timeout <= 0:
+        raise SettingsError("MINICRM_RECEIPT_TIMEOUT must be over 0 seconds")
     if settings.partitions < 1 or settings.batch_size < 1:
         raise SettingsError("MINICRM_PARTITIONS and MINICRM_BATCH_SIZE must be at least 1")
     if not 1_000 <= settings.max_record_bytes <= 4 * 1024 * 1024:

@@ -64,6 +64,7 @@ def build(campaign: dict[str, Any], by_band: list[Segment], by_city: list[Segmen
         "audience_size": campaign["audience_size"] or 0,
         "sent": sent,
         "failed": failed,
+        "no_receipt": campaign.get("no_receipt_count", 0),  # of the failed: no receipt ever came
         "cancelled": campaign.get("cancelled_count", 0),
         "opted_out": campaign.get("suppressed_count", 0),
         "frequency_capped": campaign.get("capped_count", 0),

@@ -88,6 +88,7 @@ NORMAL_VENDOR = dict(
     hang_rate=0,
     bounce_rate=0,
     unsubscribe_rate=0,
+    loss_rate=0,
 )
 
 

@@ -101,3 +101,13 @@ async def test_the_worker_consumer_fetches_a_megabyte_or_what_came_within_100_ms
     assert consumer._fetch_max_wait_ms == faust_patches.FETCH_MAX_WAIT_MS == 100
     assert consumer._fetch_min_bytes == faust_patches.FETCH_MIN_BYTES == 1024 * 1024
     await consumer.stop()  # never started: closes its client
+
+
+def test_the_partitions_polled_go_to_the_back_of_the_line():
+    from minicrm.streams.faust_patches import to_the_back
+
+    records = {"deliveries-0": 1, "deliveries-1": 2, "receipts-0": 3}
+    to_the_back(records, ["deliveries-0"])
+    assert list(records) == ["deliveries-1", "receipts-0", "deliveries-0"]
+    to_the_back(records, ["gone"])  # drained to the end: no longer there
+    assert list(records) == ["deliveries-1", "receipts-0", "deliveries-0"]

@@ -47,3 +47,19 @@ def test_the_app_is_made_from_the_settings_it_is_given(tmp_path):
     assert app.conf.id == "elsewhere-live"
     assert app.topic_of(topics.ORDERS).get_topic_name() == "elsewhere.orders"
     assert not (tmp_path / "faust").exists()  # made when the worker starts
+
+
+def test_a_full_poll_never_overfills_an_agents_buffer(tmp_path):
+    """Faust pauses a partition at its first record past four fifths of the agent's buffer; a poll's
+    records past that, one per partition of the topic, must fit, or the worker's one loop waits."""
+    from mode.utils.queues import FlowControlQueue
+
+    from minicrm.settings import Settings
+    from minicrm.streams.app import WorkerApp
+
+    for partitions in (1, 4, 12, 48):
+        conf = WorkerApp(Settings(partitions=partitions, worker_datadir=str(tmp_path))).conf
+        paused_at = int(conf.stream_buffer_maxsize / FlowControlQueue.pressure_high_ratio)
+        room = conf.stream_buffer_maxsize - paused_at
+        assert room >= partitions * conf.broker_max_poll_records
+        assert conf.stream_buffer_maxsize <= 250  # batches of up to a megabyte each: memory stays bounded

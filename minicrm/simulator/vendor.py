@@ -5,7 +5,7 @@ four in flight, each after `latency` seconds. Failure rate, latency, duplicates,
 and outages come from the settings and can be changed while it runs with
 `POST /vendor/control {failure_rate, latency, duplicate_rate, shuffle, receipt_batch,
 outage_seconds, reject_status, body_limit, throttle_rate, error_rate, hang_rate, hang_seconds,
-bounce_rate, unsubscribe_rate}`; `GET /vendor/stats` counts what it took (also per campaign) and
+bounce_rate, unsubscribe_rate, loss_rate, log_calls}`; `GET /vendor/stats` counts what it took (also per campaign) and
 reported, and the repeats it saw; `POST /vendor/seen` (an array of commIds) says which it took.
 Recipients bounce (BOUNCED) or unsubscribe after delivery (SENT, then UNSUBSCRIBED), as real
 ones do. Like a real provider it honours `Idempotency-Key` (a repeated call is answered, not
@@ -55,13 +55,17 @@ class Behaviour:
     hang_seconds: float = 10.0
     bounce_rate: float = 0.0  # share of messages reported BOUNCED (the address does not exist)
     unsubscribe_rate: float = 0.0  # share of delivered messages followed by UNSUBSCRIBED
+    loss_rate: float = 0.0  # share of messages taken and never reported, as a vendor that lost them
     signed: bool = True  # sign receipts (Standard Webhooks); the original vendor did not
+    log_calls: bool = False  # log every call: its answer, key, size and first and last commIds
 
 
 def outcomes(deliveries: list[dict[str, Any]], behaviour: Behaviour, rng: random.Random) -> list[dict[str, Any]]:
     """The receipts for a list of deliveries, with the configured failures, duplicates and order."""
     receipts = []
     for d in deliveries:
+        if behaviour.loss_rate and rng.random() < behaviour.loss_rate:
+            continue
         failed = rng.random() < behaviour.failure_rate
         bounced = not failed and rng.random() < behaviour.bounce_rate
         receipt = {
@@ -121,9 +125,26 @@ class Simulator:
         # repeated (the key reused for other messages is refused), and a message whose commId was
         # seen is not delivered again. Keys map to their calls' commIds.
         self.keys: dict[str, list[str]] = {}
-        self.messages: set[str] = set()
+        self.messages: dict[str, str] = {}  # commId -> the key it was first taken under
 
     async def accept(self, request: web.Request) -> web.Response:
+        """`POST /vendor`; with `log_calls`, each call logged: answer, key, size, first and last commId."""
+        response = await self.answer(request)
+        if self.behaviour.log_calls:
+            try:
+                ids = [d["commId"] for d in orjson.loads(await request.read())]
+            except (orjson.JSONDecodeError, TypeError, KeyError):
+                ids = []
+            log.info(
+                "call %s key=%s bytes=%s commIds=%s",
+                response.status,
+                request.headers.get("Idempotency-Key"),
+                request.content_length,
+                f"{ids[0]}..{ids[-1]} ({len(ids)})" if ids else "-",
+            )
+        return response
+
+    async def answer(self, request: web.Request) -> web.Response:
         self.stats["calls"] += 1
         limit = self.behaviour.body_limit
         if limit and (request.content_length or 0) > limit:
@@ -154,7 +175,8 @@ class Simulator:
         if key and key in self.keys:
             if self.keys[key] != comm_ids:
                 self.stats["key_reused_calls"] += 1
-                return web.json_response({"error": "the Idempotency-Key was used for other messages"}, status=422)
+                answer_422 = {"error": "the Idempotency-Key was used for other messages"}
+                return web.json_response(answer_422, status=422)
             self.stats["repeated_calls"] += 1
             self.stats["repeated_messages"] += len(deliveries)
             return web.json_response(answer, status=202)
@@ -162,9 +184,12 @@ class Simulator:
             self.keys[key] = comm_ids
         fresh = [d for d in deliveries if d["commId"] not in self.messages]
         repeated = len(deliveries) - len(fresh)
+        if repeated:
+            before = sorted({self.messages[c] for c in comm_ids if c in self.messages})
+            log.warning("%d messages sent again under a new key %s; first taken under %s", repeated, key, before)
         self.stats["repeated_messages"] += repeated
         self.stats["repeated_past_key"] += repeated  # a provider honouring keys only would send these twice
-        self.messages.update(d["commId"] for d in fresh)
+        self.messages.update((d["commId"], key or "") for d in fresh)
         self.pending.extend(fresh)
         self.stats["accepted"] += len(fresh)
         for d in fresh:
@@ -187,6 +212,7 @@ class Simulator:
             "hang_seconds",
             "bounce_rate",
             "unsubscribe_rate",
+            "loss_rate",
         ):
             if name in body:
                 setattr(self.behaviour, name, float(body[name]))
@@ -195,8 +221,9 @@ class Simulator:
                 setattr(self.behaviour, name, int(body[name]))
         if "receipt_batch" in body:
             self.behaviour.receipt_batch = max(1, int(body["receipt_batch"]))
-        if "shuffle" in body:
-            self.behaviour.shuffle = bool(body["shuffle"])
+        for name in ("shuffle", "log_calls"):
+            if name in body:
+                setattr(self.behaviour, name, bool(body[name]))
         if "outage_seconds" in body:
             self.behaviour.outage_until = time.monotonic() + float(body["outage_seconds"])
         return web.json_response({"behaviour": self.behaviour.__dict__ | {"outage_until": None}})

@@ -32,6 +32,7 @@ WHERE id = $1 AND status = $2
 RESUME = f"""
 UPDATE campaigns c
 SET status = $2, paused_by = NULL, pause_reason = NULL, delivery_epoch = delivery_epoch + 1, published_through = NULL,
+    last_handed_at = now(),
     testing_until = CASE WHEN $2 = '{states.TESTING}' THEN coalesce(testing_until, now() + {DECIDE_AFTER})
                          ELSE testing_until END
 WHERE id = $1 AND status = '{states.PAUSED}'

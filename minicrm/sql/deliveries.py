@@ -1,6 +1,7 @@
 """What the fan-out reads and writes around a batch's vendor calls: in one statement before them,
 the batch's messages whose recipients opted out since segmentation (moved to SKIPPED, counted as
-segmentation counts them) and the vendor's learnt body limit; after a 413, the limit learnt."""
+segmentation counts them) and the vendor's learnt body limit; after a 413, the limit learnt; and
+forgetting it (as its expiry does), which `bin/chaos` injects as a fault."""
 
 from __future__ import annotations
 
@@ -79,3 +80,9 @@ async def before_calls(
 async def learn(db: Db, vendor: str, refused_bytes: int, trusted: float) -> int:
     """The vendor refused `refused_bytes`: its limit as now known."""
     return await db.fetchval(LEARN, vendor, refused_bytes, trusted)
+
+
+async def forget(db: Db, vendor: str) -> None:
+    """The vendor's learnt limit gone, as if it had expired: calls are split by the full size
+    again until the vendor's next 413."""
+    await db.execute("DELETE FROM vendor_limits WHERE vendor = $1", vendor)

@@ -35,6 +35,10 @@ class Lock(IntEnum):
     SEND_DUE_ENTRIES = 727_282
     REPUBLISH_ENTRIES = 727_283
     JOURNEYS_MIDNIGHT = 727_284
+    # The timer that ends messages whose receipt never came: one worker at a time.
+    RECEIPT_TIMEOUTS = 727_285
+    # The timer that asks for the summaries whose trigger was lost: one worker at a time.
+    SUMMARY_SWEEP = 727_286
 
 
 TRY_LOCK = "SELECT pg_try_advisory_lock($1)"

@@ -1,5 +1,6 @@
 """Receipts applied: log rows moved to their outcome, and the campaign's counters with them, in
-one statement per batch of receipts (each variant's too)."""
+one statement per batch of receipts (each variant's too); and the receipts that never came: a
+campaign's messages still pending long after the vendor last took a call of it end FAILED."""
 
 from __future__ import annotations
 
@@ -84,3 +85,61 @@ async def apply_late(
 ) -> asyncpg.Record | None:
     """APPLY_LATE: receipts of messages that were out when their campaign was cancelled."""
     return await db.fetchrow(APPLY_LATE, campaign_id, ids, statuses, reasons)
+
+
+# Campaigns ($2 at most) whose vendor has taken no call for $1 seconds (nor were they resumed
+# since) and that still have pending messages: those will get no receipt.
+RECEIPTS_OVERDUE = f"""
+SELECT c.id FROM campaigns c
+WHERE c.summary IS NULL AND c.status IN {states.sql_list(states.RECEIPTS_AWAITED)} AND c.pending_count > 0
+  AND c.segmented_at IS NOT NULL
+  AND coalesce(c.last_handed_at, c.started_at) < now() - make_interval(secs => $1)
+LIMIT $2
+"""
+
+# The campaign's ($1) pending messages end FAILED with the reason $2, counted as receipts count
+# them (and apart, in no_receipt_count); the statement that moves the last pending row marks the
+# delivery finished, as APPLY does. Rows a receipt is moving (locked) are left to it. Checked again
+# here ($3 seconds), so a call taken since the look-up keeps them.
+EXPIRE = f"""
+WITH open AS MATERIALIZED (
+    SELECT l.ctid AS address FROM communication_log l
+    WHERE l.campaign_id = $1 AND l.status = '{states.PENDING}' AND NOT l.test
+      AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = $1 AND c.status IN {states.sql_list(states.RECEIPTS_AWAITED)}
+                  AND coalesce(c.last_handed_at, c.started_at) < now() - make_interval(secs => $3))
+    FOR UPDATE SKIP LOCKED
+), moved AS (
+    UPDATE communication_log l SET status = '{states.MESSAGE_FAILED}', reason = $2, delivered_at = now()
+    FROM open WHERE l.ctid = open.address
+    RETURNING l.variant
+), variants AS (
+    UPDATE campaign_variants v SET failed_count = v.failed_count + m.n
+    FROM (SELECT variant, count(*)::int AS n FROM moved WHERE variant IS NOT NULL GROUP BY variant) m
+    WHERE v.campaign_id = $1 AND v.name = m.variant
+)
+UPDATE campaigns c
+SET pending_count = c.pending_count - m.n, failed_count = c.failed_count + m.n,
+    no_receipt_count = c.no_receipt_count + m.n,
+    completed_at = CASE WHEN c.pending_count = m.n AND c.completed_at IS NULL AND c.waiting_count = 0
+                        AND c.segmented_at IS NOT NULL AND c.status IN {SENDING} THEN now() ELSE c.completed_at END
+FROM (SELECT count(*)::int AS n FROM moved) m
+WHERE c.id = $1 AND m.n > 0
+RETURNING m.n AS expired, {SUMMARISABLE} AS needs_summary
+"""
+
+# The vendor took a call of the campaign: its pending messages are awaited afresh.
+HANDED = "UPDATE campaigns SET last_handed_at = now() WHERE id = $1"
+
+
+async def overdue(db: Db, timeout: float, most: int) -> list[UUID]:
+    """RECEIPTS_OVERDUE: campaigns whose pending messages are past the receipt timeout."""
+    return [row["id"] for row in await db.fetch(RECEIPTS_OVERDUE, timeout, most)]
+
+
+async def expire(db: Db, campaign_id: UUID, timeout: float) -> asyncpg.Record | None:
+    """EXPIRE: (expired, needs_summary), or None when nothing moved."""
+    return await db.fetchrow(EXPIRE, campaign_id, states.NO_RECEIPT, timeout)
+
+
+async def handed(db: Db, campaign_id: UUID) -> None:
+    await db.execute(HANDED, campaign_id)

@@ -1,5 +1,5 @@
 """A finished campaign's summary: the campaign it is for, its outcomes by city and spend band,
-and the summary written with COMPLETED, once."""
+and the summary written with COMPLETED, once; and the campaigns whose summary is late."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from minicrm.sql.planning import Db
 
 # A campaign waiting for its summary, if $1 is one.
 TO_SUMMARISE = f"""
-SELECT id, name, intent, segment, message, status, audience_size, sent_count, failed_count, cancelled_count,
+SELECT id, name, intent, segment, message, status, audience_size, sent_count, failed_count, no_receipt_count,
+       cancelled_count,
        suppressed_count, capped_count, started_at, completed_at, attribution_days, conversions, attributed_revenue,
        holdout_size, holdout_conversions, winner, decision, {VARIANTS} AS variants
 FROM campaigns c
@@ -23,6 +24,15 @@ WHERE id = $1 AND {SUMMARISABLE}
 """
 
 NEEDS_SUMMARY = f"SELECT {SUMMARISABLE} FROM campaigns c WHERE id = $1"
+
+# Campaigns ($2 at most) that have waited $1 seconds or more for their summary: its trigger was
+# lost (the edge died between a cancel and its CampaignDone) or its write failed. The summary is
+# written once, so asking again is safe.
+OVERDUE = f"""
+SELECT c.id FROM campaigns c
+WHERE {SUMMARISABLE} AND coalesce(c.completed_at, c.started_at) < now() - make_interval(secs => $1)
+LIMIT $2
+"""
 
 # Outcomes per spend band and per city in one pass over the campaign's log (its messages: test
 # sends are not counted, as they are not in the campaign's counters), by the city and spend each
@@ -61,6 +71,11 @@ async def to_summarise(conn: Db, campaign_id: UUID) -> asyncpg.Record | None:
 
 async def needs_summary(db: Db, campaign_id: UUID) -> bool | None:
     return await db.fetchval(NEEDS_SUMMARY, campaign_id)
+
+
+async def overdue(db: Db, waited: float, most: int) -> list[UUID]:
+    """OVERDUE: campaigns whose summary is late."""
+    return [row["id"] for row in await db.fetch(OVERDUE, waited, most)]
 
 
 async def outcomes_by_segment(conn: Db, campaign_id: UUID, spend_bands: Sequence[Decimal]) -> list[asyncpg.Record]:

@@ -41,6 +41,15 @@ def role_modules(settings: Settings) -> list[str]:
     return ["minicrm.streams.monitoring", *(m for role in settings.worker_roles for m in ROLE_MODULES[role])]
 
 
+MAX_POLL_RECORDS = 1  # records a poll hands on (see `buffer_size`)
+
+
+def buffer_size(partitions: int) -> int:
+    """Records an agent's buffer holds: 32, or more so that the fifth Faust keeps past its pause
+    (`pressure_high_ratio` 1.25) holds a record of every partition of a topic (MAX_POLL_RECORDS)."""
+    return max(32, 5 * (partitions * MAX_POLL_RECORDS + 1))
+
+
 class WorkerApp(faust.App):
     """A Faust app that knows its settings and the Faust topic of each pipeline topic."""
 
@@ -56,8 +65,10 @@ class WorkerApp(faust.App):
             topic_replication_factor=settings.replication_factor,  # changelogs: see `replica_configs`
             consumer_auto_offset_reset="earliest",
             broker_commit_interval=1.0,
-            # A worker that dies without leaving the group holds its partitions until this runs out.
-            broker_session_timeout=10.0,
+            # A worker that dies (or, as a static member, stops) holds its partitions until this runs
+            # out; one restarted under its instance name takes them back at once.
+            consumer_group_instance_id=settings.worker_instance or None,
+            broker_session_timeout=settings.worker_session_timeout,
             broker_heartbeat_interval=1.0,
             producer_acks=-1,  # all in-sync replicas
             # Records are split to fit max_record_bytes (minicrm.sizing); a request holds one with room.
@@ -65,7 +76,16 @@ class WorkerApp(faust.App):
             # Records are batches (a delivery batch is up to max_record_bytes): Faust's default
             # buffer of 4,096 records a partition would hold a large campaign's whole delivery
             # backlog in the worker. A short buffer pauses fetching instead: memory stays flat in N.
-            stream_buffer_maxsize=32,
+            stream_buffer_maxsize=buffer_size(settings.partitions),
+            # A worker's records reach its agents through one loop, which waits whenever an agent's
+            # buffer is full, and the fan-out takes its records slowly (at the vendor's rate). Faust
+            # stops fetching a partition once its agent's buffer is four fifths full, but only at
+            # that partition's next record, and hands on every record of a poll: polls of hundreds
+            # (a megabyte's fetch of delivery batches) filled the fan-out's buffer and held the
+            # loop, and every other agent of the worker (receipts above all) waited behind its
+            # backlog, for minutes (issue 25; `tests/test_worker_restart.py`). A record a poll, and
+            # room past the four fifths for one more record of each partition: nothing waits.
+            broker_max_poll_records=MAX_POLL_RECORDS,
             web_enabled=False,
             autodiscover=lambda: role_modules(settings),
             origin="minicrm.streams.app",  # scanned too: a module, so only itself

@@ -27,8 +27,12 @@ older delivery epoch), gets no call; its messages stay as they are, and a resume
 publishes the pending ones again. Before a batch's first call, one statement looks its
 recipients up in the suppression list: a message whose recipient opted out since
 segmentation is never sent; it ends SKIPPED ("opted out") and is counted as segmentation
-counts such customers. A campaign's `rate_per_second` caps its messages per second (per
-worker), under the vendor-wide `vendor_rate` of calls.
+counts such customers. A campaign's `rate_per_second` caps its messages per second, under the
+vendor-wide `vendor_rate` of calls, across all workers together: each worker keeps its share
+of both, the share of the deliveries partitions it holds (a campaign's batches are spread over
+the partitions, keyed past the campaign id), so the shares add up to the whole whatever the
+group's size. A call holds at most `rate_per_second` messages whatever the share (the calls of
+a batch must not depend on who sends them): a worker with a smaller share sends them less often.
 """
 
 from __future__ import annotations
@@ -64,6 +68,7 @@ RETRYABLE_4XX = {408, 425, 429}
 HEALTH_FRESH = 10.0  # seconds the live view's vendor figures are trusted
 GATE_TTL = 0.5  # seconds a campaign's state is trusted: a pause stops its calls within this
 LIMIT_TRUSTED = 3600.0  # seconds a learnt body limit is kept: a vendor that raised its limit is asked again
+HANDED_EVERY = 10.0  # seconds between a worker's notes that the vendor took a campaign's calls
 learnt = resources.fan_out
 
 
@@ -116,7 +121,7 @@ def outcome_of(status: int) -> str:
 
 
 async def call_vendor(deliveries: list[dict]) -> None:
-    await learnt.vendor_rate.acquire()
+    await vendor_rate().acquire()
     headers = {"Content-Type": "application/json", "Idempotency-Key": idempotency_key(deliveries)}
     body = orjson.dumps(deliveries)
     started, outcome = time.perf_counter(), "error"  # a timeout or a broken connection, unless answered
@@ -164,15 +169,32 @@ async def may_send(batch: DeliveryBatch) -> bool:
     )
 
 
+def share() -> float:
+    """This worker's share of the deliveries partitions (of the rates), from its assignment."""
+    topic = deliveries_topic.get_topic_name()
+    mine = sum(1 for tp in app.consumer.assignment() if tp.topic == topic)
+    return min(1.0, max(1, mine) / settings.partitions)  # one at least: it sends only what it holds
+
+
+def vendor_rate() -> TokenBucket:
+    """This worker's share of the vendor-wide rate of calls."""
+    rate = settings.vendor_rate * share()
+    if learnt.vendor_rate.rate != rate:
+        learnt.vendor_rate = TokenBucket(rate, burst=max(1.0, settings.vendor_rate))
+    return learnt.vendor_rate
+
+
 def rate_of(campaign_id: UUID, per_second: float | None) -> TokenBucket | None:
-    """The campaign's own message rate, if it has one."""
+    """This worker's share of the campaign's message rate, if it has one; a burst of the whole rate,
+    so that a call of `rate_per_second` messages can go at once."""
     if not per_second:
         return None
+    rate = per_second * share()
     limiter = learnt.campaign_rates.get(campaign_id)
-    if limiter is None or limiter.rate != per_second:
+    if limiter is None or limiter.rate != rate:
         if len(learnt.campaign_rates) > 10_000:
             learnt.campaign_rates.clear()
-        limiter = learnt.campaign_rates[campaign_id] = TokenBucket(per_second)
+        limiter = learnt.campaign_rates[campaign_id] = TokenBucket(rate, burst=max(1.0, per_second))
     return limiter
 
 
@@ -232,6 +254,20 @@ async def report_call(ok: bool) -> None:
     await vendor_calls_topic.send(key=settings.vendor_url, value=VendorCall(vendor=settings.vendor_url, ok=ok))
 
 
+async def note_handed(campaign_id: UUID) -> None:
+    """The vendor took a call of the campaign: its receipts are awaited afresh (`receipt_timeout`).
+    Written at most every HANDED_EVERY seconds per campaign by each worker."""
+    now = time.monotonic()
+    every = min(HANDED_EVERY, settings.receipt_timeout / 10)
+    if now - learnt.handed.get(campaign_id, -every) < every:
+        return
+    if len(learnt.handed) > 10_000:
+        learnt.handed.clear()
+    learnt.handed[campaign_id] = now
+    db = await pool()
+    await retry_forever(lambda: sql.receipts.handed(db, campaign_id), "campaign handed")
+
+
 async def send(batch: DeliveryBatch, deliveries: list[dict]) -> None:
     """One call's worth of messages, retried until the vendor takes or refuses them, or until
     the campaign no longer sends (paused by its user, cancelled, resumed since)."""
@@ -244,6 +280,8 @@ async def send(batch: DeliveryBatch, deliveries: list[dict]) -> None:
             except VendorRejected as exc:  # the vendor works; it refuses these messages
                 await record_outcomes(campaign_id, failed(deliveries, str(exc)))
             await report_call(ok=True)
+            if not batch.test:
+                await note_handed(campaign_id)
             if paused:
                 await vendor_status(campaign_id, sql.campaigns.vendor_resume)
             return
@@ -291,8 +329,9 @@ async def learn_limit(refused: int) -> int:
 async def deliver(batch: DeliveryBatch) -> None:
     campaign_id = UUID(batch.campaign_id)
     state = None if batch.test else await campaign_state(campaign_id)
-    own_rate = rate_of(campaign_id, state and state["rate_per_second"])
-    most = max(1, int(own_rate.rate)) if own_rate else None
+    per_second = state and state["rate_per_second"]
+    own_rate = rate_of(campaign_id, per_second)
+    most = max(1, int(per_second)) if per_second else None  # the whole rate's, on every worker
     if not await may_send(batch):
         return
     opted_out, limit = await before_calls(batch)

@@ -1,11 +1,14 @@
-"""Fixes to faust-streaming (0.15.3, pinned below 0.16) that the pipeline relies on, each with
-its upstream issue. Installed when the worker app first starts; remove each once upstream has it.
+"""Fixes to faust-streaming (0.15.3, pinned below 0.16) and aiokafka (0.14) that the pipeline
+relies on, each with its upstream issue. Installed when the worker app first starts; remove each
+once upstream has it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, MutableMapping
 from typing import Any
 
+from aiokafka.consumer.fetcher import Fetcher
 from faust.transport.consumer import Consumer
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.types import TP
@@ -13,6 +16,7 @@ from faust.types import TP
 _new_offset = Consumer._new_offset
 _perform_seek = Consumer.perform_seek
 _create_worker_consumer = AIOKafkaConsumerThread._create_worker_consumer
+_fetched_records = Fetcher.fetched_records
 FETCH_MAX_WAIT_MS = 100
 FETCH_MIN_BYTES = 1024 * 1024
 
@@ -78,9 +82,31 @@ def create_worker_consumer_that_fetches_in_bulk(self: AIOKafkaConsumerThread, tr
     return consumer
 
 
+def to_the_back(records: MutableMapping[Any, Any], drained: Iterable[Any]) -> None:
+    """The partitions just drained go to the back of the line (a dict keeps insertion order)."""
+    for tp in drained:
+        if tp in records:
+            records[tp] = records.pop(tp)
+
+
+async def fetched_records_in_turn(
+    self: Fetcher, partitions: Any, timeout: float = 0, max_records: int | None = None
+) -> dict:
+    """aiokafka hands out fetched records partition by partition in the order they were fetched,
+    up to `max_records`, and a partition keeps its place until all its fetched records are taken.
+    With the small polls the workers make (`streams.app.MAX_POLL_RECORDS`), the first partition
+    with a backlog (a megabyte of delivery batches) was polled alone until it was drained, and
+    every other topic of the worker waited (a customer stored after a minute). Here each partition
+    polled goes to the back of the line: the partitions take turns."""
+    drained = await _fetched_records(self, partitions, timeout, max_records)
+    to_the_back(self._records, drained)
+    return drained
+
+
 def install() -> None:
     # Replacing Faust's methods is the point: mypy's method-assign check is off for these lines.
     Consumer._new_offset = new_offset_never_past_in_flight  # type: ignore[method-assign]
     Consumer._add_gap = no_gaps  # type: ignore[method-assign]
     Consumer.perform_seek = perform_seek_from_the_start_when_nothing_committed  # type: ignore[method-assign]
     AIOKafkaConsumerThread._create_worker_consumer = create_worker_consumer_that_fetches_in_bulk  # type: ignore[method-assign]
+    Fetcher.fetched_records = fetched_records_in_turn

@@ -24,13 +24,15 @@ class FanOutState:
     """What the fan-out learns while the worker runs (`streams.deliveries`)."""
 
     vendor_rate: TokenBucket
-    """The vendor-wide rate of calls."""
+    """This worker's share of the vendor-wide rate of calls (`deliveries.vendor_rate`)."""
     errors: ErrorWindow
     """This worker's recent vendor calls, failed or not."""
     gates: dict[UUID, tuple[float, asyncpg.Record | None]] = field(default_factory=dict)
     """Per campaign, its state row and when it was read (`deliveries.campaign_state`)."""
     campaign_rates: dict[UUID, TokenBucket] = field(default_factory=dict)
     """Per campaign with a `rate_per_second`, its limiter."""
+    handed: dict[UUID, float] = field(default_factory=dict)
+    """Per campaign, when this worker last noted that the vendor took a call of it."""
 
 
 class Resources:

@@ -44,6 +44,7 @@ def free_port() -> int:
 class Process:
     def __init__(self, role: str, env: dict[str, str], log_path: Path) -> None:
         self.role = role
+        self.instance = env.get("MINICRM_WORKER_INSTANCE", "")
         self.log_path = log_path
         self.log = open(log_path, "ab")  # noqa: SIM115 - the process writes it until `kill` closes it
         command = "worker" if role in SOLO_ROLES else role  # the live view and journeys: workers of their own
@@ -128,18 +129,26 @@ class Pipeline:
         await create_topics(self.settings)
 
     def start(self, role: str, **overrides: str) -> Process:
-        """Starts a process; a worker serves its metrics on a port of its own (`proc.metrics_url`)."""
+        """Starts a process; a worker serves its metrics on a port of its own (`proc.metrics_url`)
+        and is a static member of its group under the first name no running worker of its role
+        has (`worker-0`, `worker-1`, ...), so a replacement takes the dead one's name and partitions."""
         n = self.started[role] = self.started.get(role, 0) + 1  # a log of its own, also for a replacement
         if role in SOLO_ROLES:
             overrides["MINICRM_WORKER_ROLES"] = role
         if role in ("worker", *SOLO_ROLES):
             overrides.setdefault("MINICRM_METRICS_PORT", str(free_port()))
+            if "MINICRM_WORKER_INSTANCE" not in self.env:  # a deployment may ask for dynamic membership
+                overrides.setdefault("MINICRM_WORKER_INSTANCE", self.free_instance(role))
         env = {**self.env, **overrides}
         proc = Process(role, env, self.workdir / f"{role}-{n - 1}.log")
         if role in ("worker", *SOLO_ROLES):
             proc.metrics_url = f"http://127.0.0.1:{env['MINICRM_METRICS_PORT']}/metrics"
         self.processes.append(proc)
         return proc
+
+    def free_instance(self, role: str) -> str:
+        taken = {p.instance for p in self.processes if p.role == role and p.popen.poll() is None}
+        return next(f"{role}-{i}" for i in range(len(taken) + 1) if f"{role}-{i}" not in taken)
 
     async def start_all(self) -> None:
         web, vendor, worker, live = (self.start(role) for role in ("web", "vendor", "worker", "live"))
