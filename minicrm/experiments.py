@@ -138,6 +138,10 @@ class Lift:
 
 
 def lift(conversions: int, sent: int, holdout_conversions: int, holdout_size: int) -> Lift | None:
+    """The lift over the holdout; None when there is nothing to compare, or when the counts are not
+    proportions (a conversion stays credited to a message whose SENT a later receipt undid)."""
+    if not (0 <= conversions <= sent and 0 <= holdout_conversions <= holdout_size):
+        return None
     interval = difference_interval(conversions, sent, holdout_conversions, holdout_size)
     if interval is None:
         return None

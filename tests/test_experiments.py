@@ -163,6 +163,7 @@ def test_lift_against_the_holdout():
     assert not result.within_noise
     assert ex.lift(41, 1000, 4, 100).within_noise  # 4.1% against 4%
     assert ex.lift(10, 100, 0, 0) is None and ex.lift(0, 0, 3, 50) is None
+    assert ex.lift(1, 0, 0, 10) is None  # a conversion whose message a later receipt undid: no lift, no error
 
 
 def V(name, sent, conversions, failed=0, revenue=0.0):
