@@ -14,19 +14,47 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import aiohttp
 import orjson
 import pytest
 from test_campaigns import add_customers
 from test_ingest import make_order
 from test_promises import to_record
 
+from minicrm.db import create_pool
 from minicrm.edge.auth import issue_login_key
-from support.deployment import eventually
+from support.deployment import deployment, eventually
 
 pytestmark = pytest.mark.integration
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOTS = os.environ.get("MINICRM_SCREENSHOTS")
 TIMEOUT = 30_000  # ms: the longest any one page state is waited for
+
+
+# A deployment of the console's own: its campaign is paced and paused, and on the session's shared
+# workers it would wait behind whatever the tests before it left them to send.
+@pytest.fixture(scope="module")
+async def pipeline(stack, tmp_path_factory):
+    async with deployment(tmp_path_factory.mktemp("console")) as own:
+        yield own
+
+
+@pytest.fixture(scope="module")
+async def user(pipeline):
+    return await pipeline.new_user()
+
+
+@pytest.fixture(scope="module")
+async def db_pool(pipeline):
+    pool = await create_pool(pipeline.settings.database_url, max_size=4)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def http(pipeline, user):
+    async with aiohttp.ClientSession(base_url=pipeline.url, headers={"Authorization": f"Bearer {user[1]}"}) as session:
+        yield session
 
 
 @pytest.fixture(scope="module")
