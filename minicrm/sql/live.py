@@ -47,21 +47,6 @@ FROM campaigns c WHERE c.status = '{states.PAUSED}' AND c.paused_by = '{states.V
 ORDER BY c.created_at DESC LIMIT 100
 """
 
-# What an operator sees of the vendors: each one's calls, its learnt body limit, and the
-# campaigns its failures paused (minicrm/edge/vendor_health.py).
-VENDORS = """
-SELECT coalesce(h.vendor, l.vendor) AS vendor, h.ok, h.failed, h.window_seconds, h.updated_at,
-       l.max_bytes AS learnt_max_bytes, l.learnt_at
-FROM vendor_health h FULL JOIN vendor_limits l ON l.vendor = h.vendor
-ORDER BY 1
-"""
-
-PAUSED_BY_VENDOR = f"""
-SELECT c.id, c.name, c.user_id AS "userId", c.pause_reason, c.created_at AS "createdAt"
-FROM campaigns c WHERE c.status = '{states.PAUSED}' AND c.paused_by = '{states.VENDOR}'
-ORDER BY c.created_at DESC LIMIT 100
-"""
-
 TIMELINE = """
 SELECT window_start, sent, failed FROM campaign_timeline WHERE campaign_id = $1 ORDER BY window_start
 """
