@@ -339,17 +339,17 @@ async def due(conn: asyncpg.Connection) -> None:
             now = await sql.journeys.lock_customers(conn, [r["customer_id"] for r in rows])
             segment = [j for j in live.values() if j.trigger == journeys.ENTERS_SEGMENT]
             members = await sql.journeys.members(conn, [j.id for j in segment], [r["customer_id"] for r in rows])
-            left = [
+            left = {
                 r["id"]
                 for r in rows
                 if live[r["journey_id"]].trigger == journeys.ENTERS_SEGMENT
                 and (r["journey_id"], r["customer_id"]) not in members
-            ]
-            await sql.journeys.skip(conn, left, journeys.LEFT_SEGMENT)
+            }
+            await sql.journeys.skip(conn, sorted(left), journeys.LEFT_SEGMENT)
             staying = [
                 Due(r["id"], live[r["journey_id"]], r["customer_id"], r["triggered_at"])
                 for r in rows
-                if r["id"] not in set(left)
+                if r["id"] not in left
             ]
             messages = await queue(conn, staying, now)
         await publish(db, messages)
