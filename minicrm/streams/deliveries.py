@@ -22,8 +22,9 @@ limit read since, so every later split keeps it whole, and a split from a larger
 refused (413) before it sends anything. One message past the limit alone fails.
 
 Before every call the campaign's state is looked at (read at most every `GATE_TTL`
-seconds): a campaign the user paused or cancelled, or a batch from before a resume (an
-older delivery epoch), gets no call; its messages stay as they are, and a resume
+seconds, and read again before it stops a batch: a batch published by a resume must not meet
+the pause cached a moment before): a campaign the user paused or cancelled, or a batch from
+before a resume (an older delivery epoch), gets no call; its messages stay as they are, and a resume
 publishes the pending ones again. Before a batch's first call, one statement looks its
 recipients up in the suppression list: a message whose recipient opted out since
 segmentation is never sent; it ends SKIPPED ("opted out") and is counted as segmentation
@@ -143,11 +144,12 @@ async def call_vendor(deliveries: list[dict]) -> None:
     raise VendorBusy(message, retry_after(response.headers.get("Retry-After")))
 
 
-async def campaign_state(campaign_id: UUID) -> asyncpg.Record | None:
-    """The campaign's status, pauser, delivery epoch and rate, at most GATE_TTL seconds old."""
+async def campaign_state(campaign_id: UUID, fresh: bool = False) -> asyncpg.Record | None:
+    """The campaign's status, pauser, delivery epoch and rate, at most GATE_TTL seconds old
+    (read now if `fresh`)."""
     now = time.monotonic()
     cached = learnt.gates.get(campaign_id)
-    if cached and now - cached[0] < GATE_TTL:
+    if cached and now - cached[0] < GATE_TTL and not fresh:
         return cached[1]
     db = await pool()
     row = await retry_forever(lambda: sql.campaigns.delivery_gate(db, campaign_id), "campaign state")
@@ -161,12 +163,16 @@ async def may_send(batch: DeliveryBatch) -> bool:
     """Whether the batch's messages go to the vendor now (a test send always does)."""
     if batch.test:
         return True
-    state = await campaign_state(UUID(batch.campaign_id))
-    return (
-        state is not None
-        and states.delivering(state["status"], state["paused_by"])
-        and batch.epoch >= state["delivery_epoch"]
-    )
+
+    def allowed(state: asyncpg.Record | None) -> bool:
+        return (
+            state is not None
+            and states.delivering(state["status"], state["paused_by"])
+            and batch.epoch >= state["delivery_epoch"]
+        )
+
+    campaign_id = UUID(batch.campaign_id)
+    return allowed(await campaign_state(campaign_id)) or allowed(await campaign_state(campaign_id, fresh=True))
 
 
 def share() -> float:
@@ -336,13 +342,15 @@ async def deliver(batch: DeliveryBatch) -> None:
         return
     opted_out, limit = await before_calls(batch)
     calls = deque(parts(batch.deliveries, most, limit))
-    while calls and await may_send(batch):
+    while calls:
         call = calls.popleft()
         part = [d for d in call if d["commId"] not in opted_out]  # split before: the other calls keep their keys
         if not part:
             continue
         if own_rate:
             await own_rate.acquire(len(part))
+        if not await may_send(batch):  # after the wait for the rate: a paced call waits up to a second
+            return
         try:
             await send(batch, part)
         except BodyTooLarge as exc:
