@@ -58,7 +58,7 @@ def test_a_full_poll_never_overfills_an_agents_buffer(tmp_path):
     from minicrm.streams.app import WorkerApp
 
     for partitions in (1, 4, 12, 48):
-        conf = WorkerApp(Settings(partitions=partitions, worker_datadir=str(tmp_path))).conf
+        conf = WorkerApp(Settings(partitions=partitions, worker_datadir=str(tmp_path))).conf  # with the fan-out
         paused_at = int(conf.stream_buffer_maxsize / FlowControlQueue.pressure_high_ratio)
         room = conf.stream_buffer_maxsize - paused_at
         assert room >= partitions * conf.broker_max_poll_records

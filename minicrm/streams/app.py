@@ -50,6 +50,11 @@ def buffer_size(partitions: int) -> int:
     return max(32, 5 * (partitions * MAX_POLL_RECORDS + 1))
 
 
+def slow_agent(settings: Settings) -> bool:
+    """Whether the worker runs the fan-out, whose records wait for the vendor's rate."""
+    return "deliveries" in settings.worker_roles
+
+
 class WorkerApp(faust.App):
     """A Faust app that knows its settings and the Faust topic of each pipeline topic."""
 
@@ -76,7 +81,7 @@ class WorkerApp(faust.App):
             # Records are batches (a delivery batch is up to max_record_bytes): Faust's default
             # buffer of 4,096 records a partition would hold a large campaign's whole delivery
             # backlog in the worker. A short buffer pauses fetching instead: memory stays flat in N.
-            stream_buffer_maxsize=buffer_size(settings.partitions),
+            stream_buffer_maxsize=buffer_size(settings.partitions) if slow_agent(settings) else 32,
             # A worker's records reach its agents through one loop, which waits whenever an agent's
             # buffer is full, and the fan-out takes its records slowly (at the vendor's rate). Faust
             # stops fetching a partition once its agent's buffer is four fifths full, but only at
@@ -84,8 +89,10 @@ class WorkerApp(faust.App):
             # (a megabyte's fetch of delivery batches) filled the fan-out's buffer and held the
             # loop, and every other agent of the worker (receipts above all) waited behind its
             # backlog, for minutes (issue 25; `tests/test_worker_restart.py`). A record a poll, and
-            # room past the four fifths for one more record of each partition: nothing waits.
-            broker_max_poll_records=MAX_POLL_RECORDS,
+            # room past the four fifths for one more record of each partition: nothing waits. Only
+            # where the fan-out runs: elsewhere (the live view's and journeys' tables, recovering
+            # their changelogs) Faust's large polls stay.
+            broker_max_poll_records=MAX_POLL_RECORDS if slow_agent(settings) else None,
             web_enabled=False,
             autodiscover=lambda: role_modules(settings),
             origin="minicrm.streams.app",  # scanned too: a module, so only itself
