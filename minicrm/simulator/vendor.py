@@ -1,8 +1,8 @@
 """The vendor simulator: takes delivery batches, answers 202 at once, reports signed receipts later.
 
 `POST /vendor` takes the array of deliveries. Receipts go back in signed batches, at most
-four in flight, each after `latency` seconds. Failure rate, latency, duplicates, shuffling
-and outages come from the settings and can be changed while it runs with
+four in flight, each after `latency` seconds (lowering it releases those waiting). Failure
+rate, latency, duplicates, shuffling and outages come from the settings and can be changed while it runs with
 `POST /vendor/control {failure_rate, latency, duplicate_rate, shuffle, receipt_batch,
 outage_seconds, reject_status, body_limit, throttle_rate, error_rate, hang_rate, hang_seconds,
 bounce_rate, unsubscribe_rate, loss_rate, log_calls}`; `GET /vendor/stats` counts what it took (also per campaign) and
@@ -254,7 +254,9 @@ class Simulator:
         body = orjson.dumps(receipts)
         attempt = 0
         try:
-            await asyncio.sleep(self.behaviour.latency)
+            started = time.monotonic()
+            while (left := started + self.behaviour.latency - time.monotonic()) > 0:
+                await asyncio.sleep(min(left, 0.25))  # a latency lowered meanwhile holds them no longer
             while True:
                 headers = {"Content-Type": "application/json"}
                 if self.behaviour.signed:

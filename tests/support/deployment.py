@@ -193,7 +193,8 @@ class Pipeline:
             self.processes.remove(proc)
 
     def stop(self) -> None:
-        for proc in self.processes:
+        # Workers first: a worker's SIGTERM waits for the records it is sending, which needs the vendor.
+        for proc in sorted(self.processes, key=lambda p: p.role in ("web", "vendor")):
             proc.kill()
         self.processes.clear()
 
