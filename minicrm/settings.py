@@ -127,6 +127,12 @@ class Settings:
     """Seconds a worker that stopped heartbeating keeps its partitions before the group moves them
     (MINICRM_WORKER_SESSION_TIMEOUT); 6 is the broker's least (`group.min.session.timeout.ms`)."""
 
+    worker_stop_grace: float = 10.0
+    """Seconds a worker told to stop (SIGTERM) gives the records it is processing to finish
+    (MINICRM_WORKER_STOP_GRACE): a delivery batch waits for the vendor, during an outage for ever.
+    Past it the worker exits as a killed one would: what it had not finished is not committed, and
+    whoever takes the partition sends it again, call for call under the same keys."""
+
     metrics_port: int = 0
     """Port a worker serves its Prometheus metrics on (MINICRM_METRICS_PORT; also `minicrm worker
     --metrics-port`); 0: none. The web edge serves its own at `GET /metrics`."""
@@ -301,6 +307,8 @@ def load_settings() -> Settings:
             raise SettingsError(f"MINICRM_WORKER_ROLES: `{role}` runs in a worker of its own")
     if not 0 < settings.worker_session_timeout <= 90:
         raise SettingsError("MINICRM_WORKER_SESSION_TIMEOUT must be over 0 and at most 90 s (Faust's request timeout)")
+    if settings.worker_stop_grace <= 0:
+        raise SettingsError("MINICRM_WORKER_STOP_GRACE must be over 0 seconds")
     if settings.receipt_timeout <= 0:
         raise SettingsError("MINICRM_RECEIPT_TIMEOUT must be over 0 seconds")
     if settings.partitions < 1 or settings.batch_size < 1:

@@ -28,6 +28,7 @@ def test_every_field_reads_its_variable(monkeypatch):
         ("MINICRM_WORKER_ROLES", "live,receipts", "of its own"),
         ("MINICRM_FREQUENCY_CAP", "3 a week", "MINICRM_FREQUENCY_CAP: expected messages/period"),
         ("MINICRM_FREQUENCY_CAP", "0/7d", "MINICRM_FREQUENCY_CAP"),
+        ("MINICRM_WORKER_STOP_GRACE", "0", "MINICRM_WORKER_STOP_GRACE must be over 0"),
     ],
 )
 def test_a_bad_value_names_its_variable(monkeypatch, name, value, words):

@@ -1,4 +1,5 @@
-"""A worker stopped cleanly (SIGTERM) while receipts wait, and started again: they are read at once."""
+"""A worker stopped cleanly (SIGTERM) while receipts wait, and started again: they are read at once;
+and one stopped while the vendor is down exits after its grace, its batches sent by the next."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import time
 
 import aiohttp
 import pytest
-from test_campaigns import add_customers, campaign, start_campaign
+from test_campaigns import add_customers, assert_exact, campaign, finished, start_campaign
 
 from support.deployment import deployment, eventually, vendor, vendor_stats
 
@@ -70,3 +71,31 @@ async def _at_least(count, n: int) -> bool:
 
 async def _reported_past(pipeline, n: int) -> bool:
     return (await vendor_stats(pipeline))["reported"] > n
+
+
+async def test_a_worker_stopped_during_a_vendor_outage_exits_after_its_grace(stack, tmp_path):
+    grace = 2.0
+    async with deployment(tmp_path, MINICRM_WORKER_STOP_GRACE=str(grace)) as pipeline:
+        _, token = await pipeline.new_user()
+        async with aiohttp.ClientSession(base_url=pipeline.url, headers={"Authorization": f"Bearer {token}"}) as http:
+            city = await add_customers(pipeline, http, 100)
+            await vendor(pipeline, outage_seconds=600)
+            cid = await start_campaign(http, city)
+            await eventually(lambda: _refused_past(pipeline, 3))  # its batch is being retried
+            [worker] = [p for p in pipeline.processes if p.role == "worker"]
+            started = time.monotonic()
+            worker.kill(signal.SIGTERM)
+            took = time.monotonic() - started
+            pipeline.processes.remove(worker)
+            assert "exiting without them" in worker.text()
+            assert took < grace + 5, f"the worker took {took:.1f} s to stop"
+
+            await vendor(pipeline, outage_seconds=0)
+            await pipeline.wait_worker(pipeline.start("worker"))
+            c = await finished(http, cid)
+            await assert_exact(pipeline, c, 100)
+            assert (await vendor_stats(pipeline))["by_campaign"][cid] == 100  # sent once, after the outage
+
+
+async def _refused_past(pipeline, n: int) -> bool:
+    return (await vendor_stats(pipeline))["rejected_calls"] > n

@@ -9,6 +9,9 @@ The Faust patches and the data directory are set up when the app first starts.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,8 @@ import faust
 from minicrm import kafka_clients, topics
 from minicrm.settings import SOLO_ROLES, Settings, load_settings
 from minicrm.streams import faust_patches
+
+log = logging.getLogger(__name__)
 
 # The modules of each worker role; `monitoring` runs in every worker. The `live` role (the
 # windowed tables) and the `journeys` role each run alone, as an app of its own (its own consumer
@@ -108,10 +113,22 @@ class WorkerApp(faust.App):
         """The Faust topic of a pipeline topic: one object each, shared by every stage."""
         return self._topics[topic]
 
+    async def on_stop(self) -> None:
+        """A clean stop waits for the records being processed, at most `worker_stop_grace` seconds."""
+        asyncio.get_running_loop().call_later(self.settings.worker_stop_grace, give_up, self.settings.worker_stop_grace)
+        await super().on_stop()
+
     async def on_first_start(self) -> None:
         faust_patches.install()
         Path(self.settings.worker_datadir).mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
         await super().on_first_start()
+
+
+def give_up(grace: float) -> None:
+    """Exits as a killed worker would: its unfinished records, uncommitted, are processed again."""
+    log.warning("records still in process %.0f s after the stop: exiting without them", grace)
+    logging.shutdown()
+    os._exit(0)
 
 
 _made: dict[str, WorkerApp] = {}  # this process's app, made once
