@@ -1,7 +1,9 @@
-"""The patch for faust-streaming #606: no offset is committed past a message still in flight."""
+"""The patches to faust-streaming and aiokafka (`minicrm.streams.faust_patches`), each beside
+what unpatched Faust does."""
 
 from collections import defaultdict
 
+import pytest
 from faust.transport.consumer import Consumer
 from faust.types import TP
 from intervaltree import IntervalTree
@@ -111,3 +113,35 @@ def test_the_partitions_polled_go_to_the_back_of_the_line():
     assert list(records) == ["deliveries-1", "receipts-0", "deliveries-0"]
     to_the_back(records, ["gone"])  # drained to the end: no longer there
     assert list(records) == ["deliveries-1", "receipts-0", "deliveries-0"]
+
+
+async def _ask_controller(get_controller_node) -> int | None:
+    """Faust's look-up of the controller on the real broker, with a dead broker listed first."""
+    from aiokafka import AIOKafkaClient
+    from aiokafka.cluster import BrokerMetadata
+    from faust.transport.drivers.aiokafka import Transport
+    from mode import Service
+
+    from support.deployment import free_port
+
+    client = AIOKafkaClient(bootstrap_servers="127.0.0.1:9092")
+    await client.bootstrap()
+    try:
+        real = list(client.cluster.brokers())
+        dead = BrokerMetadata(99, "127.0.0.1", free_port(), None)  # nothing listens there
+        client.cluster._brokers[99] = dead
+        client.cluster.brokers = lambda: [dead, *real]
+        return await get_controller_node(Transport.__new__(Transport), Service(), client, timeout=5)
+    finally:
+        await client.close()
+
+
+async def test_a_starting_worker_finds_the_controller_past_a_dead_broker(stack):
+    assert await _ask_controller(faust_patches.controller_from_any_broker) is not None
+
+
+async def test_unpatched_faust_dies_on_the_first_broker_listed_when_it_is_down(stack):
+    from aiokafka.errors import NodeNotReadyError
+
+    with pytest.raises(NodeNotReadyError):
+        await _ask_controller(faust_patches._get_controller_node)

@@ -8,15 +8,20 @@ from __future__ import annotations
 from collections.abc import Iterable, MutableMapping
 from typing import Any
 
+import aiokafka
 from aiokafka.consumer.fetcher import Fetcher
+from aiokafka.errors import KafkaConnectionError, NodeNotReadyError
+from aiokafka.protocol.metadata import MetadataRequest
 from faust.transport.consumer import Consumer
-from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread, Transport
 from faust.types import TP
+from mode import Service
 
 _new_offset = Consumer._new_offset
 _perform_seek = Consumer.perform_seek
 _create_worker_consumer = AIOKafkaConsumerThread._create_worker_consumer
 _fetched_records = Fetcher.fetched_records
+_get_controller_node = Transport._get_controller_node
 FETCH_MAX_WAIT_MS = 100
 FETCH_MIN_BYTES = 1024 * 1024
 
@@ -103,6 +108,25 @@ async def fetched_records_in_turn(
     return drained
 
 
+async def controller_from_any_broker(
+    self: Transport, owner: Service, client: aiokafka.AIOKafkaClient, timeout: int = 30000
+) -> int | None:
+    """Before it creates its internal topics (the assignor's, the tables' changelogs) a starting
+    worker asks a broker which one is the controller. Faust asked only the first broker its
+    metadata lists, and when that one was down (SIGKILLed, not yet fenced) the worker died at
+    start with NodeNotReadyError, on a cluster whose two other brokers were up (`bin/chaos` on
+    three brokers). Here each broker is asked in turn until one answers."""
+    unreachable: Exception | None = None
+    for node_id in [broker.nodeId for broker in client.cluster.brokers()]:
+        try:
+            result = await owner.wait(client.send(node_id, MetadataRequest([])), timeout=timeout)
+        except (NodeNotReadyError, KafkaConnectionError) as exc:
+            unreachable = exc
+            continue
+        return None if result.stopped else result.result.controller_id
+    raise unreachable or NodeNotReadyError("no broker to ask for the controller")
+
+
 def install() -> None:
     # Replacing Faust's methods is the point: mypy's method-assign check is off for these lines.
     Consumer._new_offset = new_offset_never_past_in_flight  # type: ignore[method-assign]
@@ -110,3 +134,4 @@ def install() -> None:
     Consumer.perform_seek = perform_seek_from_the_start_when_nothing_committed  # type: ignore[method-assign]
     AIOKafkaConsumerThread._create_worker_consumer = create_worker_consumer_that_fetches_in_bulk  # type: ignore[method-assign]
     Fetcher.fetched_records = fetched_records_in_turn
+    Transport._get_controller_node = controller_from_any_broker  # type: ignore[method-assign]
