@@ -1,6 +1,7 @@
 """The patches to faust-streaming and aiokafka (`minicrm.streams.faust_patches`), each beside
 what unpatched Faust does."""
 
+import asyncio
 from collections import defaultdict
 
 import pytest
@@ -131,7 +132,8 @@ async def _ask_controller(get_controller_node) -> int | None:
         dead = BrokerMetadata(99, "127.0.0.1", free_port(), None)  # nothing listens there
         client.cluster._brokers[99] = dead
         client.cluster.brokers = lambda: [dead, *real]
-        return await get_controller_node(Transport.__new__(Transport), Service(), client, timeout=5)
+        owner = Service(loop=asyncio.get_running_loop())
+        return await get_controller_node(Transport.__new__(Transport), owner, client, timeout=5)
     finally:
         await client.close()
 
