@@ -2,8 +2,8 @@
 
 `POST /vendor` takes the array of deliveries. Receipts go back in signed batches, at most
 four in flight, each after `latency` seconds (lowering it releases those waiting). Failure
-rate, latency, duplicates, shuffling and outages come from the settings and can be changed while it runs with
-`POST /vendor/control {failure_rate, latency, duplicate_rate, shuffle, receipt_batch,
+rate, latency, duplicates, shuffling and outages come from the settings and can be changed
+while it runs with `POST /vendor/control {failure_rate, latency, duplicate_rate, shuffle, receipt_batch,
 outage_seconds, reject_status, body_limit, throttle_rate, error_rate, hang_rate, hang_seconds,
 bounce_rate, unsubscribe_rate, loss_rate, log_calls}`; `GET /vendor/stats` counts what it took (also per campaign) and
 reported, and the repeats it saw; `POST /vendor/seen` (an array of commIds) says which it took.
