@@ -11,7 +11,7 @@ from test_campaigns import add_customers, finished, start_campaign
 from support.deployment import deployment, eventually, vendor_stats
 
 pytestmark = pytest.mark.integration
-AUDIENCE, RATE = 1000, 100.0
+AUDIENCE, RATE = 600, 100.0
 
 
 async def test_two_workers_together_keep_a_campaigns_rate(stack, tmp_path):
