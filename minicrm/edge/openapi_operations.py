@@ -74,8 +74,7 @@ class Operation:
     answer: str | dict[str, Any] | None = None
     media_type: str = "application/json"
     query: tuple[dict[str, Any], ...] = ()
-    paging: SortOrder | None = None  # the list's order: `limit` with `offset` or `cursor`
-    headers: dict[str, Any] | None = None
+    paging: SortOrder | None = None  # the list's order: `limit` with `offset` or `cursor`; TOTAL's headers
     errors: tuple[int, ...] = ()
     signed: bool = False  # public, but signed as a webhook (receipts)
     id_at: str | None = None
@@ -142,19 +141,21 @@ def choice(name: str, values: tuple[str, ...]) -> dict[str, Any]:
 
 
 def responses(op: Operation, public: bool, schema: dict[str, Any] | None, operator: bool = False) -> dict[str, Any]:
-    """The success answer and every error the operation can answer: its own `errors`, 401 unless
-    public (or signed), 403 for an operator's, 400 and 413 with a body, 503 always; each with the
-    error body."""
+    """The success answer (with TOTAL's headers if paged) and every error the operation can answer:
+    its own `errors`, 401 unless public (or signed), 403 for an operator's, 400 if paged, 400 and
+    413 with a body, 503 always; each with the error body."""
     statuses = set(op.errors) | {503} | ({403} if operator else set())
     if not public or op.signed:
         statuses.add(401)
     if op.body is not None:
         statuses |= {400, 413}
+    if op.paging:
+        statuses.add(400)  # a limit, offset or cursor out of bounds
     success: dict[str, Any] = {"description": "success"}
     if op.ok != 204:
         success["content"] = {op.media_type: {"schema": schema or OBJECT}}
-    if op.headers:
-        success["headers"] = op.headers
+    if op.paging:
+        success["headers"] = TOTAL
     errors = {
         str(status): {"description": ERRORS[status], "content": {"application/json": {"schema": ref("Error")}}}
         for status in sorted(statuses)

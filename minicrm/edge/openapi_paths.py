@@ -28,7 +28,6 @@ from minicrm.edge.input_schemas import JSON, NO_NUL
 from minicrm.edge.openapi_operations import (
     ARRAY_OF_OBJECTS,
     OBJECT,
-    TOTAL,
     UUID,
     Operation,
     choice,
@@ -106,7 +105,6 @@ OPERATIONS: dict[Any, Operation] = {
         {"anyOf": [ref("RuleGroup"), {"type": "null"}]},
         answer=ARRAY_OF_OBJECTS,
         paging=customers.OLDEST_FIRST,
-        headers=TOTAL,
     ),
     orders.create: Operation(
         "createOrders",
@@ -121,10 +119,8 @@ OPERATIONS: dict[Any, Operation] = {
         "listOrders",
         "Orders, filtered, newest first",
         answer=ARRAY_OF_OBJECTS,
-        headers=TOTAL,
         paging=orders.NEWEST_FIRST,
         query=(uuid_filter("customerId"), choice("status", ORDER_STATUSES)),
-        errors=(400,),
     ),
     campaigns.create: Operation(
         "createCampaign",
@@ -212,9 +208,7 @@ OPERATIONS: dict[Any, Operation] = {
         "listSuppressions",
         "The opt-out list, newest first",
         answer=ARRAY_OF_OBJECTS,
-        headers=TOTAL,
         paging=suppressions.NEWEST_FIRST,
-        errors=(400,),
     ),
     suppressions.delete: Operation(
         "deleteSuppression", "Take an email off the opt-out list", ok=204, errors=(400, 404)
@@ -223,7 +217,6 @@ OPERATIONS: dict[Any, Operation] = {
         "listLogs",
         "Communication log rows of your campaigns, filtered, oldest first",
         answer=ARRAY_OF_OBJECTS,
-        headers=TOTAL,
         paging=logs.OLDEST_FIRST,
         query=(
             query("campaignId", UUID, "one of your campaigns (404 otherwise)"),
@@ -247,13 +240,11 @@ OPERATIONS: dict[Any, Operation] = {
         "Records the pipeline could not store, newest first: topic, key, payload (as it was on the topic), "
         "reason, created_at, replayed_at. Replay with `minicrm dead-letters replay`",
         answer=ARRAY_OF_OBJECTS,
-        headers=TOTAL,
         paging=dead_letters.NEWEST_FIRST,
         query=(
             query("topic", NO_NUL, "e.g. orders (or the full topic name); empty: all"),
             query("since", {"anyOf": [{"type": "string", "format": "date-time"}, {"const": ""}]}),
         ),
-        errors=(400,),
     ),
     dead_letters.replay: Operation(
         "replayDeadLetters",
