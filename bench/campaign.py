@@ -42,7 +42,7 @@ import psutil
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from harness import ROOT, Pipeline
+from harness import ROOT, Pipeline, save_result
 from minicrm import kafka_clients, topics, webhooks
 from minicrm.settings import Settings
 from minicrm.sql.planning import BY_KEY, planned
@@ -556,12 +556,8 @@ async def main(n: int, workers: int, http_n: int, attribution: bool) -> None:
         "ingest_floor": ingest_floor,
         **ingest_ratios(ingested, ingest_floor, http_n),
     }
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    stem = f"campaign-{n}-{time.strftime('%Y%m%dT%H%M%S')}"
-    path = out / f"{stem}.json"
-    path.write_text(json.dumps(result, indent=2))
-    plot(progress, n, out / f"{stem}.png")
+    path = save_result("campaign", n, result)
+    plot(progress, n, path.with_suffix(".png"))
     print(json.dumps(result, indent=2))
     print(
         f"\nCampaign, request to summary: {campaign['campaign_seconds']:.2f} s for {n:,} customers "

@@ -42,7 +42,7 @@ import orjson
 import psutil
 from campaign import CITIES, cpu_seconds, cpu_used, seed
 
-from harness import ROOT, Pipeline
+from harness import ROOT, Pipeline, save_result
 from minicrm.sql import journeys as journeys_sql
 from support.deployment import free_port
 
@@ -257,10 +257,7 @@ async def main(n: int, rate: int, seconds: float) -> None:
         "state_member_bytes": round(sizes["members_bytes"] / max(1, sizes["members"])),
         "state_entry_bytes": round(sizes["entries_bytes"] / max(1, len(entries))),
     }
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"journeys-{n}-{time.strftime('%Y%m%dT%H%M%S')}.json"
-    path.write_text(json.dumps(result, indent=2))
+    path = save_result("journeys", n, result)
     print(json.dumps(result, indent=2))
     print(
         f"\nJourneys: {posted:,} orders at {result['events_per_s']:,}/s over {n:,} customers, 100 journeys: "

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import json
 import random
 import statistics
 import tempfile
@@ -33,7 +32,7 @@ import aiohttp
 import asyncpg
 import orjson
 
-from harness import ADMIN_DSN, ROOT, Pipeline
+from harness import ADMIN_DSN, ROOT, Pipeline, save_result
 from minicrm import sessions
 from minicrm.db import migrate
 
@@ -376,10 +375,7 @@ async def main(customers: int, logs: int, repeat: int) -> None:
     finally:
         pipeline.stop()
     result = {"customers": customers, "log_rows": logs, "orders": customers, "reads": rows}
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"reads-{customers}-{time.strftime('%Y%m%dT%H%M%S')}.json"
-    path.write_text(json.dumps(result, indent=2))
+    path = save_result("reads", customers, result)
     print("\n| read | p50 ms | p95 ms | max ms | |\n| --- | --- | --- | --- | --- |")
     for r in rows:
         print(f"| {r['read']} | {r['p50_ms']} | {r['p95_ms']} | {r['max_ms']} | {r['note']} |")
