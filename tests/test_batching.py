@@ -127,6 +127,14 @@ async def test_order_batches_sharing_customers_are_written_at_once_without_deadl
     assert await db_pool.fetchval(deadlocks) == before
 
 
+async def test_a_later_batch_sets_the_visits_it_gives_and_keeps_what_it_leaves_out(db_pool):
+    tag, topic = uuid.uuid4().hex[:8], f"t-{uuid.uuid4().hex[:8]}"
+    await store(db_pool, topic, [customer(tag, 0, city="Pune", timezone="Asia/Kolkata")], write_customers, as_batch)
+    await store(db_pool, topic, [customer(tag, 0, name="Renamed", visit=7)], write_customers, as_batch)
+    row = await db_pool.fetchrow("SELECT name, city, visit, timezone FROM customers WHERE email LIKE $1", f"{tag}.%")
+    assert dict(row) == {"name": "Renamed", "city": "Pune", "visit": 7, "timezone": "Asia/Kolkata"}
+
+
 def test_records_of_one_email_in_a_batch_merge_as_if_applied_in_turn():
     from minicrm.streams.customers import merge_by_email
 

@@ -21,6 +21,7 @@ CREATE TEMP TABLE IF NOT EXISTS incoming_customers (
 ) ON COMMIT DELETE ROWS
 """
 INCOMING = ("incoming_customers", ("id", "name", "email", "phone", "city", "visit", "timezone"))
+VISIT = INCOMING[1].index("visit")
 
 UPSERT = """
 INSERT INTO customers AS c (id, name, email, phone, city, visit, timezone)
@@ -68,7 +69,7 @@ async def upsert(conn: asyncpg.Connection, rows: Sequence[tuple[Any, ...]]) -> N
     table, columns = INCOMING
     await conn.copy_records_to_table(table, records=rows, columns=columns)
     await conn.execute(UPSERT)
-    if any(visit is not None for *_, visit in rows):
+    if any(row[VISIT] is not None for row in rows):
         await conn.execute(SET_GIVEN_VISITS)
 
 
