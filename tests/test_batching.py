@@ -135,6 +135,33 @@ async def test_a_later_batch_sets_the_visits_it_gives_and_keeps_what_it_leaves_o
     assert dict(row) == {"name": "Renamed", "city": "Pune", "visit": 7, "timezone": "Asia/Kolkata"}
 
 
+async def test_an_order_leaving_completed_after_visits_were_set_lower_is_stored(db_pool):
+    """A client set the visits below the completed orders' count; an order going back to PENDING
+    later takes the count to 0, not below (the CHECK would refuse the order)."""
+    from minicrm.streams.orders import as_batch as as_order_batch
+    from minicrm.streams.orders import ingest
+
+    tag, topic = uuid.uuid4().hex[:8], f"t-{uuid.uuid4().hex[:8]}"
+    person = customer(tag, 0)
+    await store(db_pool, topic, [person], write_customers, as_batch)
+    order = {
+        "id": f"{tag}-1",
+        "customer_id": person["id"],
+        "order_date": "2026-11-29T10:00:00+00:00",
+        "amount": "2.50",
+        "status": "COMPLETED",
+        "items": [],
+    }
+    await store(db_pool, topic, [order], ingest, as_order_batch)
+    await store(db_pool, topic, [person | {"visit": 0}], write_customers, as_batch)
+    await store(db_pool, topic, [order | {"status": "PENDING"}], ingest, as_order_batch)
+
+    assert await letters(db_pool, topic) == []
+    assert await db_pool.fetchval("SELECT status FROM orders WHERE id = $1", order["id"]) == "PENDING"
+    row = await db_pool.fetchrow("SELECT total_spend, visit FROM customers WHERE id = $1", uuid.UUID(person["id"]))
+    assert (row["total_spend"], row["visit"]) == (0, 0)
+
+
 def test_records_of_one_email_in_a_batch_merge_as_if_applied_in_turn():
     from minicrm.streams.customers import merge_by_email
 

@@ -48,10 +48,12 @@ SELECT c.id FROM customers c JOIN unnest(${ids}::uuid[]) AS t(id) ON c.id = t.id
 """
 LOCK_CUSTOMERS = LOCK_CUSTOMERS_TEMPLATE.format(ids=1)
 
+# A client may set a customer's visit count below its completed orders' (`customers.SET_GIVEN_VISITS`):
+# an order leaving COMPLETED for PENDING then takes it to 0, not below.
 APPLY_CUSTOMER_DELTAS = """
 UPDATE customers c
 SET total_spend = c.total_spend + d.spend,
-    visit = c.visit + d.visits,
+    visit = greatest(c.visit + d.visits, 0),
     last_order_date = greatest(c.last_order_date, d.last_order_date),
     updated_at = now()
 FROM unnest($1::uuid[], $2::numeric[], $3::int[], $4::timestamptz[]) AS d(id, spend, visits, last_order_date)
