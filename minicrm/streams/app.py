@@ -33,7 +33,7 @@ ROLE_MODULES = {
     "receipts": ("minicrm.streams.receipts",),
     "summaries": ("minicrm.streams.summaries",),
     "live": ("minicrm.tables.live",),
-    "journeys": ("minicrm.tables.journeys",),
+    "journeys": ("minicrm.tables.journeys", "minicrm.tables.journey_timers"),
 }
 
 
