@@ -110,15 +110,16 @@ async def test_cancel_mid_way_accounts_for_every_message(pipeline, http, normal_
     await act(http, cid, "resume", expect=409)
     c = await final(http, cid, "CANCELLED")
 
-    async def accounted():  # receipts of the calls under way at the cancel may still come
+    async def accounted():
+        """The receipts of the calls under way at the cancel come after it, and move their messages
+        from CANCELLED: done once the counters and the log both have every call the vendor took.
+        (The counters' sum is 4,000 before those receipts as after them.)"""
         c = await campaign(http, cid)
         counts = await log_counts(pipeline, cid)
+        taken = await sent_by_vendor(pipeline, cid)
         done = c["sent_count"] + c["failed_count"] + c["cancelled_count"] == 4000 == c["audience_size"]
-        return (
-            (c, counts)
-            if done and counts.get("SENT", 0) + counts.get("FAILED", 0) == await sent_by_vendor(pipeline, cid)
-            else None
-        )
+        done &= c["sent_count"] + c["failed_count"] == taken == counts.get("SENT", 0) + counts.get("FAILED", 0)
+        return (c, counts) if done else None
 
     c, counts = await eventually(accounted, timeout=30)
     assert c["pending_count"] == 0 and "PENDING" not in counts
