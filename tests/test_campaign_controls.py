@@ -124,6 +124,15 @@ async def test_cancel_mid_way_accounts_for_every_message(pipeline, http, normal_
     c, counts = await eventually(accounted, timeout=30)
     assert c["pending_count"] == 0 and "PENDING" not in counts
     assert counts["CANCELLED"] == c["cancelled_count"] > 0
+
+    async def summarised_with_them():  # the summary written at the cancel is written again with them
+        c = await campaign(http, cid)
+        stats = c["summaryStats"] or {}
+        counted = (stats.get("sent"), stats.get("failed")) == (c["sent_count"], c["failed_count"])
+        return c if c["summary"] and counted else None
+
+    c = await eventually(summarised_with_them, timeout=30)
+    assert c["sent_count"] + c["failed_count"] > 0 and "before any" not in c["summary"], c["summary"]
     assert counts.get("SENT", 0) == c["sent_count"] and counts.get("FAILED", 0) == c["failed_count"]
     assert "cancelled" in c["summary"] and c["summaryStats"]["cancelled"] > 0
     await asyncio.sleep(GRACE)

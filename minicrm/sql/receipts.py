@@ -18,7 +18,8 @@ from minicrm.sql.planning import Db
 # statement that moves the last pending row marks the delivery finished (completed_at) and
 # says the campaign needs its summary; writing the summary completes it. {moved_from} is
 # PENDING, or CANCELLED for the receipts of messages that were out when their campaign was
-# cancelled (they were sent after all).
+# cancelled (they were sent after all): the summary written at the cancel did not count them, so
+# {reopen} clears it to be written again.
 #
 # Each message is found by its id, one look-up per receipt (a lateral subquery the planner
 # cannot turn around), and moved by its row's address (ctid): a row another transaction moved
@@ -58,17 +59,22 @@ WITH r AS (
 UPDATE campaigns c
 SET sent_count = c.sent_count + counts.sent,
     failed_count = c.failed_count + counts.failed,
-    {{counter}} = c.{{counter}} - counts.sent - counts.failed,
+    {{counter}} = c.{{counter}} - counts.sent - counts.failed,{{reopen}}
     completed_at = CASE WHEN c.pending_count = counts.sent + counts.failed AND c.completed_at IS NULL
                         AND c.waiting_count = 0
                         AND c.segmented_at IS NOT NULL AND c.status IN {{sending}} THEN now() ELSE c.completed_at END
 FROM counts
 WHERE c.id = $1
-RETURNING {{summarisable}} AS needs_summary, c.status, counts.moved, counts.sent, counts.failed
+RETURNING {SUMMARISABLE} AS needs_summary, c.status, counts.moved, counts.sent, counts.failed
 """
-APPLY = _APPLY.format(moved_from=states.PENDING, counter="pending_count", sending=SENDING, summarisable=SUMMARISABLE)
+APPLY = _APPLY.format(moved_from=states.PENDING, counter="pending_count", sending=SENDING, reopen="")
 APPLY_LATE = _APPLY.format(
-    moved_from=states.MESSAGE_CANCELLED, counter="cancelled_count", sending=SENDING, summarisable="FALSE"
+    moved_from=states.MESSAGE_CANCELLED,
+    counter="cancelled_count",
+    sending=SENDING,
+    reopen="""
+    summary = CASE WHEN counts.moved > 0 THEN NULL ELSE c.summary END,
+    summary_stats = CASE WHEN counts.moved > 0 THEN NULL ELSE c.summary_stats END,""",
 )
 
 

@@ -54,13 +54,15 @@ FROM (
 GROUP BY GROUPING SETS ((bucket), (city))
 """
 
-# The summary and COMPLETED together, once (a cancelled campaign stays CANCELLED).
+# The summary and COMPLETED together, once (a cancelled campaign stays CANCELLED), if the
+# campaign's outcomes are still those it was written from ($4 sent, $5 failed): receipts that
+# came meanwhile for a cancelled campaign's messages asked for it again.
 WRITE = f"""
 UPDATE campaigns c
 SET summary = $2, summary_stats = $3, completed_at = coalesce(completed_at, now()),
     status = CASE WHEN status = '{states.CANCELLED}' THEN status ELSE '{states.COMPLETED}' END,
     paused_by = NULL, pause_reason = NULL
-WHERE id = $1 AND {SUMMARISABLE}
+WHERE id = $1 AND {SUMMARISABLE} AND c.sent_count = $4 AND c.failed_count = $5
 """
 
 
@@ -83,5 +85,6 @@ async def outcomes_by_segment(conn: Db, campaign_id: UUID, spend_bands: Sequence
     return await conn.fetch(OUTCOMES_BY_SEGMENT, campaign_id, list(spend_bands))
 
 
-async def write(db: Db, campaign_id: UUID, text: str, stats: dict) -> str:
-    return await db.execute(WRITE, campaign_id, text, stats)
+async def write(db: Db, campaign: asyncpg.Record, text: str, stats: dict) -> str:
+    """WRITE, for `campaign` as `to_summarise` read it."""
+    return await db.execute(WRITE, campaign["id"], text, stats, campaign["sent_count"], campaign["failed_count"])

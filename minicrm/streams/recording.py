@@ -40,23 +40,34 @@ async def record_outcomes(campaign_id: UUID, receipts: list[dict]) -> None:
     if result is None:
         log.error("receipts for unknown campaign %s ignored (%d)", campaign_id, len(folded.ids))
         return
-    metrics.OUTCOMES.labels(states.SENT).inc(result["sent"])
-    metrics.OUTCOMES.labels(states.MESSAGE_FAILED).inc(result["failed"])
-    if result["sent"] or result["failed"]:  # for the live view; a replayed batch moves nothing, so sends nothing
-        await outcomes_topic.send(
-            key=str(campaign_id),
-            value=Outcomes(campaign_id=str(campaign_id), sent=result["sent"], failed=result["failed"]),
-        )
+    await announce(campaign_id, result)
+    needs_summary = result["needs_summary"]
     if result["status"] == states.CANCELLED and result["moved"] < len(folded.ids):
-        # Messages that were out when the campaign was cancelled: the vendor had them after all.
-        await retry_forever(lambda: apply(db, sql.receipts.apply_late, args), "apply late receipts")
+        # Messages that were out when the campaign was cancelled: the vendor had them after all,
+        # and the summary is written again with them.
+        late = await retry_forever(lambda: apply(db, sql.receipts.apply_late, args), "apply late receipts")
+        if late is not None:
+            await announce(campaign_id, late)
+            needs_summary = needs_summary or late["needs_summary"]
     if folded.opt_outs:
         await retry_forever(
             lambda: sql.suppressions.suppress_recipients(db, list(folded.opt_outs), list(folded.opt_outs.values())),
             "opt-outs",
         )
-    if result["needs_summary"]:
+    if needs_summary:
         await request_summary(campaign_id)
+
+
+async def announce(campaign_id: UUID, moved: asyncpg.Record) -> None:
+    """The outcomes a receipts statement moved, to the metrics and the live view (a replayed
+    batch moves nothing, so sends nothing)."""
+    metrics.OUTCOMES.labels(states.SENT).inc(moved["sent"])
+    metrics.OUTCOMES.labels(states.MESSAGE_FAILED).inc(moved["failed"])
+    if moved["sent"] or moved["failed"]:
+        await outcomes_topic.send(
+            key=str(campaign_id),
+            value=Outcomes(campaign_id=str(campaign_id), sent=moved["sent"], failed=moved["failed"]),
+        )
 
 
 async def request_summary(campaign_id: UUID) -> None:

@@ -45,7 +45,7 @@ async def summarise(campaign_id: UUID) -> None:
             return
         stats = await statistics(conn, campaign)
     text = await resources.ai.summary(campaign["name"], stats)
-    written = await sql.summaries.write(db, campaign_id, text, stats)
+    written = await sql.summaries.write(db, campaign, text, stats)
     if written.endswith(" 1"):
         log.info("campaign %s summarised: %s", campaign_id, text)
 
